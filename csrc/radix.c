@@ -1,0 +1,1186 @@
+/*
+ * radix.c -- adaptive radix tree with path compression and subtree counts.
+ *
+ * Every node spells a run of key bytes (its compressed "prefix"), may hold a
+ * value (the key that ends exactly there), and branches on one byte per
+ * child.  Storing "romane", "romanus", "rom" and "rubens":
+ *
+ *                     [r] count=4
+ *                    /   \
+ *               'o' /     \ 'u'
+ *                  /       \
+ *        [m] =v(rom)       [bens] =v(rubens)
+ *            count=3        count=1
+ *              | 'a'
+ *           [n] count=2
+ *           /   \
+ *      'e' /     \ 'u'
+ *         /       \
+ *   [] =v(romane)  [s] =v(romanus)
+ *
+ * A key is the concatenation of prefixes and branch bytes on its path, so
+ * each key's bytes are stored once.  A key that is a prefix of another
+ * ("rom" of "romane") is a value on an inner node, which is also why a node
+ * lists its own value before its children: byte order puts the shorter key
+ * first.  `count` is the number of values at or below a node, which makes
+ * count-by-prefix cost O(len(prefix)).
+ *
+ * Node layout: one malloc block per node, the header then a type-specific
+ * child area then the prefix bytes.  The node grows and shrinks between
+ * five types as its fan-out changes (ART's 4/16/48/256, plus a childless
+ * leaf so the most common node pays for no child area at all):
+ *
+ *   header (20 bytes): value | count | prefix_len | type | has_value | nchild
+ *   LEAF : header | prefix                                   20 + p bytes
+ *   N4   : header | keys[4]  | child[4]   | prefix           56 + p
+ *   N16  : header | keys[16] | pad | child[16] | prefix     168 + p
+ *   N48  : header | index[256] | pad | child[48] | prefix   664 + p
+ *   N256 : header | pad | child[256] | prefix              2072 + p
+ *
+ * N4/N16 keep keys sorted (children in key order); N48 maps a byte to
+ * 1 + the slot of its child (0 = none) and keeps children packed in
+ * slots [0, nchild); N256 indexes children by byte.
+ *
+ * Invariants: a node without a value has at least one child (count > 0);
+ * a node without a value and with one child is merged into that child
+ * unless the merge could not allocate (harmless: every walk handles it).
+ *
+ * Walks are loops, never recursion: the depth of a tree is bounded only by
+ * the longest key.  Changes that allocate do all their allocation before
+ * touching the tree, so a failure leaves it exactly as it was; removals
+ * never fail, they just skip a shrink or merge that cannot allocate.
+ */
+#include "radix.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { NODE_LEAF, NODE_4, NODE_16, NODE_48, NODE_256 };
+
+struct rx_node {
+    void *value;           /* meaningful when has_value; link while freeing */
+    uint32_t count;        /* values at or below this node */
+    uint32_t prefix_len;   /* bytes of compressed path spelled by the node */
+    uint8_t type;          /* NODE_* */
+    uint8_t has_value;
+    uint16_t num_children;
+    unsigned char tail[];  /* child area then prefix, see layout above */
+};
+
+/* C99 has no static_assert: a negative array size fails the build. */
+typedef char rx_check_header_size[offsetof(struct rx_node, tail) == 20 ? 1 : -1];
+
+#define HEADER_SIZE 20u
+static const uint32_t CHILD_OFFSET[] = {0, 24, 40, 280, 24};
+static const uint32_t PREFIX_OFFSET[] = {20, 56, 168, 664, 2072};
+static const uint16_t CAPACITY[] = {0, 4, 16, 48, 256};
+/* Shrink a node once it holds this few children (hysteresis against
+ * grow/shrink flapping around one size). */
+static const uint16_t SHRINK_AT[] = {0, 0, 3, 12, 36};
+
+struct rx_tree {
+    rx_node *root;
+    size_t memory;
+    uint64_t version;
+    rx_allocator alloc;
+};
+
+/* ---- allocation: everything goes through the tree's allocator ---------- */
+
+static void *default_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void *default_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)ctx;
+    (void)old_size;
+    return realloc(ptr, new_size);
+}
+
+static void default_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(ptr);
+}
+
+static const rx_allocator DEFAULT_ALLOCATOR = {default_malloc, default_realloc, default_free, NULL};
+
+static size_t node_size(const rx_node *n)
+{
+    return PREFIX_OFFSET[n->type] + (size_t)n->prefix_len;
+}
+
+static rx_node *node_new(rx_tree *t, int type, size_t prefix_len)
+{
+    size_t size = PREFIX_OFFSET[type] + prefix_len;
+    rx_node *n = t->alloc.malloc_fn(t->alloc.ctx, size);
+    if (n == NULL)
+        return NULL;
+    t->memory += size;
+    memset(n, 0, PREFIX_OFFSET[type]);
+    n->type = (uint8_t)type;
+    n->prefix_len = (uint32_t)prefix_len;
+    return n;
+}
+
+static void node_free(rx_tree *t, rx_node *n)
+{
+    size_t size = node_size(n);
+    t->memory -= size;
+    t->alloc.free_fn(t->alloc.ctx, n, size);
+}
+
+/* ---- node accessors ------------------------------------------------------ */
+
+static unsigned char *node_prefix(rx_node *n)
+{
+    return (unsigned char *)n + PREFIX_OFFSET[n->type];
+}
+
+static rx_node **node_children(rx_node *n)
+{
+    return (rx_node **)(void *)((unsigned char *)n + CHILD_OFFSET[n->type]);
+}
+
+/* Length of the common run of a and b, at most n bytes. */
+static size_t common_length(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* memcmp that accepts NULL for empty ranges (an empty key may be NULL). */
+static int compare_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    return n ? memcmp(a, b, n) : 0;
+}
+
+/* Callers may pass NULL for an empty key; walks index it as bytes. */
+static const unsigned char NO_BYTES[1] = {0};
+#define NONNULL(key) ((key) ? (key) : NO_BYTES)
+
+/* Slot holding the child for byte b, or NULL. */
+static rx_node **child_ref(rx_node *n, unsigned char b)
+{
+    rx_node **children = node_children(n);
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16: {
+        const unsigned char *keys = n->tail;
+        unsigned i;
+        for (i = 0; i < n->num_children; i++) {
+            if (keys[i] == b)
+                return &children[i];
+            if (keys[i] > b)
+                break;
+        }
+        return NULL;
+    }
+    case NODE_48: {
+        unsigned slot = n->tail[b];
+        return slot ? &children[slot - 1] : NULL;
+    }
+    case NODE_256:
+        return children[b] ? &children[b] : NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* Number of children whose byte is below b; for N48/N256, b itself (those
+ * types address slots by byte).  Iterator positions are slots, and this is
+ * the slot where b is or would be. */
+static int slot_lower_bound(const rx_node *n, unsigned char b)
+{
+    if (n->type == NODE_4 || n->type == NODE_16) {
+        int i = 0;
+        while (i < n->num_children && n->tail[i] < b)
+            i++;
+        return i;
+    }
+    return b;
+}
+
+/* Smallest occupied slot after `after` (-1: from the start), or -1. */
+static int next_slot(rx_node *n, int after, rx_node **child, unsigned char *byte)
+{
+    rx_node **children = node_children(n);
+    int s;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16:
+        s = after + 1;
+        if (s < n->num_children) {
+            *child = children[s];
+            *byte = n->tail[s];
+            return s;
+        }
+        return -1;
+    case NODE_48:
+        for (s = after + 1; s < 256; s++) {
+            if (n->tail[s]) {
+                *child = children[n->tail[s] - 1];
+                *byte = (unsigned char)s;
+                return s;
+            }
+        }
+        return -1;
+    case NODE_256:
+        for (s = after + 1; s < 256; s++) {
+            if (children[s]) {
+                *child = children[s];
+                *byte = (unsigned char)s;
+                return s;
+            }
+        }
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+/* Largest occupied slot before `before` (256: from the end), or -1. */
+static int prev_slot(rx_node *n, int before, rx_node **child, unsigned char *byte)
+{
+    rx_node **children = node_children(n);
+    int s;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16:
+        s = (before < n->num_children ? before : n->num_children) - 1;
+        if (s >= 0) {
+            *child = children[s];
+            *byte = n->tail[s];
+        }
+        return s;
+    case NODE_48:
+        for (s = before - 1; s >= 0; s--) {
+            if (n->tail[s]) {
+                *child = children[n->tail[s] - 1];
+                *byte = (unsigned char)s;
+                return s;
+            }
+        }
+        return -1;
+    case NODE_256:
+        for (s = before - 1; s >= 0; s--) {
+            if (children[s]) {
+                *child = children[s];
+                *byte = (unsigned char)s;
+                return s;
+            }
+        }
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+/* Adds a child for byte b (absent) to a node with room for it. */
+static void add_child(rx_node *n, unsigned char b, rx_node *child)
+{
+    rx_node **children = node_children(n);
+    unsigned num = n->num_children;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16: {
+        unsigned char *keys = n->tail;
+        unsigned i = (unsigned)slot_lower_bound(n, b);
+        memmove(keys + i + 1, keys + i, num - i);
+        memmove(children + i + 1, children + i, (num - i) * sizeof *children);
+        keys[i] = b;
+        children[i] = child;
+        break;
+    }
+    case NODE_48:
+        children[num] = child;
+        n->tail[b] = (unsigned char)(num + 1);
+        break;
+    case NODE_256:
+        children[b] = child;
+        break;
+    default:
+        return;
+    }
+    n->num_children = (uint16_t)(num + 1);
+}
+
+/* Removes the child for byte b (present).  Allocates nothing. */
+static void remove_child(rx_node *n, unsigned char b)
+{
+    rx_node **children = node_children(n);
+    unsigned num = n->num_children;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16: {
+        unsigned char *keys = n->tail;
+        unsigned i = (unsigned)slot_lower_bound(n, b);
+        memmove(keys + i, keys + i + 1, num - i - 1);
+        memmove(children + i, children + i + 1, (num - i - 1) * sizeof *children);
+        break;
+    }
+    case NODE_48: {
+        unsigned slot = n->tail[b] - 1u, last = num - 1u;
+        n->tail[b] = 0;
+        if (slot != last) {
+            /* keep slots packed: move the last child into the hole */
+            unsigned s;
+            children[slot] = children[last];
+            for (s = 0; s < 256; s++) {
+                if (n->tail[s] == last + 1) {
+                    n->tail[s] = (unsigned char)(slot + 1);
+                    break;
+                }
+            }
+        }
+        break;
+    }
+    case NODE_256:
+        children[b] = NULL;
+        break;
+    default:
+        return;
+    }
+    n->num_children = (uint16_t)(num - 1);
+}
+
+/* A copy of n as another type (with room for its children), or NULL. */
+static rx_node *node_retype(rx_tree *t, rx_node *n, int type)
+{
+    rx_node *copy = node_new(t, type, n->prefix_len);
+    rx_node *child;
+    unsigned char byte;
+    int s;
+    if (copy == NULL)
+        return NULL;
+    copy->value = n->value;
+    copy->count = n->count;
+    copy->has_value = n->has_value;
+    memcpy(node_prefix(copy), node_prefix(n), n->prefix_len);
+    for (s = next_slot(n, -1, &child, &byte); s >= 0; s = next_slot(n, s, &child, &byte))
+        add_child(copy, byte, child); /* in byte order: appends for N4/N16 */
+    return copy;
+}
+
+/* A copy of n whose prefix is the `len` bytes at `prefix`, or NULL. */
+static rx_node *node_with_prefix(rx_tree *t, rx_node *n, const unsigned char *prefix, size_t len)
+{
+    rx_node *copy = node_new(t, n->type, len);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, n, PREFIX_OFFSET[n->type]);
+    copy->prefix_len = (uint32_t)len;
+    memcpy(node_prefix(copy), prefix, len);
+    return copy;
+}
+
+static rx_node *leaf_new(rx_tree *t, const unsigned char *suffix, size_t len, void *value)
+{
+    rx_node *leaf = node_new(t, NODE_LEAF, len);
+    if (leaf == NULL)
+        return NULL;
+    memcpy(node_prefix(leaf), suffix, len);
+    leaf->value = value;
+    leaf->has_value = 1;
+    leaf->count = 1;
+    return leaf;
+}
+
+/* Frees a detached subtree without recursion or extra memory: a node's
+ * value field is free once its value is handed to `release`, so it links
+ * the nodes still to visit. */
+static void free_subtree(rx_tree *t, rx_node *root, rx_release_fn release, void *ctx)
+{
+    rx_node *pending = root;
+    if (root == NULL)
+        return;
+    if (root->has_value && release)
+        release(root->value, ctx);
+    root->value = NULL;
+    while (pending) {
+        rx_node *n = pending, *child;
+        unsigned char byte;
+        int s;
+        pending = n->value;
+        for (s = next_slot(n, -1, &child, &byte); s >= 0; s = next_slot(n, s, &child, &byte)) {
+            if (child->has_value && release)
+                release(child->value, ctx);
+            child->value = pending;
+            pending = child;
+        }
+        node_free(t, n);
+    }
+}
+
+/* Restores compactness at *ref after a removal below or at it: merges a
+ * value-less node with its only child, or moves it to a smaller type.
+ * Skips quietly when the allocation fails. */
+static void tidy(rx_tree *t, rx_node **ref)
+{
+    rx_node *n = *ref;
+    if (!n->has_value && n->num_children == 1) {
+        rx_node *child, *merged;
+        unsigned char byte;
+        size_t head = (size_t)n->prefix_len + 1, old_size;
+        unsigned char *prefix;
+        next_slot(n, -1, &child, &byte);
+        old_size = node_size(child);
+        merged = t->alloc.realloc_fn(t->alloc.ctx, child, old_size, old_size + head);
+        if (merged == NULL)
+            return;
+        t->memory += head;
+        prefix = node_prefix(merged);
+        memmove(prefix + head, prefix, merged->prefix_len);
+        memcpy(prefix, node_prefix(n), n->prefix_len);
+        prefix[n->prefix_len] = byte;
+        merged->prefix_len += (uint32_t)head;
+        *ref = merged;
+        node_free(t, n);
+        return;
+    }
+    if (n->type != NODE_LEAF && n->num_children <= SHRINK_AT[n->type]) {
+        unsigned num = n->num_children;
+        int smaller = num == 0 ? NODE_LEAF : num <= 4 ? NODE_4 : num <= 16 ? NODE_16 : NODE_48;
+        rx_node *copy = node_retype(t, n, smaller);
+        if (copy == NULL)
+            return;
+        *ref = copy;
+        node_free(t, n);
+    }
+}
+
+/* ---- tree ---------------------------------------------------------------- */
+
+static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge);
+
+rx_tree *rx_tree_new(const rx_allocator *alloc)
+{
+    rx_tree *t;
+    if (alloc == NULL)
+        alloc = &DEFAULT_ALLOCATOR;
+    t = alloc->malloc_fn(alloc->ctx, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->root = NULL;
+    t->memory = sizeof *t;
+    t->version = 0;
+    t->alloc = *alloc;
+    return t;
+}
+
+void rx_tree_free(rx_tree *tree, rx_release_fn release, void *ctx)
+{
+    rx_allocator alloc;
+    if (tree == NULL)
+        return;
+    while (tree->root) /* a release callback may have inserted again */
+        rx_clear(tree, release, ctx);
+    alloc = tree->alloc;
+    alloc.free_fn(alloc.ctx, tree, sizeof *tree);
+}
+
+size_t rx_size(const rx_tree *tree)
+{
+    return tree->root ? tree->root->count : 0;
+}
+
+size_t rx_memory(const rx_tree *tree)
+{
+    return tree->memory;
+}
+
+uint64_t rx_version(const rx_tree *tree)
+{
+    return tree->version;
+}
+
+int rx_find(const rx_tree *tree, const unsigned char *key, size_t len, void **value)
+{
+    key = NONNULL(key);
+    rx_node *n = tree->root;
+    size_t depth = 0;
+    while (n) {
+        size_t plen = n->prefix_len;
+        rx_node **next;
+        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
+            return 0;
+        depth += plen;
+        if (depth == len) {
+            if (!n->has_value)
+                return 0;
+            *value = n->value;
+            return 1;
+        }
+        next = child_ref(n, key[depth]);
+        if (next == NULL)
+            return 0;
+        n = *next;
+        depth++;
+    }
+    return 0;
+}
+
+/* Undoes the counting a descent did on the nodes above *stop: adds `up`
+ * (+1 or -1) to each node on key's path from the root down to, but not
+ * including, *stop. */
+static void recount_above(rx_tree *t, const unsigned char *key, rx_node **stop, int up)
+{
+    rx_node **ref = &t->root;
+    size_t depth = 0;
+    while (ref != stop) {
+        rx_node *n = *ref;
+        n->count += (uint32_t)up; /* unsigned wrap-around makes -1 work */
+        depth += n->prefix_len;
+        ref = child_ref(n, key[depth]);
+        depth++;
+    }
+}
+
+/* Inserts below *ref, whose node n diverges from the key after `common`
+ * bytes of its prefix (key[depth..] is the unmatched rest of the key). */
+static int insert_split(rx_tree *t, rx_node **ref, size_t common, const unsigned char *key,
+                        size_t depth, size_t len, void *value)
+{
+    rx_node *n = *ref, *split, *rest, *leaf = NULL;
+    const unsigned char *prefix = node_prefix(n);
+    size_t key_end = depth + common;
+
+    split = node_new(t, NODE_4, common);
+    rest = node_with_prefix(t, n, prefix + common + 1, n->prefix_len - common - 1);
+    if (key_end < len)
+        leaf = leaf_new(t, key + key_end + 1, len - key_end - 1, value);
+    if (split == NULL || rest == NULL || (key_end < len && leaf == NULL)) {
+        if (split)
+            node_free(t, split);
+        if (rest)
+            node_free(t, rest);
+        if (leaf)
+            node_free(t, leaf);
+        return RX_ENOMEM;
+    }
+    memcpy(node_prefix(split), prefix, common);
+    split->count = n->count + 1;
+    add_child(split, prefix[common], rest);
+    if (leaf)
+        add_child(split, key[key_end], leaf);
+    else {
+        split->has_value = 1;
+        split->value = value;
+    }
+    *ref = split;
+    node_free(t, n);
+    return 1;
+}
+
+/* Inserts a leaf for key[depth+1..] under the node at *ref, which has no
+ * child for key[depth]; grows the node first when it is full. */
+static int insert_child(rx_tree *t, rx_node **ref, const unsigned char *key, size_t depth,
+                        size_t len, void *value)
+{
+    rx_node *n = *ref, *target = n;
+    rx_node *leaf = leaf_new(t, key + depth + 1, len - depth - 1, value);
+    if (leaf == NULL)
+        return RX_ENOMEM;
+    if (n->num_children == CAPACITY[n->type]) {
+        target = node_retype(t, n, n->type + 1);
+        if (target == NULL) {
+            node_free(t, leaf);
+            return RX_ENOMEM;
+        }
+    }
+    add_child(target, key[depth], leaf);
+    target->count++;
+    if (target != n) {
+        *ref = target;
+        node_free(t, n);
+    }
+    return 1;
+}
+
+int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, void **old)
+{
+    rx_node **ref = &tree->root;
+    size_t depth = 0;
+    int rc;
+
+    key = NONNULL(key);
+    if (len > RX_MAX_KEY_LEN)
+        return RX_ETOOBIG;
+    if (tree->root && tree->root->count == UINT32_MAX && !rx_find(tree, key, len, old))
+        return RX_ETOOBIG;
+    /* One walk: count the key on every node passed through, assuming it is
+     * new; an overwrite or a failed allocation undoes that with a second. */
+    for (;;) {
+        rx_node *n = *ref, **next;
+        size_t plen, rest, common;
+        if (n == NULL) { /* empty tree */
+            n = leaf_new(tree, key, len, value);
+            if (n == NULL)
+                return RX_ENOMEM;
+            *ref = n;
+            tree->version++;
+            return 1;
+        }
+        plen = n->prefix_len;
+        rest = len - depth;
+        common = common_length(node_prefix(n), key + depth, rest < plen ? rest : plen);
+        if (common < plen) {
+            rc = insert_split(tree, ref, common, key, depth, len, value);
+            break;
+        }
+        depth += plen;
+        if (depth == len) {
+            if (n->has_value) {
+                recount_above(tree, key, ref, -1);
+                *old = n->value;
+                n->value = value;
+                tree->version++;
+                return 0;
+            }
+            n->has_value = 1;
+            n->value = value;
+            n->count++;
+            rc = 1;
+            break;
+        }
+        next = child_ref(n, key[depth]);
+        if (next == NULL) {
+            rc = insert_child(tree, ref, key, depth, len, value);
+            break;
+        }
+        n->count++;
+        ref = next;
+        depth++;
+    }
+    if (rc < 0)
+        recount_above(tree, key, ref, -1);
+    else
+        tree->version++;
+    return rc;
+}
+
+/* Subtracts `amount` from every node on key's path down to and including
+ * *last, then unlinks the highest node whose count fell to zero (it holds
+ * no value any more; neither does anything below it) and returns it for
+ * freeing, or NULL when every node on the path still holds something. */
+static rx_node *uncount_path(rx_tree *t, const unsigned char *key, rx_node **last, uint32_t amount)
+{
+    rx_node **ref = &t->root, **parent_ref = NULL, **zero_ref = NULL, **zero_parent = NULL;
+    unsigned char edge = 0, zero_edge = 0;
+    size_t depth = 0;
+    rx_node *unlinked;
+
+    for (;;) {
+        rx_node *n = *ref;
+        n->count -= amount;
+        if (n->count == 0 && zero_ref == NULL) {
+            zero_ref = ref;
+            zero_parent = parent_ref;
+            zero_edge = edge;
+        }
+        if (ref == last)
+            break;
+        depth += n->prefix_len;
+        edge = key[depth];
+        parent_ref = ref;
+        ref = child_ref(n, edge);
+        depth++;
+    }
+    if (zero_ref == NULL)
+        return NULL;
+    unlinked = *zero_ref;
+    unlink_node(t, zero_parent, zero_edge);
+    return unlinked;
+}
+
+/* Unlinks child `edge` of the node at *parent_ref (the root when
+ * parent_ref is NULL) and tidies that parent.  The caller frees the child. */
+static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge)
+{
+    if (parent_ref == NULL) {
+        t->root = NULL;
+        return;
+    }
+    remove_child(*parent_ref, edge);
+    tidy(t, parent_ref);
+}
+
+int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
+{
+    rx_node **ref = &tree->root, **parent_ref = NULL, *n;
+    rx_node **zero_ref = NULL, **zero_parent = NULL; /* highest emptied node */
+    unsigned char edge = 0, zero_edge = 0;
+    size_t depth = 0;
+
+    key = NONNULL(key);
+    /* One walk: uncount the key on every node passed through, assuming it
+     * is present; a miss undoes that with a second. */
+    for (;;) {
+        size_t plen;
+        rx_node **next;
+        n = *ref;
+        if (n == NULL)
+            goto missing;
+        plen = n->prefix_len;
+        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
+            goto missing;
+        depth += plen;
+        if (depth == len)
+            break;
+        next = child_ref(n, key[depth]);
+        if (next == NULL)
+            goto missing;
+        if (--n->count == 0 && zero_ref == NULL) {
+            zero_ref = ref;
+            zero_parent = parent_ref;
+            zero_edge = edge;
+        }
+        edge = key[depth];
+        parent_ref = ref;
+        ref = next;
+        depth++;
+    }
+    if (!n->has_value)
+        goto missing;
+    *old = n->value;
+    n->value = NULL;
+    n->has_value = 0;
+    if (--n->count == 0 && zero_ref == NULL) {
+        zero_ref = ref;
+        zero_parent = parent_ref;
+        zero_edge = edge;
+    }
+    if (zero_ref) {
+        /* that node and everything below it on the path now hold nothing */
+        rx_node *emptied = *zero_ref;
+        unlink_node(tree, zero_parent, zero_edge);
+        free_subtree(tree, emptied, NULL, NULL);
+    } else {
+        tidy(tree, ref);
+    }
+    tree->version++;
+    return 1;
+
+missing:
+    recount_above(tree, key, ref, +1);
+    return 0;
+}
+
+/* Slot of the node whose subtree holds exactly the keys starting with
+ * prefix, or NULL when none does. */
+static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len)
+{
+    prefix = NONNULL(prefix);
+    rx_node **ref = (rx_node **)&tree->root;
+    size_t depth = 0;
+    while (*ref) {
+        rx_node *n = *ref;
+        size_t plen = n->prefix_len, rest = len - depth;
+        size_t compared = rest < plen ? rest : plen;
+        if (common_length(node_prefix(n), prefix + depth, compared) != compared)
+            return NULL;
+        if (rest <= plen)
+            return ref;
+        depth += plen;
+        ref = child_ref(n, prefix[depth]);
+        if (ref == NULL)
+            return NULL;
+        depth++;
+    }
+    return NULL;
+}
+
+size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t len)
+{
+    rx_node **ref = prefix_subtree(tree, prefix, len);
+    return ref ? (*ref)->count : 0;
+}
+
+int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
+                      size_t *match_len, void **value)
+{
+    key = NONNULL(key);
+    rx_node *n = tree->root;
+    size_t depth = 0;
+    int found = 0;
+    while (n) {
+        size_t plen = n->prefix_len;
+        rx_node **next;
+        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
+            break;
+        depth += plen;
+        if (n->has_value) {
+            found = 1;
+            *match_len = depth;
+            *value = n->value;
+        }
+        if (depth == len)
+            break;
+        next = child_ref(n, key[depth]);
+        if (next == NULL)
+            break;
+        n = *next;
+        depth++;
+    }
+    return found;
+}
+
+size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix, size_t len,
+                        rx_release_fn release, void *ctx)
+{
+    rx_node **ref = prefix_subtree(tree, prefix, len);
+    rx_node *unlinked;
+    size_t removed;
+    if (ref == NULL)
+        return 0;
+    removed = (*ref)->count;
+    unlinked = uncount_path(tree, prefix, ref, (uint32_t)removed);
+    tree->version++;
+    free_subtree(tree, unlinked, release, ctx);
+    return removed;
+}
+
+size_t rx_clear(rx_tree *tree, rx_release_fn release, void *ctx)
+{
+    rx_node *root = tree->root;
+    size_t removed = rx_size(tree);
+    if (root == NULL)
+        return 0;
+    tree->root = NULL;
+    tree->version++;
+    free_subtree(tree, root, release, ctx);
+    return removed;
+}
+
+/* ---- iterators ------------------------------------------------------------
+ *
+ * The iterator keeps the path from the root to its position as a stack of
+ * frames; the key buffer spells that path.  A frame's `pos` says what of its
+ * node is still to come:
+ *
+ *   forward:  POS_VALUE_NEXT (value, then children), POS_CHILDREN (children
+ *             from the first), or the slot of the child last entered;
+ *   backward: POS_END (children from the last, then the value), the slot of
+ *             the child last entered, or POS_DONE (nothing left).
+ *
+ * A seek builds the stack from the root so that the following steps produce
+ * exactly the keys on the requested side of the target.
+ */
+
+#define POS_VALUE_NEXT (-2)
+#define POS_CHILDREN (-1)
+#define POS_DONE (-1)
+#define POS_END 256
+
+struct rx_iter_frame {
+    rx_node *node;
+    size_t end; /* key length at the end of node's prefix */
+    int pos;
+};
+
+static int grow_buffer(rx_tree *t, void **buf, size_t *cap, size_t need, size_t item)
+{
+    size_t new_cap;
+    void *p;
+    if (need <= *cap)
+        return RX_OK;
+    new_cap = *cap ? *cap : 16;
+    while (new_cap < need)
+        new_cap *= 2;
+    if (*buf == NULL)
+        p = t->alloc.malloc_fn(t->alloc.ctx, new_cap * item);
+    else
+        p = t->alloc.realloc_fn(t->alloc.ctx, *buf, *cap * item, new_cap * item);
+    if (p == NULL)
+        return RX_ENOMEM;
+    *buf = p;
+    *cap = new_cap;
+    return RX_OK;
+}
+
+static int set_bytes(rx_tree *t, unsigned char **buf, size_t *cap, size_t *len,
+                     const unsigned char *src, size_t n)
+{
+    if (grow_buffer(t, (void **)buf, cap, n ? n : 1, 1) != RX_OK)
+        return RX_ENOMEM;
+    if (n)
+        memcpy(*buf, src, n);
+    *len = n;
+    return RX_OK;
+}
+
+/* Enters node n, whose prefix starts at key offset `start` (the branch byte
+ * before it is already in the buffer). */
+static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
+{
+    struct rx_iter_frame *f;
+    size_t end = start + n->prefix_len;
+    if (grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, end + 1, 1) != RX_OK ||
+        grow_buffer(it->tree, (void **)&it->stack, &it->stack_cap, it->depth + 1, sizeof *f) != RX_OK)
+        return RX_ENOMEM;
+    memcpy(it->buf + start, node_prefix(n), n->prefix_len);
+    f = &it->stack[it->depth++];
+    f->node = n;
+    f->end = end;
+    f->pos = pos;
+    return RX_OK;
+}
+
+/* Positions for forward steps from the first key >= target (> when
+ * exclusive). */
+static int seek_forward(rx_iter *it, const unsigned char *target, size_t len, int exclusive)
+{
+    rx_node *n = it->tree->root;
+    size_t start = 0;
+    while (n) {
+        size_t plen = n->prefix_len, rest = len - start;
+        size_t compared = rest < plen ? rest : plen, end;
+        int cmp = compare_bytes(node_prefix(n), target + start, compared);
+        rx_node **child;
+        struct rx_iter_frame *f;
+        unsigned char b;
+        if (cmp < 0)
+            return RX_OK; /* the whole subtree sorts before target */
+        if (cmp > 0 || rest < plen)
+            return push_frame(it, n, start, POS_VALUE_NEXT); /* all after */
+        if (push_frame(it, n, start, POS_VALUE_NEXT) != RX_OK)
+            return RX_ENOMEM;
+        f = &it->stack[it->depth - 1];
+        end = f->end;
+        if (end == len) {
+            f->pos = exclusive ? POS_CHILDREN : POS_VALUE_NEXT;
+            return RX_OK;
+        }
+        /* the node's own key is shorter than target: only children remain */
+        b = target[end];
+        child = child_ref(n, b);
+        if (child == NULL) {
+            f->pos = slot_lower_bound(n, b) - 1;
+            return RX_OK;
+        }
+        f->pos = slot_lower_bound(n, b);
+        it->buf[end] = b;
+        n = *child;
+        start = end + 1;
+    }
+    return RX_OK;
+}
+
+/* Positions for backward steps from the last key <= target (< when
+ * exclusive).  With `whole_prefix`, target is a prefix and every key that
+ * extends it counts as <= (that is how RX_SEEK_LAST finds the end). */
+static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, int exclusive,
+                         int whole_prefix)
+{
+    rx_node *n = it->tree->root;
+    size_t start = 0;
+    while (n) {
+        size_t plen = n->prefix_len, rest = len - start;
+        size_t compared = rest < plen ? rest : plen, end;
+        int cmp = compare_bytes(node_prefix(n), target + start, compared);
+        rx_node **child;
+        struct rx_iter_frame *f;
+        unsigned char b;
+        if (cmp < 0 || (cmp == 0 && rest < plen && whole_prefix))
+            return push_frame(it, n, start, POS_END); /* all before */
+        if (cmp > 0 || rest < plen)
+            return RX_OK; /* the whole subtree sorts after target */
+        if (push_frame(it, n, start, POS_END) != RX_OK)
+            return RX_ENOMEM;
+        f = &it->stack[it->depth - 1];
+        end = f->end;
+        if (end == len) {
+            if (!whole_prefix) /* children sort after target */
+                f->pos = exclusive ? POS_DONE : 0;
+            return RX_OK;
+        }
+        b = target[end];
+        child = child_ref(n, b);
+        f->pos = slot_lower_bound(n, b);
+        if (child == NULL)
+            return RX_OK;
+        it->buf[end] = b;
+        n = *child;
+        start = end + 1;
+    }
+    return RX_OK;
+}
+
+void rx_iter_init(rx_iter *it, rx_tree *tree)
+{
+    memset(it, 0, sizeof *it);
+    it->tree = tree;
+    it->exhausted = 1;
+}
+
+void rx_iter_release(rx_iter *it)
+{
+    rx_allocator *a = &it->tree->alloc;
+    if (it->stack)
+        a->free_fn(a->ctx, it->stack, it->stack_cap * sizeof *it->stack);
+    if (it->buf)
+        a->free_fn(a->ctx, it->buf, it->buf_cap);
+    if (it->prefix)
+        a->free_fn(a->ctx, it->prefix, it->prefix_cap);
+    if (it->resume)
+        a->free_fn(a->ctx, it->resume, it->resume_cap);
+    rx_iter_init(it, it->tree);
+}
+
+int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
+{
+    return set_bytes(it->tree, &it->prefix, &it->prefix_cap, &it->prefix_len, prefix, len);
+}
+
+/* Seeks to the position described by it->resume_op and it->resume. */
+static int reseek(rx_iter *it)
+{
+    const unsigned char *target = NONNULL(it->resume);
+    const unsigned char *prefix = NONNULL(it->prefix);
+    size_t len = it->resume_len;
+    int rc;
+    it->depth = 0;
+    it->emitted = 0;
+    it->exhausted = 0;
+    it->version = it->tree->version;
+    switch (it->resume_op) {
+    case RX_SEEK_FIRST:
+        rc = seek_forward(it, prefix, it->prefix_len, 0);
+        break;
+    case RX_SEEK_LAST:
+        rc = seek_backward(it, prefix, it->prefix_len, 0, 1);
+        break;
+    case RX_SEEK_GE:
+    case RX_SEEK_GT:
+        rc = seek_forward(it, target, len, it->resume_op == RX_SEEK_GT);
+        break;
+    default:
+        rc = seek_backward(it, target, len, it->resume_op == RX_SEEK_LT, 0);
+        break;
+    }
+    if (rc != RX_OK) {
+        it->depth = 0;
+        it->version = it->tree->version - 1; /* retry on the next step */
+    }
+    return rc;
+}
+
+int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t len)
+{
+    size_t plen = it->prefix_len, shared = len < plen ? len : plen;
+    int cmp = compare_bytes(key, it->prefix, shared);
+    /* where target lies against the prefix's range: <0 before, 0 in, >0 after */
+    int side = cmp != 0 ? cmp : (len < plen ? -1 : 0);
+
+    it->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
+    if (op == RX_SEEK_FIRST || op == RX_SEEK_LAST) {
+        side = 0;
+        len = 0;
+    } else if (side != 0 && (side < 0) == !it->backward) {
+        /* the whole prefix range lies on the requested side of target */
+        op = it->backward ? RX_SEEK_LAST : RX_SEEK_FIRST;
+        side = 0;
+        len = 0;
+    }
+    if (side != 0) { /* no key with the prefix is on that side */
+        it->depth = 0;
+        it->exhausted = 1;
+        it->emitted = 0;
+        it->version = it->tree->version;
+        return RX_OK;
+    }
+    if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, key, len) != RX_OK) {
+        it->depth = 0;
+        it->exhausted = 1;
+        return RX_ENOMEM;
+    }
+    it->resume_op = op;
+    if (reseek(it) != RX_OK) {
+        it->exhausted = 1;
+        it->version = it->tree->version;
+        return RX_ENOMEM;
+    }
+    return RX_OK;
+}
+
+/* Makes the current frame's key the iterator's answer, if it has the prefix. */
+static int emit(rx_iter *it, size_t end, void *value)
+{
+    if (end < it->prefix_len || compare_bytes(it->buf, it->prefix, it->prefix_len) != 0) {
+        it->exhausted = 1;
+        it->depth = 0;
+        return 0;
+    }
+    it->key = it->buf;
+    it->key_len = end;
+    it->value = value;
+    it->emitted = 1;
+    return 1;
+}
+
+int rx_iter_next(rx_iter *it)
+{
+    if (it->exhausted)
+        return 0;
+    if (it->version != it->tree->version) {
+        /* The tree changed under us: the stack may point at freed nodes.
+         * Start again just past the last key returned, which is still in
+         * the buffer: nothing has written to it since it was returned. */
+        if (it->emitted) {
+            if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, it->buf,
+                          it->key_len) != RX_OK)
+                return RX_ENOMEM;
+            it->resume_op = it->backward ? RX_SEEK_LT : RX_SEEK_GT;
+        }
+        if (reseek(it) != RX_OK)
+            return RX_ENOMEM; /* resume is kept: the next call tries again */
+        if (it->exhausted)
+            return 0;
+    }
+    while (it->depth > 0) {
+        struct rx_iter_frame *f = &it->stack[it->depth - 1];
+        rx_node *n = f->node, *child;
+        unsigned char byte;
+        int slot;
+        if (!it->backward) {
+            if (f->pos == POS_VALUE_NEXT) {
+                f->pos = POS_CHILDREN;
+                if (n->has_value)
+                    return emit(it, f->end, n->value);
+            }
+            slot = next_slot(n, f->pos, &child, &byte);
+        } else {
+            if (f->pos == POS_DONE) {
+                it->depth--;
+                continue;
+            }
+            slot = prev_slot(n, f->pos, &child, &byte);
+            if (slot < 0) {
+                f->pos = POS_DONE;
+                if (n->has_value)
+                    return emit(it, f->end, n->value);
+                continue;
+            }
+        }
+        if (slot < 0) {
+            it->depth--;
+            continue;
+        }
+        f->pos = slot;
+        it->buf[f->end] = byte;
+        if (push_frame(it, child, f->end + 1, it->backward ? POS_END : POS_VALUE_NEXT) != RX_OK) {
+            /* the buffer no longer spells the last key, so no retry */
+            it->exhausted = 1;
+            it->depth = 0;
+            return RX_ENOMEM;
+        }
+    }
+    it->exhausted = 1;
+    return 0;
+}

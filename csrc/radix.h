@@ -1,0 +1,191 @@
+/*
+ * radix.h -- the whole public contract of memstore's C core.
+ *
+ * An ordered map from byte strings to opaque `void *` values, kept in an
+ * adaptive radix tree (Leis et al., ICDE 2013) with path compression and a
+ * per-node count of the keys below it.  Portable C99, no Python.h.
+ *
+ * Ownership: the tree owns its nodes and the key bytes (each key is stored
+ * once, spread over the path that spells it).  It never owns, frees or
+ * inspects a value: a value that leaves the tree (overwrite, remove,
+ * remove_prefix, clear, tree_free) is handed back to the caller, and only
+ * once the tree is consistent again.  That is what lets a caller release a
+ * value whose destructor re-enters the tree.
+ *
+ * Errors: functions that can allocate return a negative RX_E* code on
+ * failure and leave the tree exactly as it was.  Nothing aborts.
+ *
+ * Threads: no internal locking.  Callers serialise access to one tree.
+ */
+#ifndef MEMSTORE_RADIX_H
+#define MEMSTORE_RADIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes.  Success values are >= 0 and documented per function. */
+#define RX_OK 0
+#define RX_ENOMEM (-1)  /* an allocation failed; the tree is unchanged */
+#define RX_ETOOBIG (-2) /* key longer than RX_MAX_KEY_LEN, or 2^32-1 keys */
+
+/* Keys are at most this many bytes (node prefixes store 32-bit lengths). */
+#define RX_MAX_KEY_LEN ((size_t)UINT32_MAX)
+
+/*
+ * Every allocation the tree and its iterators make goes through one of
+ * these, so a test can count or fail them and a binding can route them to
+ * its own heap.  Sizes are passed back on realloc and free so a counting
+ * allocator needs no header.  `ctx` is passed through untouched.
+ */
+typedef struct rx_allocator {
+    void *(*malloc_fn)(void *ctx, size_t size);
+    void *(*realloc_fn)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+    void (*free_fn)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} rx_allocator;
+
+typedef struct rx_tree rx_tree;
+typedef struct rx_node rx_node;
+
+/* Called once per value that leaves the tree in bulk (remove_prefix, clear,
+ * tree_free), after the tree is consistent again.  It may use the tree
+ * (insert, remove, iterate); it must not free it. */
+typedef void (*rx_release_fn)(void *value, void *ctx);
+
+/* New empty tree.  alloc NULL means the C library's malloc/realloc/free;
+ * otherwise *alloc is copied.  Returns NULL when out of memory. */
+rx_tree *rx_tree_new(const rx_allocator *alloc);
+
+/* Empties the tree (release called per value, may be NULL), then frees it. */
+void rx_tree_free(rx_tree *tree, rx_release_fn release, void *ctx);
+
+/* Number of keys stored. O(1). */
+size_t rx_size(const rx_tree *tree);
+
+/* Bytes currently allocated by the tree for its nodes and itself. O(1). */
+size_t rx_memory(const rx_tree *tree);
+
+/* Bumped by every change (insert, overwrite, remove, remove_prefix, clear);
+ * iterators compare it to know their position is stale. */
+uint64_t rx_version(const rx_tree *tree);
+
+/* 1 and *value set when key is present, else 0. O(len). */
+int rx_find(const rx_tree *tree, const unsigned char *key, size_t len,
+            void **value);
+
+/* Stores value under key.  Returns 1 when the key is new, 0 when it
+ * replaced a value (the previous one is put in *old, never released by the
+ * tree), or RX_ENOMEM / RX_ETOOBIG with the tree unchanged. O(len). */
+int rx_insert(rx_tree *tree, const unsigned char *key, size_t len,
+              void *value, void **old);
+
+/* Removes key.  Returns 1 and puts its value in *old, or 0 when absent.
+ * Never fails: when shrinking a node cannot allocate, the node stays as it
+ * is (still valid, just less compact). O(len). */
+int rx_remove(rx_tree *tree, const unsigned char *key, size_t len,
+              void **old);
+
+/* Number of keys that start with prefix (all keys for len 0). O(len). */
+size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
+                       size_t len);
+
+/* Longest stored key that is a prefix of key (key itself included).
+ * Returns 1 with its length in *match_len and value in *value, else 0. */
+int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,
+                      size_t len, size_t *match_len, void **value);
+
+/* Removes every key that starts with prefix and returns how many.  The
+ * subtree is detached first, so release (may be NULL) runs with the tree
+ * already consistent.  Never fails. O(len + removed). */
+size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix,
+                        size_t len, rx_release_fn release, void *ctx);
+
+/* Removes every key; same release contract as rx_remove_prefix. */
+size_t rx_clear(rx_tree *tree, rx_release_fn release, void *ctx);
+
+/* ------------------------------------------------------------------------
+ * Iterators.
+ *
+ * An iterator lists the keys that start with its prefix (set with
+ * rx_iter_set_prefix, empty by default) in byte order, forward or backward,
+ * from the position a seek gave it.  It never holds a node across a change
+ * of the tree: every step compares the tree's version with the one it saw
+ * last and, when they differ, seeks again from the last key it returned.
+ * So an iterator left open while the tree changes carries on after its
+ * last key and sees the tree as it is now.
+ *
+ *   rx_iter it;
+ *   rx_iter_init(&it, tree);
+ *   rx_iter_set_prefix(&it, (const unsigned char *)"user:", 5);
+ *   rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0);
+ *   while ((rc = rx_iter_next(&it)) == 1) use(it.key, it.key_len, it.value);
+ *   if (rc < 0) handle RX_ENOMEM;
+ *   rx_iter_release(&it);
+ * ---------------------------------------------------------------------- */
+
+typedef enum rx_seek_op {
+    RX_SEEK_FIRST, /* forward from the first key with the prefix */
+    RX_SEEK_LAST,  /* backward from the last key with the prefix */
+    RX_SEEK_GE,    /* forward from the first key >= target */
+    RX_SEEK_GT,    /* forward from the first key >  target */
+    RX_SEEK_LE,    /* backward from the last key <= target */
+    RX_SEEK_LT     /* backward from the last key <  target */
+} rx_seek_op;
+
+struct rx_iter_frame; /* private */
+
+typedef struct rx_iter {
+    /* Read-only for callers; valid after rx_iter_next returned 1 and until
+     * the next call on this iterator.  key is not NUL-terminated. */
+    const unsigned char *key;
+    size_t key_len;
+    void *value;
+
+    /* Private. */
+    rx_tree *tree;
+    uint64_t version;            /* tree version the stack is valid for */
+    struct rx_iter_frame *stack; /* path from the root to the position */
+    size_t depth, stack_cap;
+    unsigned char *buf; /* key spelled by the path */
+    size_t buf_cap;
+    unsigned char *prefix; /* only keys starting with this are listed */
+    size_t prefix_len, prefix_cap;
+    unsigned char *resume; /* target to seek again after a change */
+    size_t resume_len, resume_cap;
+    int resume_op;  /* rx_seek_op used for the re-seek */
+    int backward;   /* direction given by the last seek */
+    int emitted;    /* a key was returned since the last seek */
+    int exhausted;  /* no more keys in this direction */
+} rx_iter;
+
+/* Prepares an iterator over tree, positioned nowhere (next returns 0 until
+ * a seek).  Allocates nothing. */
+void rx_iter_init(rx_iter *it, rx_tree *tree);
+
+/* Restricts the iterator to keys starting with prefix (copied).  Takes
+ * effect at the next seek.  RX_OK or RX_ENOMEM. */
+int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len);
+
+/* Positions the iterator; the direction of later steps follows op.  A
+ * target outside the prefix's range is clamped to it (GE below the range
+ * means FIRST, LE above it means LAST).  key is ignored for FIRST/LAST.
+ * RX_OK or RX_ENOMEM (then the iterator is exhausted). */
+int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
+                 size_t len);
+
+/* Steps to the next key in the seek's direction.  Returns 1 with key,
+ * key_len and value set, 0 when there is none, or RX_ENOMEM. */
+int rx_iter_next(rx_iter *it);
+
+/* Frees the iterator's buffers; it may be initialised again afterwards. */
+void rx_iter_release(rx_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMSTORE_RADIX_H */
