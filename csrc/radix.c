@@ -55,6 +55,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#if defined(__GNUC__) || defined(__clang__)
+#define rx_ctz(x) ((unsigned)__builtin_ctz(x))
+#else
+static unsigned rx_ctz(unsigned x)
+{
+    unsigned i = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        i++;
+    }
+    return i;
+}
+#endif
+#endif
+
 enum { NODE_LEAF, NODE_4, NODE_16, NODE_48, NODE_256 };
 
 struct rx_node {
@@ -150,6 +167,15 @@ static rx_node **node_children(rx_node *n)
 static size_t common_length(const unsigned char *a, const unsigned char *b, size_t n)
 {
     size_t i = 0;
+    /* eight bytes at a time: prefixes of tens of bytes are common (ids) */
+    while (n - i >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            break;
+        i += 8;
+    }
     while (i < n && a[i] == b[i])
         i++;
     return i;
@@ -170,17 +196,31 @@ static rx_node **child_ref(rx_node *n, unsigned char b)
 {
     rx_node **children = node_children(n);
     switch (n->type) {
-    case NODE_4:
-    case NODE_16: {
+    case NODE_4: {
         const unsigned char *keys = n->tail;
         unsigned i;
         for (i = 0; i < n->num_children; i++) {
             if (keys[i] == b)
                 return &children[i];
-            if (keys[i] > b)
-                break;
         }
         return NULL;
+    }
+    case NODE_16: {
+#ifdef __SSE2__
+        /* compare all sixteen keys at once; the mask drops unused slots */
+        __m128i hits = _mm_cmpeq_epi8(_mm_set1_epi8((char)b),
+                                      _mm_loadu_si128((const __m128i *)(const void *)n->tail));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hits) & ((1u << n->num_children) - 1u);
+        return mask ? &children[rx_ctz(mask)] : NULL;
+#else
+        const unsigned char *keys = n->tail;
+        unsigned i;
+        for (i = 0; i < n->num_children; i++) {
+            if (keys[i] == b)
+                return &children[i];
+        }
+        return NULL;
+#endif
     }
     case NODE_48: {
         unsigned slot = n->tail[b];
