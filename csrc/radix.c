@@ -961,8 +961,11 @@ static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
 {
     struct rx_iter_frame *f;
     size_t end = start + n->prefix_len;
-    if (grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, end + 1, 1) != RX_OK ||
-        grow_buffer(it->tree, (void **)&it->stack, &it->stack_cap, it->depth + 1, sizeof *f) != RX_OK)
+    /* capacity checks inline: this runs once per node visited */
+    if ((end + 1 > it->buf_cap &&
+         grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, end + 1, 1) != RX_OK) ||
+        (it->depth + 1 > it->stack_cap &&
+         grow_buffer(it->tree, (void **)&it->stack, &it->stack_cap, it->depth + 1, sizeof *f) != RX_OK))
         return RX_ENOMEM;
     memcpy(it->buf + start, node_prefix(n), n->prefix_len);
     f = &it->stack[it->depth++];
