@@ -95,10 +95,21 @@ static const uint16_t CAPACITY[] = {0, 4, 16, 48, 256};
  * grow/shrink flapping around one size). */
 static const uint16_t SHRINK_AT[] = {0, 0, 3, 12, 36};
 
+/* Frame of rx_visit_values' walk; the tree keeps enough of them for its
+ * depth so that walk never allocates (a garbage collector calls it). */
+struct visit_frame {
+    rx_node *node;
+    int slot;
+};
+
 struct rx_tree {
     rx_node *root;
     size_t memory;
     uint64_t version;
+    size_t nodes;   /* nodes allocated, detached ones included until freed */
+    size_t longest; /* longest key inserted since the tree was last empty */
+    struct visit_frame *visit_stack;
+    size_t visit_cap;
     rx_allocator alloc;
 };
 
@@ -138,6 +149,7 @@ static rx_node *node_new(rx_tree *t, int type, size_t prefix_len)
     if (n == NULL)
         return NULL;
     t->memory += size;
+    t->nodes++;
     memset(n, 0, PREFIX_OFFSET[type]);
     n->type = (uint8_t)type;
     n->prefix_len = (uint32_t)prefix_len;
@@ -148,6 +160,7 @@ static void node_free(rx_tree *t, rx_node *n)
 {
     size_t size = node_size(n);
     t->memory -= size;
+    t->nodes--;
     t->alloc.free_fn(t->alloc.ctx, n, size);
 }
 
@@ -499,6 +512,80 @@ static void tidy(rx_tree *t, rx_node **ref)
 
 static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge);
 
+/* A path holds at most one node per key byte plus the root, and never more
+ * nodes than the tree has, so this many frames always cover its depth.  An
+ * insert adds at most two nodes; make room for them before it starts. */
+static int reserve_visit_stack(rx_tree *t, size_t key_len)
+{
+    size_t longest = key_len > t->longest ? key_len : t->longest;
+    size_t need = t->nodes + 2 < longest + 1 ? t->nodes + 2 : longest + 1;
+    size_t old_bytes = t->visit_cap * sizeof *t->visit_stack, new_cap, new_bytes;
+    void *p;
+    if (need <= t->visit_cap) {
+        t->longest = longest;
+        return RX_OK;
+    }
+    new_cap = t->visit_cap ? t->visit_cap : 8;
+    while (new_cap < need)
+        new_cap *= 2;
+    new_bytes = new_cap * sizeof *t->visit_stack;
+    if (t->visit_stack == NULL)
+        p = t->alloc.malloc_fn(t->alloc.ctx, new_bytes);
+    else
+        p = t->alloc.realloc_fn(t->alloc.ctx, t->visit_stack, old_bytes, new_bytes);
+    if (p == NULL)
+        return RX_ENOMEM;
+    t->visit_stack = p;
+    t->visit_cap = new_cap;
+    t->memory += new_bytes - old_bytes;
+    t->longest = longest;
+    return RX_OK;
+}
+
+/* Called when the last key left: an empty tree holds no spare memory. */
+static void tree_emptied(rx_tree *t)
+{
+    if (t->visit_stack) {
+        size_t bytes = t->visit_cap * sizeof *t->visit_stack;
+        t->alloc.free_fn(t->alloc.ctx, t->visit_stack, bytes);
+        t->memory -= bytes;
+    }
+    t->visit_stack = NULL;
+    t->visit_cap = 0;
+    t->longest = 0;
+}
+
+int rx_visit_values(const rx_tree *tree, rx_visit_fn visit, void *ctx)
+{
+    struct visit_frame *stack = tree->visit_stack;
+    size_t depth = 0;
+    int rc;
+    if (tree->root == NULL)
+        return 0;
+    if (tree->root->has_value && (rc = visit(tree->root->value, ctx)) != 0)
+        return rc;
+    stack[depth].node = tree->root;
+    stack[depth++].slot = -1;
+    while (depth > 0) {
+        struct visit_frame *f = &stack[depth - 1];
+        rx_node *child;
+        unsigned char byte;
+        int slot = next_slot(f->node, f->slot, &child, &byte);
+        if (slot < 0) {
+            depth--;
+            continue;
+        }
+        f->slot = slot;
+        if (child->has_value && (rc = visit(child->value, ctx)) != 0)
+            return rc;
+        if (child->num_children) {
+            stack[depth].node = child;
+            stack[depth++].slot = -1;
+        }
+    }
+    return 0;
+}
+
 rx_tree *rx_tree_new(const rx_allocator *alloc)
 {
     rx_tree *t;
@@ -510,6 +597,10 @@ rx_tree *rx_tree_new(const rx_allocator *alloc)
     t->root = NULL;
     t->memory = sizeof *t;
     t->version = 0;
+    t->nodes = 0;
+    t->longest = 0;
+    t->visit_stack = NULL;
+    t->visit_cap = 0;
     t->alloc = *alloc;
     return t;
 }
@@ -654,6 +745,8 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         return RX_ETOOBIG;
     if (tree->root && tree->root->count == UINT32_MAX && !rx_find(tree, key, len, old))
         return RX_ETOOBIG;
+    if (reserve_visit_stack(tree, len) != RX_OK)
+        return RX_ENOMEM;
     /* One walk: count the key on every node passed through, assuming it is
      * new; an overwrite or a failed allocation undoes that with a second. */
     for (;;) {
@@ -745,6 +838,7 @@ static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge)
 {
     if (parent_ref == NULL) {
         t->root = NULL;
+        tree_emptied(t);
         return;
     }
     remove_child(*parent_ref, edge);
@@ -893,6 +987,7 @@ size_t rx_clear(rx_tree *tree, rx_release_fn release, void *ctx)
     if (root == NULL)
         return 0;
     tree->root = NULL;
+    tree_emptied(tree);
     tree->version++;
     free_subtree(tree, root, release, ctx);
     return removed;

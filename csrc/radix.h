@@ -107,6 +107,14 @@ size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix,
 /* Removes every key; same release contract as rx_remove_prefix. */
 size_t rx_clear(rx_tree *tree, rx_release_fn release, void *ctx);
 
+/* Calls visit(value, ctx) for every value, in no set order, and stops at
+ * the first non-zero result, which it returns (0 when all were visited).
+ * Allocates nothing -- the tree keeps a stack as deep as itself for this
+ * walk -- so a garbage collector's traversal can rely on it.  visit must not
+ * change the tree. O(N). */
+typedef int (*rx_visit_fn)(void *value, void *ctx);
+int rx_visit_values(const rx_tree *tree, rx_visit_fn visit, void *ctx);
+
 /* ------------------------------------------------------------------------
  * Iterators.
  *
