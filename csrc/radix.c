@@ -657,6 +657,84 @@ int rx_find(const rx_tree *tree, const unsigned char *key, size_t len, void **va
     return 0;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define rx_prefetch(p) __builtin_prefetch(p)
+#else
+#define rx_prefetch(p) ((void)(p))
+#endif
+
+/* Lookups in flight at once in rx_find_many. */
+#define FIND_LANES 8
+
+struct find_lane {
+    const rx_node *node;
+    const unsigned char *key;
+    size_t len, depth, index;
+};
+
+size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *keys,
+                    const size_t *lens, void **values, void *missing)
+{
+    /* A lookup is a chain of dependent loads, each likely a cache miss in a
+     * big tree.  Walking several keys in turn, one node each, with the next
+     * node prefetched, overlaps those misses instead of paying them in a row. */
+    struct find_lane lanes[FIND_LANES];
+    size_t next = 0, found = 0;
+    int active = 0, i;
+
+    if (tree->root == NULL) {
+        for (next = 0; next < n; next++)
+            values[next] = missing;
+        return 0;
+    }
+    while (active < FIND_LANES && next < n) {
+        struct find_lane *l = &lanes[active++];
+        l->node = tree->root;
+        l->key = NONNULL(keys[next]);
+        l->len = lens[next];
+        l->depth = 0;
+        l->index = next++;
+    }
+    while (active > 0) {
+        for (i = 0; i < active;) {
+            struct find_lane *l = &lanes[i];
+            const rx_node *node = l->node;
+            size_t plen = node->prefix_len, rest = l->len - l->depth;
+            rx_node **child;
+            void *result = missing;
+            if (rest >= plen &&
+                common_length(node_prefix((rx_node *)node), l->key + l->depth, plen) == plen) {
+                l->depth += plen;
+                if (l->depth == l->len) {
+                    if (node->has_value) {
+                        result = node->value;
+                        found++;
+                    }
+                } else if ((child = child_ref((rx_node *)node, l->key[l->depth])) != NULL) {
+                    l->node = *child;
+                    l->depth++;
+                    rx_prefetch(l->node);
+                    rx_prefetch((const char *)l->node + 64);
+                    i++;
+                    continue;
+                }
+            }
+            values[l->index] = result;
+            if (next < n) { /* reuse the lane for the next key */
+                l->node = tree->root;
+                l->key = NONNULL(keys[next]);
+                l->len = lens[next];
+                l->depth = 0;
+                l->index = next++;
+                i++;
+            } else {
+                *l = lanes[--active];
+            }
+        }
+    }
+    return found;
+}
+
 /* Undoes the counting a descent did on the nodes above *stop: adds `up`
  * (+1 or -1) to each node on key's path from the root down to, but not
  * including, *stop. */

@@ -77,6 +77,12 @@ uint64_t rx_version(const rx_tree *tree);
 int rx_find(const rx_tree *tree, const unsigned char *key, size_t len,
             void **value);
 
+/* Looks up n keys at once (keys[i] of lens[i] bytes), overlapping their
+ * memory latency; values[i] gets the value or `missing`.  Returns how many
+ * were found. O(sum of lens). */
+size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *keys,
+                    const size_t *lens, void **values, void *missing);
+
 /* Stores value under key.  Returns 1 when the key is new, 0 when it
  * replaced a value (the previous one is put in *old, never released by the
  * tree), or RX_ENOMEM / RX_ETOOBIG with the tree unchanged. O(len). */
