@@ -513,33 +513,37 @@ static void tidy(rx_tree *t, rx_node **ref)
 static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge);
 
 /* A path holds at most one node per key byte plus the root, and never more
- * nodes than the tree has, so this many frames always cover its depth.  An
- * insert adds at most two nodes; make room for them before it starts. */
-static int reserve_visit_stack(rx_tree *t, size_t key_len)
+ * nodes than the tree has, so this many frames always cover its depth; an
+ * insert adds at most two nodes. */
+static size_t visit_frames_needed(const rx_tree *t, size_t key_len)
 {
     size_t longest = key_len > t->longest ? key_len : t->longest;
-    size_t need = t->nodes + 2 < longest + 1 ? t->nodes + 2 : longest + 1;
-    size_t old_bytes = t->visit_cap * sizeof *t->visit_stack, new_cap, new_bytes;
-    void *p;
-    if (need <= t->visit_cap) {
-        t->longest = longest;
-        return RX_OK;
-    }
-    new_cap = t->visit_cap ? t->visit_cap : 8;
+    return t->nodes + 2 < longest + 1 ? t->nodes + 2 : longest + 1;
+}
+
+/* A larger visit stack for an insert, allocated before the insert changes
+ * anything; the old one's contents are scratch, so nothing is copied and
+ * a failed insert can drop the new one and leave the tree as it was. */
+static struct visit_frame *visit_stack_alloc(rx_tree *t, size_t need, size_t *cap)
+{
+    size_t new_cap = t->visit_cap ? t->visit_cap : 8;
+    struct visit_frame *p;
     while (new_cap < need)
         new_cap *= 2;
-    new_bytes = new_cap * sizeof *t->visit_stack;
-    if (t->visit_stack == NULL)
-        p = t->alloc.malloc_fn(t->alloc.ctx, new_bytes);
-    else
-        p = t->alloc.realloc_fn(t->alloc.ctx, t->visit_stack, old_bytes, new_bytes);
-    if (p == NULL)
-        return RX_ENOMEM;
-    t->visit_stack = p;
-    t->visit_cap = new_cap;
-    t->memory += new_bytes - old_bytes;
-    t->longest = longest;
-    return RX_OK;
+    p = t->alloc.malloc_fn(t->alloc.ctx, new_cap * sizeof *p);
+    *cap = new_cap;
+    return p;
+}
+
+static void visit_stack_install(rx_tree *t, struct visit_frame *stack, size_t cap)
+{
+    if (t->visit_stack) {
+        t->alloc.free_fn(t->alloc.ctx, t->visit_stack, t->visit_cap * sizeof *stack);
+        t->memory -= t->visit_cap * sizeof *stack;
+    }
+    t->visit_stack = stack;
+    t->visit_cap = cap;
+    t->memory += cap * sizeof *stack;
 }
 
 /* Called when the last key left: an empty tree holds no spare memory. */
@@ -815,7 +819,8 @@ static int insert_child(rx_tree *t, rx_node **ref, const unsigned char *key, siz
 int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, void **old)
 {
     rx_node **ref = &tree->root;
-    size_t depth = 0;
+    size_t depth = 0, fresh_cap = 0;
+    struct visit_frame *fresh_stack = NULL;
     int rc;
 
     key = NONNULL(key);
@@ -823,8 +828,11 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         return RX_ETOOBIG;
     if (tree->root && tree->root->count == UINT32_MAX && !rx_find(tree, key, len, old))
         return RX_ETOOBIG;
-    if (reserve_visit_stack(tree, len) != RX_OK)
-        return RX_ENOMEM;
+    if (visit_frames_needed(tree, len) > tree->visit_cap) {
+        fresh_stack = visit_stack_alloc(tree, visit_frames_needed(tree, len), &fresh_cap);
+        if (fresh_stack == NULL)
+            return RX_ENOMEM;
+    }
     /* One walk: count the key on every node passed through, assuming it is
      * new; an overwrite or a failed allocation undoes that with a second. */
     for (;;) {
@@ -832,11 +840,12 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         size_t plen, rest, common;
         if (n == NULL) { /* empty tree */
             n = leaf_new(tree, key, len, value);
-            if (n == NULL)
-                return RX_ENOMEM;
-            *ref = n;
-            tree->version++;
-            return 1;
+            rc = RX_ENOMEM;
+            if (n != NULL) {
+                *ref = n;
+                rc = 1;
+            }
+            break;
         }
         plen = n->prefix_len;
         rest = len - depth;
@@ -851,8 +860,8 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
                 recount_above(tree, key, ref, -1);
                 *old = n->value;
                 n->value = value;
-                tree->version++;
-                return 0;
+                rc = 0;
+                break;
             }
             n->has_value = 1;
             n->value = value;
@@ -871,8 +880,18 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
     }
     if (rc < 0)
         recount_above(tree, key, ref, -1);
-    else
+    if (rc >= 0)
         tree->version++;
+    if (rc == 1) {
+        if (len > tree->longest)
+            tree->longest = len;
+        if (fresh_stack) {
+            visit_stack_install(tree, fresh_stack, fresh_cap);
+            fresh_stack = NULL;
+        }
+    }
+    if (fresh_stack)
+        tree->alloc.free_fn(tree->alloc.ctx, fresh_stack, fresh_cap * sizeof *fresh_stack);
     return rc;
 }
 
