@@ -1263,6 +1263,8 @@ void rx_iter_release(rx_iter *it)
         a->free_fn(a->ctx, it->buf, it->buf_cap);
     if (it->prefix)
         a->free_fn(a->ctx, it->prefix, it->prefix_cap);
+    if (it->staged)
+        a->free_fn(a->ctx, it->staged, it->staged_cap);
     if (it->resume)
         a->free_fn(a->ctx, it->resume, it->resume_cap);
     rx_iter_init(it, it->tree);
@@ -1270,7 +1272,24 @@ void rx_iter_release(rx_iter *it)
 
 int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
 {
-    return set_bytes(it->tree, &it->prefix, &it->prefix_cap, &it->prefix_len, prefix, len);
+    /* staged, so a listing under way keeps the prefix it was started with */
+    if (set_bytes(it->tree, &it->staged, &it->staged_cap, &it->staged_len, prefix, len) != RX_OK)
+        return RX_ENOMEM;
+    it->prefix_staged = 1;
+    return RX_OK;
+}
+
+static void apply_staged_prefix(rx_iter *it)
+{
+    unsigned char *buf = it->prefix;
+    size_t cap = it->prefix_cap;
+    it->prefix = it->staged;
+    it->prefix_cap = it->staged_cap;
+    it->prefix_len = it->staged_len;
+    it->staged = buf;
+    it->staged_cap = cap;
+    it->staged_len = 0;
+    it->prefix_staged = 0;
 }
 
 /* Seeks to the position described by it->resume_op and it->resume. */
@@ -1308,16 +1327,23 @@ static int reseek(rx_iter *it)
 
 int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t len)
 {
-    size_t plen = it->prefix_len, shared = len < plen ? len : plen;
-    int cmp = compare_bytes(key, it->prefix, shared);
-    /* where target lies against the prefix's range: <0 before, 0 in, >0 after */
-    int side = cmp != 0 ? cmp : (len < plen ? -1 : 0);
+    size_t plen, shared;
+    int side = 0;
 
+    if (it->prefix_staged)
+        apply_staged_prefix(it);
     it->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     if (op == RX_SEEK_FIRST || op == RX_SEEK_LAST) {
-        side = 0;
-        len = 0;
-    } else if (side != 0 && (side < 0) == !it->backward) {
+        len = 0; /* key is ignored, and may be anything */
+    } else {
+        /* where target lies against the prefix's range: <0 before, 0 in, >0 after */
+        int cmp;
+        plen = it->prefix_len;
+        shared = len < plen ? len : plen;
+        cmp = compare_bytes(key, it->prefix, shared);
+        side = cmp != 0 ? cmp : (len < plen ? -1 : 0);
+    }
+    if (side != 0 && (side < 0) == !it->backward) {
         /* the whole prefix range lies on the requested side of target */
         op = it->backward ? RX_SEEK_LAST : RX_SEEK_FIRST;
         side = 0;

@@ -168,6 +168,9 @@ typedef struct rx_iter {
     size_t buf_cap;
     unsigned char *prefix; /* only keys starting with this are listed */
     size_t prefix_len, prefix_cap;
+    unsigned char *staged; /* prefix for the next seek (rx_iter_set_prefix) */
+    size_t staged_len, staged_cap;
+    int prefix_staged;
     unsigned char *resume; /* target to seek again after a change */
     size_t resume_len, resume_cap;
     int resume_op;  /* rx_seek_op used for the re-seek */

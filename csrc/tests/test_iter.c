@@ -1,0 +1,767 @@
+/*
+ * test_iter.c -- iterators: byte order, prefixes, every seek op (with
+ * clamping to the prefix's range), empty trees, and changes to the tree
+ * while an iterator is open.
+ */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void insert_strs(rx_tree *t, model *m, const char *const *keys, uintptr_t base)
+{
+    size_t i;
+    void *old;
+    for (i = 0; keys[i]; i++) {
+        size_t n = strlen(keys[i]);
+        CHECK_EQ(rx_insert(t, (const unsigned char *)keys[i], n, V(base + i), &old), 1);
+        m_insert(m, (const unsigned char *)keys[i], n, base + i, NULL);
+    }
+}
+
+/* Lists from a seek and compares with want (NULL-terminated strings). */
+static void check_listing(rx_tree *t, const char *prefix, rx_seek_op op, const char *target,
+                          const char *const *want, const char *file, int line)
+{
+    rx_iter it;
+    size_t i = 0;
+    int rc;
+    char ctx[200];
+    rx_iter_init(&it, t);
+    sprintf(ctx, "prefix \"%s\" seek %s \"%s\"", prefix, t_op_name(op), target);
+    if (!t_check_u(rx_iter_set_prefix(&it, (const unsigned char *)prefix, strlen(prefix)) == RX_OK,
+                   file, line, "rx_iter_set_prefix", "RX_OK", 1, 0) ||
+        !t_check_u(rx_iter_seek(&it, op, (const unsigned char *)target, strlen(target)) == RX_OK,
+                   file, line, "rx_iter_seek", "RX_OK", 1, 0)) {
+        rx_iter_release(&it);
+        return;
+    }
+    while ((rc = rx_iter_next(&it)) == 1) {
+        t_context("%s, key #%lu", ctx, (unsigned long)i);
+        if (want[i] == NULL) {
+            t_check_key(file, line, "no more keys expected", it.key, it.key_len,
+                        (const unsigned char *)"", 0);
+            break;
+        }
+        if (!t_check_key(file, line, "listed key", it.key, it.key_len,
+                         (const unsigned char *)want[i], strlen(want[i])))
+            break;
+        i++;
+    }
+    if (rc == 0 && want[i] != NULL) {
+        t_context("%s", ctx);
+        t_check_key(file, line, "listing ended early; missing", (const unsigned char *)"", 0,
+                    (const unsigned char *)want[i], strlen(want[i]));
+    }
+    if (rc < 0)
+        t_check_u(0, file, line, "rx_iter_next", "1 or 0", (unsigned long long)rc, 0);
+    rx_iter_release(&it);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_iter_order(void)
+{
+    static const char *const keys[] = {"b", "a", "ab", "", "abc", "\x01", "\x7f", "\x80",
+                                       "\xff", "\xff\xff", "aa", "b\x01", NULL};
+    static const char *const want[] = {"",  "\x01", "a", "aa", "ab", "abc", "b", "b\x01",
+                                       "\x7f", "\x80", "\xff", "\xff\xff", NULL};
+    static const char *const back[] = {"\xff\xff", "\xff", "\x80", "\x7f", "b\x01", "b",
+                                       "abc", "ab", "aa", "a", "\x01", "", NULL};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t i, j;
+    void *old;
+    m_init(&m);
+    insert_strs(t, &m, keys, 1);
+    check_listing(t, "", RX_SEEK_FIRST, "", want, __FILE__, __LINE__);
+    check_listing(t, "", RX_SEEK_LAST, "", back, __FILE__, __LINE__);
+    CHECK_TREE(t, &m);
+
+    /* NUL bytes sort first, a key before its extensions, 0xFF last */
+    m_clear(&m);
+    CHECK_EQ(rx_clear(t, NULL, NULL), 12);
+    rng_seed(&rng, 11);
+    for (i = 0; i < 3000; i++) {
+        unsigned char k[7];
+        size_t n = rng_below(&rng, sizeof k + 1);
+        for (j = 0; j < n; j++)
+            k[j] = (unsigned char)"\0\x01" "ab\xfe\xff"[rng_below(&rng, 6)];
+        CHECK_EQ(rx_insert(t, k, n, V(i), &old), m_insert(&m, k, n, i, NULL));
+    }
+    CHECK_TREE(t, &m); /* full forward and backward listings vs memcmp order */
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
+static void test_iter_prefix(void)
+{
+    static const char *const keys[] = {"a", "ab", "abc", "abd", "abdd", "ac", "b",
+                                       "long-common-path/1", "long-common-path/2", NULL};
+    static const struct {
+        const char *p;
+        const char *want[7];
+    } cases[] = {
+        {"ab", {"ab", "abc", "abd", "abdd", NULL}},
+        {"abd", {"abd", "abdd", NULL}},
+        {"abdd", {"abdd", NULL}},
+        {"abdde", {NULL}},
+        {"a", {"a", "ab", "abc", "abd", "abdd", "ac"}},
+        {"b", {"b", NULL}},
+        {"c", {NULL}},
+        {"aa", {NULL}},
+        {"long-com", {"long-common-path/1", "long-common-path/2", NULL}},
+        {"long-common-path/", {"long-common-path/1", "long-common-path/2", NULL}},
+        {"long-common-path/2", {"long-common-path/2", NULL}},
+        {"long-commoX", {NULL}},
+        {"long-common-path/3", {NULL}},
+    };
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    size_t i, j;
+    m_init(&m);
+    insert_strs(t, &m, keys, 1);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *rev[7];
+        size_t n = 0;
+        while (cases[i].want[n])
+            n++;
+        for (j = 0; j < n; j++)
+            rev[j] = cases[i].want[n - 1 - j];
+        rev[n] = NULL;
+        check_listing(t, cases[i].p, RX_SEEK_FIRST, "", cases[i].want, __FILE__, __LINE__);
+        check_listing(t, cases[i].p, RX_SEEK_LAST, "", rev, __FILE__, __LINE__);
+    }
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
+#define L(...) {__VA_ARGS__, NULL}
+#define NONE {NULL}
+
+static void test_iter_seek_cases(void)
+{
+    static const char *const keys[] = {"b", "ba", "bb", "c", "ca", NULL};
+    static const struct {
+        const char *prefix;
+        rx_seek_op op;
+        const char *target;
+        const char *want[7];
+    } cases[] = {
+        {"", RX_SEEK_FIRST, "zzz", L("b", "ba", "bb", "c", "ca")}, /* key ignored */
+        {"", RX_SEEK_LAST, "a", L("ca", "c", "bb", "ba", "b")},
+        {"", RX_SEEK_GE, "b", L("b", "ba", "bb", "c", "ca")},
+        {"", RX_SEEK_GT, "b", L("ba", "bb", "c", "ca")},
+        {"", RX_SEEK_GE, "b!", L("ba", "bb", "c", "ca")},    /* between keys */
+        {"", RX_SEEK_GE, "bab", L("bb", "c", "ca")},         /* between, longer */
+        {"", RX_SEEK_GE, "a", L("b", "ba", "bb", "c", "ca")}, /* before all */
+        {"", RX_SEEK_GE, "", L("b", "ba", "bb", "c", "ca")},
+        {"", RX_SEEK_GT, "", L("b", "ba", "bb", "c", "ca")},
+        {"", RX_SEEK_GE, "d", NONE}, /* after all */
+        {"", RX_SEEK_GT, "ca", NONE},
+        {"", RX_SEEK_GE, "ca", L("ca")},
+        {"", RX_SEEK_GE, "c\x01", L("ca")},
+        {"", RX_SEEK_LE, "bz", L("bb", "ba", "b")},
+        {"", RX_SEEK_LE, "b", L("b")},
+        {"", RX_SEEK_LT, "b", NONE},
+        {"", RX_SEEK_LT, "ba", L("b")},
+        {"", RX_SEEK_LT, "b!", L("b")},
+        {"", RX_SEEK_LE, "a", NONE}, /* before all */
+        {"", RX_SEEK_LE, "", NONE},
+        {"", RX_SEEK_LT, "", NONE},
+        {"", RX_SEEK_LE, "z", L("ca", "c", "bb", "ba", "b")}, /* after all */
+        {"", RX_SEEK_LE, "c", L("c", "bb", "ba", "b")},
+        {"", RX_SEEK_LT, "c", L("bb", "ba", "b")},
+        {"", RX_SEEK_LE, "caa", L("ca", "c", "bb", "ba", "b")},
+        {"", RX_SEEK_LT, "caa", L("ca", "c", "bb", "ba", "b")},
+        {"", RX_SEEK_LE, "c\x01", L("c", "bb", "ba", "b")},
+        {"b", RX_SEEK_FIRST, "", L("b", "ba", "bb")},
+        {"b", RX_SEEK_LAST, "", L("bb", "ba", "b")},
+        {"b", RX_SEEK_GE, "a", L("b", "ba", "bb")}, /* below the range: FIRST */
+        {"b", RX_SEEK_GT, "a", L("b", "ba", "bb")},
+        {"b", RX_SEEK_GE, "", L("b", "ba", "bb")},
+        {"b", RX_SEEK_GE, "c", NONE}, /* above the range */
+        {"b", RX_SEEK_GT, "bb", NONE},
+        {"b", RX_SEEK_GE, "bc", NONE},
+        {"b", RX_SEEK_GE, "ba", L("ba", "bb")},
+        {"b", RX_SEEK_GT, "b", L("ba", "bb")},
+        {"b", RX_SEEK_GE, "b", L("b", "ba", "bb")},
+        {"b", RX_SEEK_LE, "c", L("bb", "ba", "b")}, /* above the range: LAST */
+        {"b", RX_SEEK_LT, "c", L("bb", "ba", "b")},
+        {"b", RX_SEEK_LE, "\xff", L("bb", "ba", "b")},
+        {"b", RX_SEEK_LE, "bzz", L("bb", "ba", "b")},
+        {"b", RX_SEEK_LE, "bc", L("bb", "ba", "b")},
+        {"b", RX_SEEK_LE, "ba", L("ba", "b")},
+        {"b", RX_SEEK_LE, "b", L("b")},
+        {"b", RX_SEEK_LT, "b", NONE},
+        {"b", RX_SEEK_LE, "a", NONE}, /* below the range */
+        {"b", RX_SEEK_LE, "", NONE},
+        {"bb", RX_SEEK_GE, "b", L("bb")},
+        {"bb", RX_SEEK_GE, "ba", L("bb")},
+        {"bb", RX_SEEK_LE, "c", L("bb")},
+        {"bb", RX_SEEK_LE, "bba", L("bb")},
+        {"bb", RX_SEEK_LT, "bb", NONE},
+        {"bb", RX_SEEK_GT, "bb", NONE},
+        {"x", RX_SEEK_FIRST, "", NONE},
+        {"x", RX_SEEK_LAST, "", NONE},
+        {"x", RX_SEEK_GE, "a", NONE},
+        {"x", RX_SEEK_LE, "z", NONE},
+        {"bab", RX_SEEK_FIRST, "", NONE}, /* prefix between keys */
+        {"bab", RX_SEEK_LE, "z", NONE},
+        {"bab", RX_SEEK_GE, "a", NONE},
+    };
+    static const char *const keys2[] = {"", "a", "ab", NULL};
+    static const struct {
+        rx_seek_op op;
+        const char *target;
+        const char *want[4];
+    } cases2[] = {
+        {RX_SEEK_FIRST, "", L("", "a", "ab")},
+        {RX_SEEK_LAST, "", L("ab", "a", "")},
+        {RX_SEEK_GE, "", L("", "a", "ab")},
+        {RX_SEEK_GT, "", L("a", "ab")},
+        {RX_SEEK_LE, "", L("")},
+        {RX_SEEK_LT, "", NONE},
+        {RX_SEEK_LT, "a", L("")},
+        {RX_SEEK_LE, "a\x01", L("a", "")},
+        {RX_SEEK_GT, "a", L("ab")},
+        {RX_SEEK_GE, "a\x01", L("ab")},
+        {RX_SEEK_LE, "aa", L("a", "")},
+        {RX_SEEK_LT, "ab", L("a", "")},
+        {RX_SEEK_LE, "\x01", L("")},
+    };
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    size_t i;
+    m_init(&m);
+    insert_strs(t, &m, keys, 1);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_listing(t, cases[i].prefix, cases[i].op, cases[i].target, cases[i].want, __FILE__,
+                      __LINE__);
+    CHECK_EQ(rx_clear(t, NULL, NULL), 5);
+    m_clear(&m);
+    insert_strs(t, &m, keys2, 1);
+    for (i = 0; i < sizeof cases2 / sizeof cases2[0]; i++)
+        check_listing(t, "", cases2[i].op, cases2[i].target, cases2[i].want, __FILE__, __LINE__);
+    m_free(&m);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
+/* Every (prefix, op, target) over a small alphabet against the model. */
+static size_t all_strings(unsigned char (*out)[5], size_t *lens, size_t maxlen,
+                          const unsigned char *alpha, size_t na)
+{
+    size_t n = 0, len, i, j;
+    for (len = 0; len <= maxlen; len++) {
+        size_t count = 1;
+        for (i = 0; i < len; i++)
+            count *= na;
+        for (i = 0; i < count; i++) {
+            size_t x = i;
+            for (j = 0; j < len; j++) {
+                out[n][len - 1 - j] = alpha[x % na];
+                x /= na;
+            }
+            lens[n++] = len;
+        }
+    }
+    return n;
+}
+
+static void exhaustive_seeks(rx_tree *t, const model *m, unsigned char (*targets)[5],
+                             const size_t *tlens, size_t nt, size_t np)
+{
+    miter mi;
+    size_t pi, ti;
+    int op;
+    mi_init(&mi, t);
+    for (pi = 0; pi < np; pi++)
+        for (op = RX_SEEK_FIRST; op <= RX_SEEK_LT; op++)
+            for (ti = 0; ti < nt; ti++) {
+                int rc;
+                if (!MI_SEEK(&mi, targets[pi], tlens[pi], (rx_seek_op)op, targets[ti], tlens[ti]))
+                    goto out;
+                while ((rc = MI_NEXT(&mi, m)) == 1)
+                    ;
+                if (rc < 0)
+                    goto out;
+                if (op <= RX_SEEK_LAST)
+                    break; /* the target does not matter */
+            }
+out:
+    mi_free(&mi);
+}
+
+static void test_iter_seek_model(void)
+{
+    static const unsigned char alpha[] = {0x00, 'a', 'b', 0xFF};
+    static unsigned char strs[1 + 4 + 16 + 64 + 256][5];
+    static size_t lens[sizeof strs / sizeof strs[0]];
+    size_t n = all_strings(strs, lens, 4, alpha, 4), np = 1 + 4 + 16, i;
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    void *old;
+    int round;
+    m_init(&m);
+    rng_seed(&rng, 5);
+    for (round = 0; round < 3; round++) {
+        /* a random half (then a sparse, then a dense subset) of the strings up
+         * to length 3 are keys; all strings up to length 4 are targets */
+        unsigned keep = round == 0 ? 2 : round == 1 ? 8 : 1;
+        for (i = 0; i < 85; i++)
+            if (rng_below(&rng, keep) == 0)
+                CHECK_EQ(rx_insert(t, strs[i], lens[i], V(i), &old),
+                         m_insert(&m, strs[i], lens[i], i, NULL));
+        REQUIRE(CHECK_TREE(t, &m));
+        exhaustive_seeks(t, &m, strs, lens, n, np);
+        REQUIRE(t_failures() == 0);
+        CHECK_EQ(rx_clear(t, NULL, NULL), m.n);
+        m_clear(&m);
+    }
+
+    /* long compressed paths: 20 'a's then short tails; targets cut or
+     * extend them at every length */
+    {
+        static const struct {
+            const char *s;
+            size_t n;
+        } tails[] = {{"", 0}, {"b", 1}, {"bb", 2}, {"ab", 2}, {"ba", 2}, {"\xff", 1}, {"a", 1},
+                     {"b\0", 2}};
+        unsigned char keys[8][32];
+        size_t klens[8], nk = 0, j;
+        for (i = 0; i < 8; i++) {
+            memset(keys[nk], 'a', 20);
+            memcpy(keys[nk] + 20, tails[i].s, tails[i].n);
+            klens[nk] = 20 + tails[i].n;
+            CHECK_EQ(rx_insert(t, keys[nk], klens[nk], V(nk), &old), 1);
+            m_insert(&m, keys[nk], klens[nk], nk, NULL);
+            nk++;
+        }
+        REQUIRE(CHECK_TREE(t, &m));
+        {
+            miter mi;
+            mi_init(&mi, t);
+            /* prefixes and targets: every cut of every key, plus one byte */
+            for (i = 0; i < nk; i++)
+                for (j = 0; j <= klens[i] + 1; j++) {
+                    unsigned char target[40];
+                    size_t tn = j, pi;
+                    int op;
+                    memcpy(target, keys[i], klens[i]);
+                    if (j > klens[i])
+                        target[klens[i]] = 'a';
+                    for (op = RX_SEEK_GE; op <= RX_SEEK_LT; op++)
+                        for (pi = 0; pi < 4; pi++) {
+                            static const size_t plen[] = {0, 10, 20, 21};
+                            int rc;
+                            if (!MI_SEEK(&mi, keys[i], plen[pi] < klens[i] ? plen[pi] : klens[i],
+                                         (rx_seek_op)op, target, tn))
+                                break;
+                            while ((rc = MI_NEXT(&mi, &m)) == 1)
+                                ;
+                            if (rc < 0)
+                                break;
+                        }
+                }
+            mi_free(&mi);
+        }
+    }
+    m_free(&m);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
+static void test_iter_empty(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it;
+    int op;
+    void *old;
+    rx_iter_init(&it, t);
+    rx_iter_release(&it); /* never used */
+    rx_iter_init(&it, t);
+    for (op = RX_SEEK_FIRST; op <= RX_SEEK_LT; op++) {
+        CHECK_EQ(rx_iter_seek(&it, (rx_seek_op)op, KEY("")), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), 0);
+    }
+    /* emptied tree: same */
+    CHECK_EQ(rx_insert(t, KEY("k"), V(1), &old), 1);
+    CHECK_EQ(rx_remove(t, KEY("k"), &old), 1);
+    for (op = RX_SEEK_FIRST; op <= RX_SEEK_LT; op++) {
+        CHECK_EQ(rx_iter_seek(&it, (rx_seek_op)op, KEY("k")), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), 0);
+    }
+    rx_iter_release(&it);
+    /* released iterators can be initialised and used again */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_insert(t, KEY("k"), V(1), &old), 1);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    rx_iter_release(&it);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
+/* ---- changes while an iterator is open ----------------------------------- */
+
+static void key_num(unsigned char *k, int x)
+{
+    k[0] = 'k';
+    k[1] = (unsigned char)('0' + x / 10);
+    k[2] = (unsigned char)('0' + x % 10);
+}
+
+static void put(rx_tree *t, model *m, const unsigned char *k, size_t n, uintptr_t v)
+{
+    void *old;
+    uintptr_t mold;
+    int want = m_insert(m, k, n, v, &mold);
+    CHECK_EQ(rx_insert(t, k, n, V(v), &old), want);
+    if (want == 0)
+        CHECK_PTR(old, mold);
+}
+
+static void del(rx_tree *t, model *m, const unsigned char *k, size_t n)
+{
+    void *old;
+    uintptr_t mold = 0;
+    int want = m_remove(m, k, n, &mold);
+    CHECK_EQ(rx_remove(t, k, n, &old), want);
+    if (want == 1)
+        CHECK_PTR(old, mold);
+}
+
+/* Keys k10..k98 (even).  After each key x returned: insert x+1 (ahead),
+ * remove x+2 (ahead), remove x itself, remove x-2 and insert x-3
+ * (behind); backward mirrors it.  The iterator must return every number
+ * from the first to the last exactly once, in order. */
+static void mutation_walk(int backward, const char *prefix)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    miter mi;
+    unsigned char k[3];
+    int x, expect, rc, d = backward ? -1 : 1, others = 0;
+    uintptr_t v = 1000;
+    m_init(&m);
+    for (x = 10; x <= 98; x += 2) {
+        key_num(k, x);
+        put(t, &m, k, 3, (uintptr_t)x);
+    }
+    put(t, &m, KEY("j50"), 1);
+    put(t, &m, KEY("l50"), 2);
+    put(t, &m, KEY("k"), 3);
+    mi_init(&mi, t);
+    REQUIRE(MI_SEEK(&mi, (const unsigned char *)prefix, strlen(prefix),
+                    backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0));
+    expect = backward ? 98 : 10;
+    for (;;) {
+        rc = MI_NEXT(&mi, &m);
+        if (rc != 1)
+            break;
+        if (mi.it.key_len != 3 || mi.it.key[0] != 'k') {
+            others++; /* "k", "j50", "l50": not changed by the walk */
+            continue;
+        }
+        x = (mi.it.key[1] - '0') * 10 + (mi.it.key[2] - '0');
+        CHECK_EQ(x, expect);
+        expect = x + d;
+        if (x + d >= 10 && x + d <= 99) {
+            key_num(k, x + d);
+            put(t, &m, k, 3, v++);
+        }
+        if (x + 2 * d >= 10 && x + 2 * d <= 99) {
+            key_num(k, x + 2 * d);
+            del(t, &m, k, 3);
+        }
+        key_num(k, x);
+        del(t, &m, k, 3);
+        if (x - 2 * d >= 10 && x - 2 * d <= 99) {
+            key_num(k, x - 2 * d);
+            del(t, &m, k, 3);
+        }
+        if (x - 3 * d >= 10 && x - 3 * d <= 99) {
+            key_num(k, x - 3 * d);
+            put(t, &m, k, 3, v++);
+        }
+        mi_key_intact(&mi, __FILE__, __LINE__);
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(others, *prefix ? 1 : 3);
+    CHECK_EQ(expect, backward ? 9 : 100); /* every number once */
+    mi_free(&mi);
+    CHECK_TREE(t, &m);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
+static void test_iter_mutation_walk(void)
+{
+    mutation_walk(0, "k");
+    mutation_walk(1, "k");
+    mutation_walk(0, "");
+    mutation_walk(1, "");
+}
+
+/* Seek, then change the tree before the first next: the seek's target is
+ * applied to the tree as it is now. */
+static void test_iter_seek_then_mutate(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    miter mi;
+    m_init(&m);
+    put(t, &m, KEY("b"), 1);
+    put(t, &m, KEY("d"), 2);
+    put(t, &m, KEY("f"), 3);
+    put(t, &m, KEY("pa"), 4);
+    put(t, &m, KEY("pc"), 5);
+    mi_init(&mi, t);
+
+    MI_SEEK(&mi, KEY(""), RX_SEEK_GE, KEY("c"));
+    put(t, &m, KEY("c"), 10); /* the target itself appears */
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("GE c after inserting c", mi.it.key, mi.it.key_len, "c", 1);
+    del(t, &m, KEY("c"));
+
+    MI_SEEK(&mi, KEY(""), RX_SEEK_GT, KEY("c"));
+    del(t, &m, KEY("d")); /* the would-be first key goes */
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("GT c after removing d", mi.it.key, mi.it.key_len, "f", 1);
+    put(t, &m, KEY("d"), 11);
+
+    MI_SEEK(&mi, KEY(""), RX_SEEK_LE, KEY("e"));
+    put(t, &m, KEY("e"), 12);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("LE e after inserting e", mi.it.key, mi.it.key_len, "e", 1);
+
+    MI_SEEK(&mi, KEY(""), RX_SEEK_LT, KEY("e"));
+    del(t, &m, KEY("d"));
+    put(t, &m, KEY("d\xff"), 13);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("LT e after changes", mi.it.key, mi.it.key_len, "d\xff", 2);
+
+    MI_SEEK(&mi, KEY("p"), RX_SEEK_FIRST, NULL, 0);
+    put(t, &m, KEY("p"), 14); /* new first key of the prefix */
+    put(t, &m, KEY("o"), 15); /* outside the prefix */
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("FIRST p after inserting p", mi.it.key, mi.it.key_len, "p", 1);
+
+    MI_SEEK(&mi, KEY("p"), RX_SEEK_LAST, NULL, 0);
+    put(t, &m, KEY("pz"), 16);
+    put(t, &m, KEY("q"), 17);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("LAST p after inserting pz", mi.it.key, mi.it.key_len, "pz", 2);
+
+    MI_SEEK(&mi, KEY("p"), RX_SEEK_GE, KEY("a")); /* clamped to FIRST */
+    del(t, &m, KEY("p"));
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("GE a (clamped) after removing p", mi.it.key, mi.it.key_len, "pa", 2);
+
+    MI_SEEK(&mi, KEY("p"), RX_SEEK_LE, KEY("z")); /* clamped to LAST */
+    put(t, &m, KEY("pzz"), 18);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("LE z (clamped) after inserting pzz", mi.it.key, mi.it.key_len, "pzz", 3);
+
+    /* clear then next; remove_prefix of the rest of the range */
+    MI_SEEK(&mi, KEY("p"), RX_SEEK_FIRST, NULL, 0);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_EQ(rx_remove_prefix(t, KEY("p"), NULL, NULL), 4);
+    {
+        size_t lo, hi;
+        m_prefix_range(&m, KEY("p"), &lo, &hi);
+        m_remove_range(&m, lo, hi, NULL);
+    }
+    mi_key_intact(&mi, __FILE__, __LINE__);
+    CHECK_EQ(MI_NEXT(&mi, &m), 0);
+    MI_SEEK(&mi, KEY(""), RX_SEEK_FIRST, NULL, 0);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_EQ(rx_clear(t, NULL, NULL), m.n);
+    m_clear(&m);
+    CHECK_EQ(MI_NEXT(&mi, &m), 0);
+    MI_SEEK(&mi, KEY(""), RX_SEEK_LAST, NULL, 0);
+    put(t, &m, KEY("x"), 19);
+    CHECK_EQ(MI_NEXT(&mi, &m), 1);
+    CHECK_KEY("LAST on a cleared then refilled tree", mi.it.key, mi.it.key_len, "x", 1);
+    mi_free(&mi);
+    m_free(&m);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
+/* Random changes between the steps of two open iterators, many of them
+ * right next to the last key an iterator returned. */
+static void random_key(t_rng *r, const model *m, const miter *near, unsigned char *k, size_t *n)
+{
+    static const unsigned char alpha[] = {0x00, 'a', 'b', 'c', 0xFF};
+    size_t i, c = rng_below(r, 10);
+    if (near && near->emitted && c < 5) {
+        /* the last key, cut, extended or with its last byte bumped */
+        size_t len = near->ln > 12 ? 12 : near->ln;
+        memcpy(k, near->last, len);
+        *n = len;
+        if (c == 1 && *n > 0)
+            *n -= 1 + rng_below(r, *n);
+        else if (c == 2)
+            k[(*n)++] = alpha[rng_below(r, 5)];
+        else if (c == 3 && *n > 0)
+            k[*n - 1] = (unsigned char)(k[*n - 1] + (rng_chance(r, 1, 2) ? 1 : -1));
+        else if (c == 4 && *n > 0)
+            k[*n - 1] = alpha[rng_below(r, 5)];
+        return;
+    }
+    if (c < 7 && m->n > 0) {
+        const m_entry *e = &m->e[rng_below(r, m->n)];
+        *n = e->n > 12 ? 12 : e->n;
+        memcpy(k, e->k, *n);
+        return;
+    }
+    *n = rng_below(r, 6);
+    for (i = 0; i < *n; i++)
+        k[i] = alpha[rng_below(r, 5)];
+}
+
+static void test_iter_mutation_random(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    miter mi[2];
+    t_rng rng;
+    size_t step, nsteps = t_scaled(30000);
+    uintptr_t v = 1;
+    unsigned long returned = 0;
+    m_init(&m);
+    mi_init(&mi[0], t);
+    mi_init(&mi[1], t);
+    rng_seed(&rng, t_seed ^ 0x1234);
+    for (step = 0; step < nsteps && t_failures() == 0; step++) {
+        unsigned char k[16], p[16];
+        size_t n, pn;
+        miter *it = &mi[rng_below(&rng, 2)];
+        size_t c = rng_below(&rng, 100);
+        t_where("seed %llu step %lu", (unsigned long long)t_seed, (unsigned long)step);
+        if (!it->active || c < 3) {
+            /* a new seek: prefix from a key, op and target at random */
+            random_key(&rng, &m, NULL, p, &pn);
+            pn = rng_below(&rng, pn + 1);
+            if (rng_chance(&rng, 1, 3))
+                pn = 0;
+            random_key(&rng, &m, NULL, k, &n);
+            if (!MI_SEEK(it, p, pn, (rx_seek_op)rng_below(&rng, 6), k, n))
+                break;
+        } else if (c < 50) {
+            int rc = MI_NEXT(it, &m);
+            if (rc < 0)
+                break;
+            returned += (unsigned long)rc;
+        } else if (c < 75) {
+            random_key(&rng, &m, it, k, &n);
+            put(t, &m, k, n, v++);
+        } else if (c < 97) {
+            random_key(&rng, &m, it, k, &n);
+            del(t, &m, k, n);
+        } else if (c < 99) {
+            size_t lo, hi;
+            random_key(&rng, &m, it, k, &n);
+            n = rng_below(&rng, n + 1);
+            if (n == 0 && rng_chance(&rng, 3, 4))
+                n = 1;
+            m_prefix_range(&m, k, n, &lo, &hi);
+            CHECK_EQ(rx_remove_prefix(t, k, n, NULL, NULL), hi - lo);
+            m_remove_range(&m, lo, hi, NULL);
+        } else if (rng_chance(&rng, 1, 10)) {
+            CHECK_EQ(rx_clear(t, NULL, NULL), m.n);
+            m_clear(&m);
+        }
+        mi_key_intact(&mi[0], __FILE__, __LINE__);
+        mi_key_intact(&mi[1], __FILE__, __LINE__);
+        CHECK_EQ(rx_size(t), m.n);
+    }
+    CHECK(returned > nsteps / 10);
+    mi_free(&mi[0]);
+    mi_free(&mi[1]);
+    CHECK_TREE(t, &m);
+    CHECK_MEM(t, &a);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
+/* radix.h: rx_iter_set_prefix "takes effect at the next seek".  An open
+ * iterator keeps listing with the prefix of its last seek. */
+static void test_iter_set_prefix_deferred(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it;
+    void *old;
+    CHECK_EQ(rx_insert(t, KEY("a1"), V(1), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("a2"), V(2), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("b1"), V(3), &old), 1);
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("first", it.key, it.key_len, "a1", 2);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("b")), RX_OK); /* for the next seek */
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("still the old (empty) prefix", it.key, it.key_len, "a2", 2);
+    CHECK_EQ(rx_insert(t, KEY("a3"), V(4), &old), 1); /* forces a re-seek */
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after a change, still the old prefix", it.key, it.key_len, "a3", 2);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK); /* now it applies */
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("new prefix after the seek", it.key, it.key_len, "b1", 2);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    rx_iter_release(&it);
+    FREE_TREE(t, &a);
+}
+
+/* FIRST and LAST ignore the key argument entirely, even a NULL with a
+ * length (was a NULL memcmp when a prefix was set). */
+static void test_iter_first_last_ignore_key(void)
+{
+    rx_tree *t = rx_tree_new(NULL);
+    rx_iter it;
+    void *old;
+    CHECK_EQ(rx_insert(t, (const unsigned char *)"user:1", 6, (void *)1, &old), 1);
+    CHECK_EQ(rx_insert(t, (const unsigned char *)"user:2", 6, (void *)2, &old), 1);
+    CHECK_EQ(rx_insert(t, (const unsigned char *)"zed", 3, (void *)3, &old), 1);
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, (const unsigned char *)"user:", 5), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 3), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("first with prefix", it.key, it.key_len, "user:1", 6);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 3), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("last with prefix", it.key, it.key_len, "user:2", 6);
+    rx_iter_release(&it);
+    rx_tree_free(t, NULL, NULL);
+}
+
+void run_iter_tests(void)
+{
+    t_run("iter_order", test_iter_order);
+    t_run("iter_prefix", test_iter_prefix);
+    t_run("iter_seek_cases", test_iter_seek_cases);
+    t_run("iter_seek_model", test_iter_seek_model);
+    t_run("iter_empty", test_iter_empty);
+    t_run("iter_mutation_walk", test_iter_mutation_walk);
+    t_run("iter_seek_then_mutate", test_iter_seek_then_mutate);
+    t_run("iter_mutation_random", test_iter_mutation_random);
+    /* was a bug: csrc/fuzz/regressions/set_prefix_applies_before_seek */
+    t_run("iter_set_prefix_deferred", test_iter_set_prefix_deferred);
+    t_run("iter_first_last_ignore_key", test_iter_first_last_ignore_key);
+}
