@@ -1,0 +1,1182 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""memstore._core: the Python binding of the C radix tree (csrc/radix.h).
+
+This module owns every Python reference the store holds and runs the batch
+loops; the public classes live in memstore._store and subclass
+TrieStoreBase.
+
+Reference discipline
+--------------------
+* The tree stores values as opaque ``void *``.  Every value in the tree
+  carries exactly one strong reference owned by the store: it is taken
+  (Py_INCREF) before the value is handed to rx_insert and given back
+  (Py_DECREF) when the value leaves the tree.
+* A value that leaves the tree -- overwritten (rx_insert's ``old``), removed
+  (rx_remove's ``old``), or removed in bulk -- is released only after the C
+  call has returned, i.e. when the tree is consistent again.  Releasing can
+  run arbitrary Python code (``__del__``, weakref callbacks, other threads
+  once the GIL is dropped), and that code may read or write this very
+  store.  Batch methods go further and release the values they replaced
+  only at the very end, after every write of the batch is done.
+* Bulk removal (clear, delete_prefix, deallocation, GC clear) goes through
+  ``_release_value``, the rx_release_fn the core calls once per value after
+  it has detached the subtree, so again with the tree consistent.
+* Keys are never stored as Python objects.  A key is looked at in place
+  (an ASCII ``str`` is already its UTF-8 bytes) or encoded to a temporary
+  ``bytes`` with ``surrogatepass``; keys read back are decoded from the
+  tree's bytes.
+* No Python code runs between the validation of a batch and the end of its
+  writes: validation does type checks only, encoding and the tree's
+  allocator (PyMem_*) never call back into Python, and releases are
+  deferred.  That is what makes every method atomic with respect to other
+  threads and lets a batch be all or nothing.
+* References the binding holds temporarily (a batch's keys and values, a
+  value being compared or returned) are strong ones, so Python code that
+  runs in between cannot free them under our feet.
+"""
+
+cimport cython
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject, PyTypeObject
+from libc.stdint cimport uint64_t
+from libc.string cimport memcmp
+
+from memstore._radix cimport (
+    RX_ENOMEM,
+    RX_MAX_KEY_LEN,
+    RX_OK,
+    RX_SEEK_FIRST,
+    RX_SEEK_GT,
+    RX_SEEK_LAST,
+    RX_SEEK_LT,
+    rx_allocator,
+    rx_clear,
+    rx_count_prefix,
+    rx_find,
+    rx_find_many,
+    rx_insert,
+    rx_iter,
+    rx_iter_init,
+    rx_iter_next,
+    rx_iter_release,
+    rx_iter_seek,
+    rx_iter_set_prefix,
+    rx_longest_prefix,
+    rx_memory,
+    rx_remove,
+    rx_remove_prefix,
+    rx_size,
+    rx_tree,
+    rx_tree_free,
+    rx_tree_new,
+    rx_visit_values,
+)
+
+from collections.abc import Mapping as _Mapping
+from operator import index as _index
+from types import GenericAlias as _GenericAlias
+
+
+cdef extern from "Python.h":
+    # Declared with PyObject* so Cython adds no reference counting of its
+    # own: the functions below are where references change hands.
+    void Py_INCREF(PyObject *o)
+    void Py_DECREF(PyObject *o)
+    void Py_XDECREF(PyObject *o)
+
+    bint PyUnicode_Check(PyObject *o)
+    bint PyUnicode_CheckExact(PyObject *o)
+    bint PyUnicode_IS_ASCII(PyObject *o)
+    void *PyUnicode_DATA(PyObject *o)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject *o)
+    object PyUnicode_AsEncodedString(object o, const char *encoding, const char *errors)
+    object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+
+    bint PyBytes_CheckExact(PyObject *o)
+    char *PyBytes_AS_STRING(PyObject *o)
+    Py_ssize_t PyBytes_GET_SIZE(PyObject *o)
+
+    bint PyTuple_Check(PyObject *o)
+    bint PyTuple_CheckExact(PyObject *o)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject *o)
+    PyObject *PyTuple_GET_ITEM(PyObject *o, Py_ssize_t i)
+    bint PyList_Check(PyObject *o)
+    Py_ssize_t PyList_GET_SIZE(PyObject *o)
+    PyObject *PyList_GET_ITEM(PyObject *o, Py_ssize_t i)
+    object PyList_New(Py_ssize_t n)
+    void PyList_SET_ITEM(object lst, Py_ssize_t i, PyObject *o)  # steals o
+    bint PyDict_Check(object o)
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
+
+    object PySequence_Fast(object o, const char *message)
+    object PySequence_Tuple(object o)
+    Py_ssize_t PySequence_Fast_GET_SIZE(object o)
+    PyObject **PySequence_Fast_ITEMS(object o)
+
+    bint PyObject_TypeCheck(PyObject *o, PyTypeObject *t)
+    int PyObject_RichCompareBool(PyObject *a, PyObject *b, int op) except -1
+    int Py_EQ
+    int Py_ReprEnter(object o) except -1
+    void Py_ReprLeave(object o)
+    bint PyIndex_Check(object o)
+    Py_ssize_t PY_SSIZE_T_MAX
+
+    # The two GC slots TrieStoreBase extends (see the end of this file).
+    ctypedef int (*_visitproc "visitproc")(PyObject *o, void *arg) noexcept
+    ctypedef int (*_traverseproc "traverseproc")(PyObject *o, _visitproc visit, void *arg) noexcept
+    ctypedef int (*_inquiry "inquiry")(PyObject *o) noexcept
+    ctypedef struct _GCSlots "PyTypeObject":
+        _traverseproc tp_traverse
+        _inquiry tp_clear
+
+
+cdef extern from *:
+    """
+    /* Strings made by the legacy (pre-PEP 393) API must be made ready
+     * before their data can be read in place; from 3.12 all strings are. */
+    #if PY_VERSION_HEX < 0x030C0000
+    #define MS_UNICODE_READY(o) PyUnicode_READY(o)
+    #else
+    #define MS_UNICODE_READY(o) 0
+    #endif
+    """
+    int MS_UNICODE_READY(PyObject *o) except -1
+
+
+# --------------------------------------------------------------------------
+# The tree's allocator and release callback.
+
+cdef void *_pymem_malloc(void *ctx, size_t size) noexcept:
+    return PyMem_Malloc(size)
+
+
+cdef void *_pymem_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size) noexcept:
+    return PyMem_Realloc(ptr, new_size)
+
+
+cdef void _pymem_free(void *ctx, void *ptr, size_t size) noexcept:
+    PyMem_Free(ptr)
+
+
+# Nodes live on Python's heap (the GIL is always held when the tree runs), so
+# tracemalloc and memory profilers see them.
+cdef rx_allocator _ALLOCATOR
+_ALLOCATOR.malloc_fn = _pymem_malloc
+_ALLOCATOR.realloc_fn = _pymem_realloc
+_ALLOCATOR.free_fn = _pymem_free
+_ALLOCATOR.ctx = NULL
+
+
+cdef void _release_value(void *value, void *ctx) noexcept:
+    # Called by the core once per value removed in bulk, tree consistent.
+    Py_DECREF(<PyObject *>value)
+
+
+# --------------------------------------------------------------------------
+# Keys: str <-> UTF-8 bytes.
+
+cdef inline str _type_name(object o):
+    return type(o).__name__
+
+
+cdef inline object _key_bytes(PyObject *key, const unsigned char **data, size_t *size):
+    """Points *data / *size at the UTF-8 bytes of key, a str (exact or
+    subclass).  Returns the object that owns those bytes: None when they are
+    the string's own data (ASCII), else a temporary bytes object the caller
+    keeps alive while it uses them."""
+    MS_UNICODE_READY(key)
+    if PyUnicode_IS_ASCII(key):
+        data[0] = <const unsigned char *>PyUnicode_DATA(key)
+        size[0] = <size_t>PyUnicode_GET_LENGTH(key)
+        return None
+    encoded = PyUnicode_AsEncodedString(<object>key, "utf-8", "surrogatepass")
+    data[0] = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>encoded)
+    size[0] = <size_t>PyBytes_GET_SIZE(<PyObject *>encoded)
+    return encoded
+
+
+cdef inline object _key_owner(PyObject *key):
+    """A new reference to the object owning key's UTF-8 bytes: the str
+    itself when it is ASCII, else its encoding (see _owner_bytes)."""
+    MS_UNICODE_READY(key)
+    if PyUnicode_IS_ASCII(key):
+        return <object>key
+    return PyUnicode_AsEncodedString(<object>key, "utf-8", "surrogatepass")
+
+
+cdef inline void _owner_bytes(PyObject *owner, const unsigned char **data,
+                              size_t *size) noexcept:
+    if PyBytes_CheckExact(owner):
+        data[0] = <const unsigned char *>PyBytes_AS_STRING(owner)
+        size[0] = <size_t>PyBytes_GET_SIZE(owner)
+    else:
+        data[0] = <const unsigned char *>PyUnicode_DATA(owner)
+        size[0] = <size_t>PyUnicode_GET_LENGTH(owner)
+
+
+cdef inline str _decode(const unsigned char *data, size_t size):
+    return PyUnicode_DecodeUTF8(<const char *>data, <Py_ssize_t>size, "surrogatepass")
+
+
+cdef inline int _check_key(object key) except -1:
+    if not PyUnicode_Check(<PyObject *>key):
+        raise TypeError(f"key must be str, not {_type_name(key)}")
+    return 0
+
+
+cdef inline int _check_key_length(size_t size, Py_ssize_t index) except -1:
+    if size > RX_MAX_KEY_LEN:
+        where = "key" if index < 0 else f"key at index {index}"
+        raise OverflowError(
+            f"{where} is {size} bytes in UTF-8; keys are limited to "
+            f"{RX_MAX_KEY_LEN} bytes")
+    return 0
+
+
+cdef inline int _check_optional_str(object value, str what) except -1:
+    if value is not None and not PyUnicode_Check(<PyObject *>value):
+        raise TypeError(f"{what} must be str or None, not {_type_name(value)}")
+    return 0
+
+
+cdef int _raise_insert_error(int rc) except -1:
+    if rc == RX_ENOMEM:
+        raise MemoryError("out of memory while inserting into the store")
+    raise OverflowError("the store is full: it holds at most 4294967295 keys")
+
+
+cdef Py_ssize_t _parse_limit(object limit) except -2:
+    """-1 for no limit, else the limit (clamped to PY_SSIZE_T_MAX)."""
+    if limit is None:
+        return -1
+    if not PyIndex_Check(limit):
+        raise TypeError(f"limit must be an int or None, not {_type_name(limit)}")
+    value = _index(limit)
+    if value < 0:
+        raise ValueError(f"limit must be >= 0, not {value}")
+    if value >= PY_SSIZE_T_MAX:
+        return PY_SSIZE_T_MAX
+    return value
+
+
+# --------------------------------------------------------------------------
+# Batches.
+
+cdef enum:
+    _FIND_LANES = 256  # keys per rx_find_many call in mget
+
+cdef struct _Write:
+    PyObject *owner  # owns the key's bytes (the str, or its UTF-8 encoding)
+    PyObject *value  # owned by this batch unless in_tree
+    PyObject *old    # value this write replaced (owned), NULL when new
+    bint in_tree     # the reference in `value` now belongs to the tree
+
+
+cdef struct _Delete:
+    PyObject *owner
+    PyObject *old    # value removed (owned), NULL when the key was absent
+
+
+cdef inline int _pair_parts(PyObject *item, Py_ssize_t i, PyObject **key,
+                            PyObject **value) except -1:
+    """Borrowed key and value of a (key, value) pair: a 2-tuple or 2-list."""
+    if PyTuple_Check(item) and PyTuple_GET_SIZE(item) == 2:
+        key[0] = PyTuple_GET_ITEM(item, 0)
+        value[0] = PyTuple_GET_ITEM(item, 1)
+        return 0
+    if PyList_Check(item) and PyList_GET_SIZE(item) == 2:
+        key[0] = PyList_GET_ITEM(item, 0)
+        value[0] = PyList_GET_ITEM(item, 1)
+        return 0
+    o = <object>item
+    if PyTuple_Check(item) or PyList_Check(item):
+        raise TypeError(f"item at index {i} must be a (key, value) pair, "
+                        f"not a {_type_name(o)} of length {len(o)}")
+    raise TypeError(f"item at index {i} must be a (key, value) pair, not {_type_name(o)}")
+
+
+cdef inline int _check_keys(PyObject **keys, Py_ssize_t n) except -1:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not PyUnicode_Check(keys[i]):
+            raise TypeError(f"key at index {i} must be str, not {_type_name(<object>keys[i])}")
+    return 0
+
+
+cdef void _free_writes(_Write *w, Py_ssize_t n) noexcept:
+    """Drops every reference the batch still owns: keys, values that did not
+    go into the tree, and values that came out of it.  Runs last, so any
+    code a release triggers sees the finished batch."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_XDECREF(w[i].owner)
+        if not w[i].in_tree:
+            Py_XDECREF(w[i].value)
+    for i in range(n):
+        Py_XDECREF(w[i].old)
+    PyMem_Free(w)
+
+
+cdef void _free_deletes(_Delete *d, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_XDECREF(d[i].owner)
+    for i in range(n):
+        Py_XDECREF(d[i].old)
+    PyMem_Free(d)
+
+
+# --------------------------------------------------------------------------
+# The store.
+
+@cython.trashcan(True)  # a long chain of stores in stores frees without recursion
+cdef class TrieStoreBase:
+    """An ordered ``str``-keyed store kept in an adaptive radix tree.
+
+    The C extension type behind :class:`memstore.TrieStore`; use that class
+    (or ``InMemoryStore`` / ``InMemoryByteStore``) rather than this one.
+    """
+
+    cdef rx_tree *tree
+    # None, or the class every value must be an instance of (bytes for
+    # InMemoryByteStore); read from the subclass's ``_value_type``.  Being a
+    # Python object attribute, it also makes Cython give the type GC support,
+    # which the GC slots at the end of this file extend to the values.
+    cdef object _value_type
+    cdef object __weakref__
+
+    def __cinit__(self, *args, **kwargs):
+        value_type = getattr(type(self), "_value_type", None)
+        if value_type is not None and not isinstance(value_type, type):
+            raise TypeError(f"_value_type must be a class or None, not {_type_name(value_type)}")
+        self._value_type = value_type
+        self.tree = rx_tree_new(&_ALLOCATOR)
+        if self.tree is NULL:
+            raise MemoryError("out of memory while creating a store")
+
+    def __init__(self, items=None):
+        """A new store, filled from ``items``: a mapping, or an iterable of
+        ``(key, value)`` pairs (the last of duplicate keys wins).
+
+        O(B·L) for B items of length L.
+
+        >>> TrieStore({"b": 2, "a": 1})
+        TrieStore({'a': 1, 'b': 2})
+        """
+        if items is None:
+            return
+        if isinstance(items, (dict, TrieStoreBase)):
+            self.mset(items.items())
+        elif hasattr(items, "keys"):  # any other mapping, as dict.update does
+            self.mset([(k, items[k]) for k in items.keys()])
+        else:
+            self.mset(items)
+
+    def __dealloc__(self):
+        if self.tree is not NULL:
+            # Nothing can reach this store any more, so the values' releases
+            # cannot touch it; the pointer stays valid until the core is done.
+            rx_tree_free(self.tree, _release_value, NULL)
+            self.tree = NULL
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        """``TrieStore[V]`` at runtime: a generic alias that builds a plain
+        store when called."""
+        return _GenericAlias(cls, item)
+
+    # ------------------------------------------------------------ batches
+
+    def mget(self, keys):
+        """Values for ``keys``, ``None`` for a missing key.
+
+        ``keys`` is any iterable of ``str``.  O(B·L) for B keys of length L.
+
+        >>> s = TrieStore({"a": 1})
+        >>> s.mget(["a", "missing"])
+        [1, None]
+        """
+        cdef Py_ssize_t j, n, start, lanes
+        cdef PyObject **items
+        cdef PyObject *value
+        # _FIND_LANES keys at a time, so the core can overlap
+        # their cache misses (rx_find_many) without any heap allocation.
+        cdef const unsigned char *datas[_FIND_LANES]
+        cdef size_t sizes[_FIND_LANES]
+        cdef void *found[_FIND_LANES]
+        cdef PyObject *owners[_FIND_LANES]  # temporary UTF-8 bytes, or NULL
+        seq = PySequence_Fast(keys, "mget() argument must be an iterable of str")
+        n = PySequence_Fast_GET_SIZE(seq)
+        result = PyList_New(n)
+        # Allocating the list may run a garbage collection, whose finalizers
+        # could resize `keys` when it is a list: read its items only now.
+        if PySequence_Fast_GET_SIZE(seq) != n:
+            raise RuntimeError("mget() argument changed size")
+        items = PySequence_Fast_ITEMS(seq)
+        _check_keys(items, n)
+        for start in range(0, n, _FIND_LANES):
+            lanes = min(n - start, _FIND_LANES)
+            for j in range(lanes):
+                owners[j] = NULL
+            try:
+                for j in range(lanes):
+                    owner = _key_bytes(items[start + j], &datas[j], &sizes[j])
+                    if owner is not None:
+                        owners[j] = <PyObject *>owner
+                        Py_INCREF(owners[j])
+                rx_find_many(self.tree, <size_t>lanes, datas, sizes, found, <void *>None)
+                for j in range(lanes):
+                    value = <PyObject *>found[j]
+                    Py_INCREF(value)
+                    PyList_SET_ITEM(result, start + j, value)
+            finally:
+                for j in range(lanes):
+                    Py_XDECREF(owners[j])
+        return result
+
+    def mset(self, key_value_pairs):
+        """Stores every ``(key, value)`` pair; the last of duplicate keys wins.
+
+        All or nothing: the whole batch is read and checked (each item a
+        2-tuple or 2-list, each key a ``str``) before anything is written,
+        and running out of memory midway undoes the writes already made.
+        Values replaced are released after the whole batch is written.
+        O(B·L) for B pairs with keys of length L.
+
+        >>> s = TrieStore()
+        >>> s.mset([("a", 1), ("b", 2), ("a", 3)])
+        >>> s.mget(["a", "b"])
+        [3, 2]
+        """
+        cdef Py_ssize_t i, n
+        cdef PyObject **items
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef _Write *w
+        seq = PySequence_Fast(key_value_pairs,
+                              "mset() argument must be an iterable of (key, value) pairs")
+        n = PySequence_Fast_GET_SIZE(seq)
+        if n == 0:
+            return
+        items = PySequence_Fast_ITEMS(seq)
+        self._check_pairs(items, n)
+        w = <_Write *>PyMem_Calloc(<size_t>n, sizeof(_Write))
+        if w is NULL:
+            raise MemoryError("out of memory while preparing a batch")
+        try:
+            for i in range(n):
+                _pair_parts(items[i], i, &key, &value)
+                owner = _key_owner(key)
+                w[i].owner = <PyObject *>owner
+                Py_INCREF(w[i].owner)
+                w[i].value = value
+                Py_INCREF(value)
+                _owner_bytes(w[i].owner, &data, &size)
+                _check_key_length(size, i)
+            self._apply_writes(w, n)
+        finally:
+            _free_writes(w, n)
+
+    cdef int _check_pairs(self, PyObject **items, Py_ssize_t n,
+                          Py_ssize_t first_index=0) except -1:
+        """Type checks of mset items (items[0] is the batch's item number
+        first_index); allocates nothing and runs no Python code unless it
+        raises."""
+        cdef Py_ssize_t i
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef PyObject *value_type = <PyObject *>self._value_type
+        for i in range(n):
+            _pair_parts(items[i], first_index + i, &key, &value)
+            if not PyUnicode_Check(key):
+                raise TypeError(f"key at index {first_index + i} must be str, "
+                                f"not {_type_name(<object>key)}")
+            if value_type != <PyObject *>None and not PyObject_TypeCheck(value, <PyTypeObject *>value_type):
+                raise TypeError(f"value at index {first_index + i} must be "
+                                f"{self._value_type.__name__}, not {_type_name(<object>value)}")
+        return 0
+
+    cdef int _apply_writes(self, _Write *w, Py_ssize_t n) except -1:
+        """Inserts w[0:n]; on failure undoes what it did and raises."""
+        cdef Py_ssize_t i
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *old
+        cdef int rc
+        for i in range(n):
+            _owner_bytes(w[i].owner, &data, &size)
+            rc = rx_insert(self.tree, data, size, <void *>w[i].value, &old)
+            if rc < 0:
+                if not self._undo_writes(w, i):
+                    raise MemoryError(
+                        "out of memory while inserting a batch, and again while "
+                        "undoing it: some of its keys keep their new values")
+                _raise_insert_error(rc)
+            w[i].in_tree = True
+            if rc == 0:
+                w[i].old = <PyObject *>old
+        return 0
+
+    cdef bint _undo_writes(self, _Write *w, Py_ssize_t applied) noexcept:
+        """Undoes w[0:applied], newest first so that duplicate keys unwind
+        in order: a new key is removed, a replaced value put back.  Whatever
+        comes out of the tree is owned by the batch again (in `value`) and
+        released with it.  Returns False if putting a value back failed for
+        lack of memory; that key then keeps its current value, and the
+        references stay consistent either way."""
+        cdef Py_ssize_t j
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *out
+        cdef int rc
+        cdef bint complete = True
+        for j in range(applied - 1, -1, -1):
+            _owner_bytes(w[j].owner, &data, &size)
+            if w[j].old is NULL:
+                if rx_remove(self.tree, data, size, &out):  # never fails
+                    w[j].value = <PyObject *>out
+                    w[j].in_tree = False
+            else:
+                rc = rx_insert(self.tree, data, size, <void *>w[j].old, &out)
+                if rc < 0:
+                    complete = False
+                    continue
+                w[j].old = NULL  # back in the tree
+                if rc == 0:
+                    w[j].value = <PyObject *>out
+                    w[j].in_tree = False
+        return complete
+
+    def mdelete(self, keys):
+        """Removes ``keys``; missing keys are ignored.
+
+        All or nothing on bad input: every key is checked before any is
+        removed.  Removed values are released after the last removal.
+        O(B·L) for B keys of length L.
+
+        >>> s = TrieStore({"a": 1, "b": 2})
+        >>> s.mdelete(["a", "missing"])
+        >>> list(s)
+        ['b']
+        """
+        cdef Py_ssize_t i, n
+        cdef PyObject **items
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *old
+        cdef _Delete *d
+        seq = PySequence_Fast(keys, "mdelete() argument must be an iterable of str")
+        n = PySequence_Fast_GET_SIZE(seq)
+        if n == 0:
+            return
+        items = PySequence_Fast_ITEMS(seq)
+        _check_keys(items, n)
+        d = <_Delete *>PyMem_Calloc(<size_t>n, sizeof(_Delete))
+        if d is NULL:
+            raise MemoryError("out of memory while preparing a batch")
+        try:
+            for i in range(n):
+                owner = _key_owner(items[i])
+                d[i].owner = <PyObject *>owner
+                Py_INCREF(d[i].owner)
+            for i in range(n):
+                _owner_bytes(d[i].owner, &data, &size)
+                if rx_remove(self.tree, data, size, &old):
+                    d[i].old = <PyObject *>old
+        finally:
+            _free_deletes(d, n)
+
+    # The async twins work in chunks and let other tasks run in between, so
+    # they validate a private snapshot of the batch and then process that
+    # snapshot: a caller or another task changing the batch meanwhile cannot
+    # turn it into a partial write.
+
+    def _validate_pairs(self, key_value_pairs):
+        """Checks a whole mset batch without writing anything and returns a
+        snapshot of it: a new list of (key, value) tuples.  O(B)."""
+        cdef Py_ssize_t i, n
+        cdef PyObject *item
+        cdef PyObject *key
+        cdef PyObject *value
+        seq = PySequence_Fast(key_value_pairs,
+                              "mset() argument must be an iterable of (key, value) pairs")
+        snapshot = PySequence_Tuple(seq)  # the outer sequence, frozen
+        n = PySequence_Fast_GET_SIZE(snapshot)
+        self._check_pairs(PySequence_Fast_ITEMS(snapshot), n)
+        pairs = PyList_New(n)
+        for i in range(n):
+            # A 2-list could have changed since the check (allocating may
+            # run finalizers): check this pair again as it is copied.
+            item = PySequence_Fast_ITEMS(snapshot)[i]
+            self._check_pairs(&item, 1, i)
+            if PyTuple_CheckExact(item):
+                Py_INCREF(item)
+                PyList_SET_ITEM(pairs, i, item)
+            else:
+                _pair_parts(item, i, &key, &value)
+                pair = (<object>key, <object>value)
+                Py_INCREF(<PyObject *>pair)
+                PyList_SET_ITEM(pairs, i, <PyObject *>pair)
+        return pairs
+
+    def _validate_keys(self, keys):
+        """Checks that every key is a str and returns a snapshot of the keys
+        (a tuple).  O(B)."""
+        seq = PySequence_Fast(keys, "argument must be an iterable of str")
+        snapshot = PySequence_Tuple(seq)
+        _check_keys(PySequence_Fast_ITEMS(snapshot), PySequence_Fast_GET_SIZE(snapshot))
+        return snapshot
+
+    # ------------------------------------------------------------ listing
+
+    def yield_keys(self, *, prefix=None, start_after=None, limit=None, bint reverse=False):
+        """Iterator over the keys starting with ``prefix``, in code-point
+        order (``reverse=True``: descending).
+
+        ``start_after`` resumes a listing after that key (before it when
+        reversed; it need not be stored); ``limit`` caps how many keys are
+        returned.  The iterator stays valid while the store changes: it
+        carries on after the last key it returned.  O(L + M) for a prefix of
+        length L and M keys listed.
+
+        >>> s = TrieStore([("a:1", 1), ("a:2", 2), ("a:3", 3), ("b:1", 4)])
+        >>> list(s.yield_keys(prefix="a:", start_after="a:1", limit=1))
+        ['a:2']
+        """
+        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+
+    def __iter__(self):
+        """Iterator over all keys in code-point order.  O(N) in total."""
+        return _open(self, _KEYS, None, None, None, False)
+
+    def keys(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+        """Iterator over keys; same options as :meth:`yield_keys`.
+
+        O(L + M) for a prefix of length L and M keys listed.
+
+        >>> list(TrieStore({"b": 1, "a": 2}).keys())
+        ['a', 'b']
+        """
+        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+
+    def values(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+        """Iterator over values in key order; same options as
+        :meth:`yield_keys`.  O(L + M).
+
+        >>> list(TrieStore({"b": 1, "a": 2}).values())
+        [2, 1]
+        """
+        return _open(self, _VALUES, prefix, start_after, limit, reverse)
+
+    def items(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+        """Iterator over ``(key, value)`` pairs in key order; same options
+        as :meth:`yield_keys`.  O(L + M).
+
+        >>> list(TrieStore({"b": 1, "a": 2}).items(reverse=True))
+        [('b', 1), ('a', 2)]
+        """
+        return _open(self, _ITEMS, prefix, start_after, limit, reverse)
+
+    # -------------------------------------------------------- single keys
+
+    def __len__(self):
+        """Number of keys.  O(1)."""
+        return rx_size(self.tree)
+
+    def __contains__(self, key):
+        """``key in store``; ``False`` for a key that is not a ``str``.  O(L)."""
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *value
+        if not PyUnicode_Check(<PyObject *>key):
+            return False
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        return rx_find(self.tree, data, size, &value) == 1
+
+    def __getitem__(self, key):
+        """``store[key]``; ``KeyError`` when missing.  O(L)."""
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *value
+        _check_key(key)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_find(self.tree, data, size, &value):
+            raise KeyError(key)
+        return <object>value
+
+    def get(self, key, default=None):
+        """The value for ``key``, or ``default`` when missing.  O(L).
+
+        >>> TrieStore({"a": 1}).get("b", 0)
+        0
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *value
+        _check_key(key)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_find(self.tree, data, size, &value):
+            return default
+        return <object>value
+
+    def __setitem__(self, key, value):
+        """``store[key] = value``.  O(L)."""
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *old
+        cdef int rc
+        _check_key(key)
+        self._check_value(value)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        _check_key_length(size, -1)
+        Py_INCREF(<PyObject *>value)
+        rc = rx_insert(self.tree, data, size, <void *>value, &old)
+        if rc < 0:
+            Py_DECREF(<PyObject *>value)
+            _raise_insert_error(rc)
+        if rc == 0:
+            Py_DECREF(<PyObject *>old)  # tree already consistent
+
+    def __delitem__(self, key):
+        """``del store[key]``; ``KeyError`` when missing.  O(L)."""
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *old
+        _check_key(key)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_remove(self.tree, data, size, &old):
+            raise KeyError(key)
+        Py_DECREF(<PyObject *>old)
+
+    cdef int _check_value(self, object value) except -1:
+        if self._value_type is not None and not PyObject_TypeCheck(
+                <PyObject *>value, <PyTypeObject *>self._value_type):
+            raise TypeError(f"value must be {self._value_type.__name__}, not {_type_name(value)}")
+        return 0
+
+    # ------------------------------------------------------------ prefixes
+
+    def count(self, prefix=""):
+        """Number of keys starting with ``prefix`` (all keys for ``""``).
+
+        O(L) for a prefix of length L, however many keys match.
+
+        >>> TrieStore({"a:1": 0, "a:2": 0, "b": 0}).count("a:")
+        2
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        if prefix is None:
+            return rx_size(self.tree)
+        if not PyUnicode_Check(<PyObject *>prefix):
+            raise TypeError(f"prefix must be str, not {_type_name(prefix)}")
+        owner = _key_bytes(<PyObject *>prefix, &data, &size)
+        return rx_count_prefix(self.tree, data, size)
+
+    def delete_prefix(self, prefix):
+        """Removes every key starting with ``prefix``; returns how many.
+
+        The removed values are released after the tree is consistent again.
+        O(L + M) for a prefix of length L and M keys removed.
+
+        >>> s = TrieStore({"a:1": 0, "a:2": 0, "b": 0})
+        >>> s.delete_prefix("a:")
+        2
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        if not PyUnicode_Check(<PyObject *>prefix):
+            raise TypeError(f"prefix must be str, not {_type_name(prefix)}")
+        owner = _key_bytes(<PyObject *>prefix, &data, &size)
+        return rx_remove_prefix(self.tree, data, size, _release_value, NULL)
+
+    def longest_prefix(self, key):
+        """``(stored_key, value)`` for the longest stored key that ``key``
+        starts with (``key`` itself included), or ``None``.  O(L).
+
+        >>> TrieStore({"a": 1, "ab": 2}).longest_prefix("abc")
+        ('ab', 2)
+        """
+        cdef const unsigned char *data
+        cdef size_t size, match_len
+        cdef void *value
+        if not PyUnicode_Check(<PyObject *>key):
+            raise TypeError(f"key must be str, not {_type_name(key)}")
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_longest_prefix(self.tree, data, size, &match_len, &value):
+            return None
+        found = <object>value  # referenced before anything can run
+        if match_len == size and PyUnicode_CheckExact(<PyObject *>key):
+            return (key, found)
+        return (_decode(data, match_len), found)
+
+    # ------------------------------------------------------- whole store
+
+    def clear(self):
+        """Removes every key.  O(N).
+
+        The values are released after the tree is empty, so code they run
+        when released may use the store.
+
+        >>> s = TrieStore({"a": 1})
+        >>> s.clear()
+        >>> len(s)
+        0
+        """
+        rx_clear(self.tree, _release_value, NULL)
+
+    def copy(self):
+        """A new store of the same class with the same items; values are
+        shared, not copied.  O(N·L).
+
+        >>> s = TrieStore({"a": [1]})
+        >>> c = s.copy()
+        >>> c["a"] is s["a"]
+        True
+        """
+        cdef TrieStoreBase new = type(self)()
+        cdef rx_iter it
+        cdef void *old
+        cdef int rc
+        rx_iter_init(&it, self.tree)
+        try:
+            rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
+            while rc == RX_OK:
+                rc = rx_iter_next(&it)
+                if rc != 1:
+                    break
+                rc = rx_insert(new.tree, it.key, it.key_len, it.value, &old)
+                if rc < 0:
+                    _raise_insert_error(rc)
+                Py_INCREF(<PyObject *>it.value)
+                if rc == 0:  # only if a subclass's __init__ filled `new`
+                    Py_DECREF(<PyObject *>old)
+                rc = RX_OK
+            if rc < 0:
+                raise MemoryError("out of memory while copying the store")
+        finally:
+            rx_iter_release(&it)
+        return new
+
+    def __copy__(self):
+        """``copy.copy(store)``: same as :meth:`copy`.  O(N·L)."""
+        return self.copy()
+
+    def memory_usage(self):
+        """Bytes held by the tree's nodes, keys included, values not.  O(1).
+
+        >>> TrieStore({"k" * 1000: None}).memory_usage() > 1000
+        True
+        """
+        return rx_memory(self.tree)
+
+    def __sizeof__(self):
+        """The object plus its tree's nodes (values not included).  O(1)."""
+        return object.__sizeof__(self) + rx_memory(self.tree)
+
+    # -------------------------------------------------- equality, pickling
+
+    def __eq__(self, other):
+        """Equal to another store or any mapping with the same items.  O(N·L)."""
+        if isinstance(other, TrieStoreBase):
+            return self._equals_store(<TrieStoreBase>other)
+        if isinstance(other, _Mapping):
+            return self._equals_mapping(other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        """The negation of ``==``.  O(N·L)."""
+        result = self.__eq__(other)
+        if result is NotImplemented:
+            return result
+        return not result
+
+    __hash__ = None
+
+    cdef bint _equals_store(self, TrieStoreBase other) except -1:
+        cdef rx_iter a, b
+        cdef int ra = 0, rb = 0
+        cdef PyObject *va
+        cdef PyObject *vb
+        if self is other:
+            return True
+        if rx_size(self.tree) != rx_size(other.tree):
+            return False
+        rx_iter_init(&a, self.tree)
+        rx_iter_init(&b, other.tree)
+        try:
+            if (rx_iter_seek(&a, RX_SEEK_FIRST, NULL, 0) != RX_OK
+                    or rx_iter_seek(&b, RX_SEEK_FIRST, NULL, 0) != RX_OK):
+                raise MemoryError("out of memory while comparing stores")
+            while True:
+                ra = rx_iter_next(&a)
+                rb = rx_iter_next(&b)
+                if ra < 0 or rb < 0:
+                    raise MemoryError("out of memory while comparing stores")
+                if ra != rb:
+                    return False
+                if ra == 0:
+                    return True
+                if a.key_len != b.key_len or memcmp(a.key, b.key, a.key_len) != 0:
+                    return False
+                # Value comparison runs Python code, which may change either
+                # store: hold both values, the iterators resume on their own.
+                va = <PyObject *>a.value
+                vb = <PyObject *>b.value
+                Py_INCREF(va)
+                Py_INCREF(vb)
+                try:
+                    if not PyObject_RichCompareBool(va, vb, Py_EQ):
+                        return False
+                finally:
+                    Py_DECREF(va)
+                    Py_DECREF(vb)
+        finally:
+            rx_iter_release(&a)
+            rx_iter_release(&b)
+
+    cdef bint _equals_mapping(self, other) except -1:
+        cdef PyObject *found
+        if len(other) != <Py_ssize_t>rx_size(self.tree):
+            return False
+        is_dict = PyDict_Check(other)
+        for key, value in _open(self, _ITEMS, None, None, None, False):
+            if is_dict:
+                # Like dict.__eq__: no __missing__, no __getitem__ override.
+                found = PyDict_GetItemWithError(other, key)
+                if found is NULL:
+                    return False
+                theirs = <object>found
+            else:
+                try:
+                    theirs = other[key]
+                except KeyError:
+                    return False
+            if not PyObject_RichCompareBool(<PyObject *>value, <PyObject *>theirs, Py_EQ):
+                return False
+        return True
+
+    def __reduce__(self):
+        """Pickles as the class plus the list of ``(key, value)`` pairs.
+
+        The pairs are the state (restored by ``__setstate__``), not
+        constructor arguments, so a store that contains itself pickles.
+        """
+        return (type(self), (), list(_open(self, _ITEMS, None, None, None, False)))
+
+    def __setstate__(self, state):
+        """Unpickling: stores the pickled ``(key, value)`` pairs.  O(N·L)."""
+        self.mset(state)
+
+    # --------------------------------------------------------------- repr
+
+    def __repr__(self):
+        """``TrieStore({'a': 1, ...})`` with at most 10 items, then how many
+        more there are; a store met again inside itself shows as ``{...}``.
+        O(1) in the store's size.
+        """
+        cdef Py_ssize_t shown = 0
+        name = type(self).__name__
+        if Py_ReprEnter(self) != 0:
+            return f"{name}({{...}})"
+        try:
+            parts = [f"{k!r}: {v!r}" for k, v in _open(self, _ITEMS, None, None, 10, False)]
+            shown = len(parts)
+            more = <Py_ssize_t>rx_size(self.tree) - shown
+            if more > 0:
+                parts.append(f"... {more} more")
+            return f"{name}({{{', '.join(parts)}}})"
+        finally:
+            Py_ReprLeave(self)
+
+
+# --------------------------------------------------------------------------
+# Iterators.
+
+cdef enum:
+    _KEYS = 0
+    _VALUES = 1
+    _ITEMS = 2
+
+
+cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
+                         object start_after, object limit, bint reverse):
+    """Validates the listing options and returns a positioned iterator."""
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef Py_ssize_t remaining
+    cdef int rc
+    cdef StoreIterator self
+    _check_optional_str(prefix, "prefix")
+    _check_optional_str(start_after, "start_after")
+    remaining = _parse_limit(limit)
+
+    self = StoreIterator.__new__(StoreIterator)
+    self.store = store
+    self.kind = kind
+    self.remaining = remaining
+    rx_iter_init(&self.it, store.tree)
+    self.ready = True
+    if prefix:
+        owner = _key_bytes(<PyObject *>prefix, &data, &size)
+        if rx_iter_set_prefix(&self.it, data, size) != RX_OK:
+            raise MemoryError("out of memory while opening an iterator")
+        if start_after is None:  # the count is only a guess past start_after
+            self.hint = <Py_ssize_t>rx_count_prefix(store.tree, data, size)
+    elif start_after is None:
+        self.hint = <Py_ssize_t>rx_size(store.tree)
+    if start_after is None:
+        rc = rx_iter_seek(&self.it, RX_SEEK_LAST if reverse else RX_SEEK_FIRST, NULL, 0)
+    else:
+        owner = _key_bytes(<PyObject *>start_after, &data, &size)
+        rc = rx_iter_seek(&self.it, RX_SEEK_LT if reverse else RX_SEEK_GT, data, size)
+    if rc != RX_OK:
+        raise MemoryError("out of memory while opening an iterator")
+    return self
+
+
+@cython.final
+@cython.no_gc_clear  # the rx_iter points into store's tree: keep store until dealloc
+cdef class StoreIterator:
+    """Iterator over a store's keys, values or items (what ``yield_keys``,
+    ``keys``, ``values``, ``items`` and ``iter`` return).
+
+    It holds the store alive and survives changes to it: each step carries
+    on after the last key returned and sees the store as it is then.  It is
+    also a ``collections.abc.Generator`` (``send``, ``throw``, ``close``),
+    as LangChain's ``yield_keys`` contract expects.
+    """
+
+    cdef TrieStoreBase store
+    cdef rx_iter it
+    cdef Py_ssize_t remaining  # keys still allowed by limit; -1: no limit
+    cdef Py_ssize_t hint       # keys still expected, -1 when unknown
+    cdef int kind
+    cdef bint ready            # it was initialised (so release it)
+
+    def __cinit__(self):
+        self.hint = -1
+        self.remaining = -1
+
+    def __dealloc__(self):
+        if self.ready:
+            rx_iter_release(&self.it)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef int rc
+        if self.remaining == 0:
+            self._finish()
+            raise StopIteration
+        rc = rx_iter_next(&self.it)
+        if rc == 0:
+            self._finish()
+            raise StopIteration
+        if rc < 0:
+            raise MemoryError("out of memory while iterating")
+        if self.remaining > 0:
+            self.remaining -= 1
+        if self.hint > 0:
+            self.hint -= 1
+        if self.kind == _KEYS:
+            return _decode(self.it.key, self.it.key_len)
+        # Take the value's reference first: building the key allocates
+        # nothing that can run Python code, building the tuple can.
+        value = <object>self.it.value
+        if self.kind == _VALUES:
+            return value
+        return (_decode(self.it.key, self.it.key_len), value)
+
+    cdef void _finish(self) noexcept:
+        """Frees the iterator's buffers once it is done; it stays done."""
+        self.remaining = 0
+        self.hint = 0
+        if self.ready:
+            rx_iter_release(&self.it)
+
+    def __length_hint__(self):
+        if self.hint < 0:
+            return NotImplemented
+        if self.remaining >= 0 and self.remaining < self.hint:
+            return self.remaining
+        return self.hint
+
+    def send(self, value):
+        """Generator protocol: the next item (``value`` is ignored)."""
+        return self.__next__()
+
+    def throw(self, typ, val=None, tb=None):
+        """Generator protocol: ends the iteration and raises the exception."""
+        self._finish()
+        if isinstance(typ, BaseException):
+            exc = typ
+        elif val is None:
+            exc = typ()
+        elif isinstance(val, BaseException):
+            exc = val
+        else:
+            exc = typ(val)
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        raise exc
+
+    def close(self):
+        """Generator protocol: ends the iteration."""
+        self._finish()
+
+
+# --------------------------------------------------------------------------
+# Garbage collection.
+#
+# Values live in the C tree, out of sight of the Python-object attributes
+# Cython knows about.  So that a cycle through a store (a value holding the
+# store, a store holding itself) can be collected, tp_traverse also visits
+# every value and tp_clear empties the tree (releasing values with the tree
+# consistent, like clear()).  The Cython-generated tp_clear is not chained:
+# it would only reset _value_type, which is no part of a collectable cycle
+# through the store, and the store must stay fully usable after a clear
+# because finalizers of the values may still write to it.
+
+cdef _traverseproc _generated_traverse = NULL
+
+
+cdef struct _Visit:
+    _visitproc visit
+    void *arg
+
+
+cdef int _visit_value(void *value, void *ctx) noexcept:
+    cdef _Visit *v = <_Visit *>ctx
+    return v.visit(<PyObject *>value, v.arg)
+
+
+cdef int _store_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef rx_tree *tree = (<TrieStoreBase>o).tree
+    cdef _Visit v
+    cdef int r
+    if _generated_traverse is not NULL:
+        r = _generated_traverse(o, visit, arg)
+        if r:
+            return r
+    if tree is NULL:
+        return 0
+    v.visit = visit
+    v.arg = arg
+    return rx_visit_values(tree, _visit_value, &v)  # allocates nothing
+
+
+cdef int _store_clear(PyObject *o) noexcept:
+    cdef rx_tree *tree = (<TrieStoreBase>o).tree
+    if tree is not NULL:
+        rx_clear(tree, _release_value, NULL)
+    return 0
+
+
+cdef _GCSlots *_store_slots = <_GCSlots *><PyObject *>TrieStoreBase
+_generated_traverse = _store_slots.tp_traverse
+_store_slots.tp_traverse = _store_traverse
+_store_slots.tp_clear = _store_clear
