@@ -1,0 +1,252 @@
+"""Model-based test: TrieStore against a dict over random operation sequences.
+
+Keys come from a tiny alphabet (ASCII, NUL, a 2-byte, a 4-byte character and
+a lone surrogate) so prefixes collide a lot.  Profiles live in conftest.py
+(HYPOTHESIS_PROFILE=long for a soak run).
+"""
+
+import asyncio
+import pickle
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from memstore import TrieStore
+
+ALPHABET = ["a", "b", "\x00", "é", "\U0001F600", "\ud800"]
+keys = st.lists(st.sampled_from(ALPHABET), max_size=5).map("".join)
+opt_keys = st.none() | keys
+values = st.integers(0, 50)
+limits = st.none() | st.integers(0, 6)
+END = object()
+
+
+def model_listing(model, prefix, start_after, limit, reverse):
+    out = sorted(k for k in model if k.startswith(prefix or ""))
+    if reverse:
+        out.reverse()
+    if start_after is not None:
+        out = [k for k in out if (k < start_after if reverse else k > start_after)]
+    if limit is not None:
+        out = out[:limit]
+    return out
+
+
+def next_expected(model, prefix, last, reverse):
+    cands = [k for k in model if k.startswith(prefix)]
+    if last is not None:
+        cands = [k for k in cands if (k < last if reverse else k > last)]
+    if not cands:
+        return None
+    return max(cands) if reverse else min(cands)
+
+
+class StoreMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.store = TrieStore()
+        self.model = {}
+        self.iters = []  # [iterator, prefix, reverse, last]
+
+    # ------------------------------------------------------------ writes
+
+    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6))
+    def mset(self, pairs):
+        assert self.store.mset(pairs) is None
+        self.model.update(pairs)
+
+    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6))
+    def mset_generator(self, pairs):
+        self.store.mset(p for p in pairs)
+        self.model.update(pairs)
+
+    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6), bad_at=st.integers(0, 6))
+    def mset_invalid(self, pairs, bad_at):
+        pairs = list(pairs)
+        pairs.insert(min(bad_at, len(pairs)), (1, 1))
+        with pytest.raises(TypeError):
+            self.store.mset(pairs)
+
+    @rule(ks=st.lists(keys, max_size=6))
+    def mdelete(self, ks):
+        assert self.store.mdelete(ks) is None
+        for k in ks:
+            self.model.pop(k, None)
+
+    @rule(ks=st.lists(keys, max_size=6))
+    def mdelete_invalid(self, ks):
+        with pytest.raises(TypeError):
+            self.store.mdelete(ks + [None])
+
+    @rule(k=keys, v=values)
+    def setitem(self, k, v):
+        self.store[k] = v
+        self.model[k] = v
+
+    @rule(k=keys)
+    def delitem(self, k):
+        if k in self.model:
+            del self.store[k]
+            del self.model[k]
+        else:
+            with pytest.raises(KeyError):
+                del self.store[k]
+
+    @rule(prefix=keys)
+    def delete_prefix(self, prefix):
+        dead = [k for k in self.model if k.startswith(prefix)]
+        assert self.store.delete_prefix(prefix) == len(dead)
+        for k in dead:
+            del self.model[k]
+
+    @rule()
+    def clear(self):
+        assert self.store.clear() is None
+        self.model.clear()
+
+    @rule(swap=st.booleans())
+    def copy(self, swap):
+        c = self.store.copy()
+        assert c == self.model
+        assert list(c.items()) == sorted(self.model.items())
+        if swap:
+            old, self.store = self.store, c
+            self.iters = []
+            old.clear()
+            old["only-in-old"] = 0
+        else:
+            c.clear()
+            c["only-in-copy"] = 0
+        assert self.store == self.model
+
+    @rule()
+    def pickle_roundtrip(self):
+        p = pickle.loads(pickle.dumps(self.store))
+        assert p == self.store
+        assert list(p.items()) == list(self.store.items())
+
+    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6), ks=st.lists(keys, max_size=4))
+    def async_ops(self, pairs, ks):
+        async def go():
+            await self.store.amset(pairs)
+            got = await self.store.amget(ks + [p[0] for p in pairs])
+            await self.store.amdelete(ks)
+            listed = [k async for k in self.store.ayield_keys()]
+            return got, listed
+
+        got, listed = asyncio.run(go())
+        self.model.update(pairs)
+        expected_got = [self.model.get(k) for k in ks + [p[0] for p in pairs]]
+        for k in ks:
+            self.model.pop(k, None)
+        assert got == expected_got
+        assert listed == sorted(self.model)
+
+    # ------------------------------------------------------------- reads
+
+    @rule(ks=st.lists(keys, max_size=6))
+    def mget(self, ks):
+        assert self.store.mget(ks) == [self.model.get(k) for k in ks]
+
+    @rule(k=keys)
+    def get_and_contains(self, k):
+        sentinel = object()
+        assert self.store.get(k) == self.model.get(k)
+        got = self.store.get(k, sentinel)
+        if k in self.model:
+            assert got == self.model[k]
+        else:
+            assert got is sentinel
+        assert (k in self.store) == (k in self.model)
+        if k in self.model:
+            assert self.store[k] == self.model[k]
+        else:
+            with pytest.raises(KeyError):
+                self.store[k]
+
+    @rule(
+        prefix=opt_keys,
+        start_after=opt_keys,
+        limit=limits,
+        reverse=st.booleans(),
+        method=st.sampled_from(["yield_keys", "keys", "values", "items", "ayield_keys"]),
+    )
+    def listing(self, prefix, start_after, limit, reverse, method):
+        expected = model_listing(self.model, prefix, start_after, limit, reverse)
+        kw = dict(prefix=prefix, start_after=start_after, limit=limit, reverse=reverse)
+        if method == "yield_keys":
+            assert list(self.store.yield_keys(**kw)) == expected
+        elif method == "keys":
+            assert list(self.store.keys(**kw)) == expected
+        elif method == "values":
+            assert list(self.store.values(**kw)) == [self.model[k] for k in expected]
+        elif method == "items":
+            assert list(self.store.items(**kw)) == [(k, self.model[k]) for k in expected]
+        else:
+
+            async def go():
+                return [k async for k in self.store.ayield_keys(**kw)]
+
+            assert asyncio.run(go()) == expected
+
+    @rule(prefix=keys)
+    def count(self, prefix):
+        assert self.store.count(prefix) == sum(1 for k in self.model if k.startswith(prefix))
+
+    @rule(k=keys)
+    def longest_prefix(self, k):
+        cands = [m for m in self.model if k.startswith(m)]
+        if cands:
+            best = max(cands, key=len)
+            assert self.store.longest_prefix(k) == (best, self.model[best])
+        else:
+            assert self.store.longest_prefix(k) is None
+
+    @rule()
+    def iterate(self):
+        assert list(self.store) == sorted(self.model)
+        assert len(self.store) == len(self.model)
+
+    # -------------------------------------------- iterators open across steps
+
+    @precondition(lambda self: len(self.iters) < 4)
+    @rule(prefix=keys, reverse=st.booleans())
+    def open_iterator(self, prefix, reverse):
+        it = self.store.yield_keys(prefix=prefix, reverse=reverse)
+        entry = [it, prefix, reverse, None]
+        self.iters.append(entry)
+        self._advance(entry)
+
+    @precondition(lambda self: self.iters)
+    @rule(data=st.data())
+    def advance_iterator(self, data):
+        i = data.draw(st.integers(0, len(self.iters) - 1))
+        self._advance(self.iters[i])
+
+    def _advance(self, entry):
+        it, prefix, reverse, last = entry
+        exp = next_expected(self.model, prefix, last, reverse)
+        got = next(it, END)
+        if exp is None:
+            assert got is END
+            self.iters.remove(entry)
+        else:
+            assert got == exp
+            entry[3] = got
+
+    # -------------------------------------------------------- invariants
+
+    @invariant()
+    def same_contents(self):
+        assert len(self.store) == len(self.model)
+        assert self.store.count("") == len(self.model)
+        assert list(self.store.items()) == sorted(self.model.items())
+
+    def teardown(self):
+        assert self.store == self.model
+        self.store.clear()
+        assert self.store.memory_usage() == TrieStore().memory_usage()
+
+
+TestStoreMachine = StoreMachine.TestCase
