@@ -1,0 +1,87 @@
+"""memstore stores that *are* LangChain stores.
+
+Install with ``pip install 'memstore[langchain]'`` (the extra pulls in
+``langchain-core``; the rest of memstore does not need it).
+
+``InMemoryStore`` and ``InMemoryByteStore`` here are drop-in replacements for
+``langchain_core.stores.InMemoryStore`` and ``InMemoryByteStore``::
+
+    from memstore.langchain import InMemoryStore, InMemoryByteStore
+
+Each class inherits from both the memstore store and
+``langchain_core.stores.BaseStore``, so:
+
+* ``isinstance(store, BaseStore)`` holds, and pydantic fields typed
+  ``BaseStore[str, X]`` or ``ByteStore`` (``MultiVectorRetriever.docstore``,
+  ``.byte_store``, ...) accept the store;
+* every method is memstore's own, found first in the method resolution order:
+  ``InMemoryStore.mget is memstore.TrieStore.mget``.  Nothing is wrapped, so a
+  call costs what it costs on ``memstore.TrieStore``;
+* ``amget``, ``amset``, ``amdelete`` and ``ayield_keys`` are memstore's
+  coroutines / async iterator, which run on the calling event loop instead of
+  ``BaseStore``'s default of sending every call to a thread pool;
+* the LangChain signatures hold: ``mget(keys)``, ``mset(key_value_pairs)``,
+  ``mdelete(keys)``, ``yield_keys(*, prefix=None)``.  ``yield_keys`` and
+  ``ayield_keys`` also take memstore's keyword-only ``start_after``, ``limit``
+  and ``reverse``, and the whole memstore API (``count``, ``delete_prefix``,
+  ``longest_prefix``, mapping access, ...) is available.
+
+Keys follow ``BaseStore[str, V]``: any ``str`` is a valid key (there are no
+forbidden characters, unlike ``LocalFileStore`` whose keys become file
+paths), and a key that is not a ``str`` raises ``TypeError``.
+``InMemoryByteStore`` raises ``TypeError`` for a value that is not ``bytes``
+(or a subclass); in both cases the batch changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+try:
+    from langchain_core.stores import BaseStore
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "memstore.langchain needs langchain-core; install it with pip install 'memstore[langchain]'"
+    ) from exc
+
+from memstore import InMemoryByteStore as _TrieByteStore
+from memstore import TrieStore as _TrieStore
+
+__all__ = ["InMemoryByteStore", "InMemoryStore"]
+
+V = TypeVar("V")
+
+
+class InMemoryStore(_TrieStore[V], BaseStore[str, V]):
+    """A ``memstore.TrieStore`` that is a ``langchain_core.stores.BaseStore[str, V]``.
+
+    Values can be any Python object.  Drop-in replacement for
+    ``langchain_core.stores.InMemoryStore``; see the module docstring.
+
+    Example::
+
+        from langchain_core.documents import Document
+        from memstore.langchain import InMemoryStore
+
+        docstore = InMemoryStore[Document]()
+        docstore.mset([("doc:1", Document(page_content="hello"))])
+        docstore.mget(["doc:1", "doc:2"])          # [Document(...), None]
+        list(docstore.yield_keys(prefix="doc:"))   # ['doc:1']
+    """
+
+
+class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):
+    """A ``memstore.InMemoryByteStore`` that is a LangChain ``ByteStore``.
+
+    ``ByteStore`` is ``BaseStore[str, bytes]``: values must be ``bytes``.
+    Drop-in replacement for ``langchain_core.stores.InMemoryByteStore``;
+    see the module docstring.
+
+    Example::
+
+        from memstore.langchain import InMemoryByteStore
+
+        cache = InMemoryByteStore()
+        cache.mset([("emb:a", b"[0.1, 0.2]")])
+        cache.mget(["emb:a"])                      # [b'[0.1, 0.2]']
+    """
