@@ -816,6 +816,19 @@ static int insert_child(rx_tree *t, rx_node **ref, const unsigned char *key, siz
     return 1;
 }
 
+/* Allocates a larger visit stack when the nodes an insert is about to add
+ * could outgrow it.  Called only where nodes are added, so an overwrite
+ * never allocates (and so never fails: batch rollbacks rely on that). */
+static int reserve_for_new_nodes(rx_tree *t, size_t key_len, struct visit_frame **fresh,
+                                 size_t *fresh_cap)
+{
+    size_t need = visit_frames_needed(t, key_len);
+    if (need <= t->visit_cap)
+        return 1;
+    *fresh = visit_stack_alloc(t, need, fresh_cap);
+    return *fresh != NULL;
+}
+
 int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, void **old)
 {
     rx_node **ref = &tree->root;
@@ -828,17 +841,16 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         return RX_ETOOBIG;
     if (tree->root && tree->root->count == UINT32_MAX && !rx_find(tree, key, len, old))
         return RX_ETOOBIG;
-    if (visit_frames_needed(tree, len) > tree->visit_cap) {
-        fresh_stack = visit_stack_alloc(tree, visit_frames_needed(tree, len), &fresh_cap);
-        if (fresh_stack == NULL)
-            return RX_ENOMEM;
-    }
     /* One walk: count the key on every node passed through, assuming it is
      * new; an overwrite or a failed allocation undoes that with a second. */
     for (;;) {
         rx_node *n = *ref, **next;
         size_t plen, rest, common;
         if (n == NULL) { /* empty tree */
+            if (!reserve_for_new_nodes(tree, len, &fresh_stack, &fresh_cap)) {
+                rc = RX_ENOMEM;
+                break;
+            }
             n = leaf_new(tree, key, len, value);
             rc = RX_ENOMEM;
             if (n != NULL) {
@@ -851,7 +863,9 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         rest = len - depth;
         common = common_length(node_prefix(n), key + depth, rest < plen ? rest : plen);
         if (common < plen) {
-            rc = insert_split(tree, ref, common, key, depth, len, value);
+            rc = reserve_for_new_nodes(tree, len, &fresh_stack, &fresh_cap)
+                     ? insert_split(tree, ref, common, key, depth, len, value)
+                     : RX_ENOMEM;
             break;
         }
         depth += plen;
@@ -871,7 +885,9 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         }
         next = child_ref(n, key[depth]);
         if (next == NULL) {
-            rc = insert_child(tree, ref, key, depth, len, value);
+            rc = reserve_for_new_nodes(tree, len, &fresh_stack, &fresh_cap)
+                     ? insert_child(tree, ref, key, depth, len, value)
+                     : RX_ENOMEM;
             break;
         }
         n->count++;

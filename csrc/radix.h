@@ -85,7 +85,8 @@ size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *k
 
 /* Stores value under key.  Returns 1 when the key is new, 0 when it
  * replaced a value (the previous one is put in *old, never released by the
- * tree), or RX_ENOMEM / RX_ETOOBIG with the tree unchanged. O(len). */
+ * tree), or RX_ENOMEM / RX_ETOOBIG with the tree unchanged.  Replacing the
+ * value of a stored key allocates nothing and cannot fail. O(len). */
 int rx_insert(rx_tree *tree, const unsigned char *key, size_t len,
               void *value, void **old);
 

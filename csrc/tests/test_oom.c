@@ -578,8 +578,36 @@ static void test_oom_free(void)
     m_free(&m);
 }
 
+/* Replacing a stored key's value must not allocate: a batch's rollback
+ * puts old values back with it and cannot handle a failure there (was a
+ * bug: the visit stack was grown before the walk knew the key existed). */
+static void test_oom_overwrite_never_fails(void)
+{
+    t_alloc a;
+    rx_allocator alloc;
+    rx_tree *t;
+    void *old;
+    size_t i, j;
+    talloc_init(&a, &alloc);
+    t = rx_tree_new(&alloc);
+    for (i = 0; i < 200; i++) {
+        char key[64];
+        int len = sprintf(key, "k%zu/%zu/padding-padding-padding", i % 7, i);
+        CHECK_EQ(rx_insert(t, (const unsigned char *)key, (size_t)len, (void *)(i + 1), &old), 1);
+        a.fail_all = 1;
+        for (j = 0; j <= i; j++) {
+            int klen = sprintf(key, "k%zu/%zu/padding-padding-padding", j % 7, j);
+            CHECK_EQ(rx_insert(t, (const unsigned char *)key, (size_t)klen, (void *)(j + 2), &old), 0);
+        }
+        a.fail_all = 0;
+    }
+    talloc_heal(&a);
+    rx_tree_free(t, NULL, NULL);
+}
+
 void run_oom_tests(void)
 {
+    t_run("oom_overwrite_never_fails", test_oom_overwrite_never_fails);
     t_run("oom_tree_new", test_oom_tree_new);
     t_run("oom_insert_steps", test_oom_insert_steps);
     t_run("oom_insert_random", test_oom_insert_random);
