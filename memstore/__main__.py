@@ -121,6 +121,10 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def fmt_ratio(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = "  ".join(
@@ -182,7 +186,7 @@ def compare(n: int, seed: int) -> None:
                 f"{len(got):,}",
                 fmt_time(t_dict),
                 fmt_time(t_store),
-                f"{t_dict / t_store:,.0f}x",
+                fmt_ratio(t_dict / t_store),
             )
         )
     print("listing keys by prefix (median per call; the dict scans all its keys)")

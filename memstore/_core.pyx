@@ -26,19 +26,23 @@ Reference discipline
   ``bytes`` with ``surrogatepass``; keys read back are decoded from the
   tree's bytes.
 * No Python code runs between the validation of a batch and the end of its
-  writes: validation does type checks only, encoding and the tree's
-  allocator (PyMem_*) never call back into Python, and releases are
-  deferred.  That is what makes every method atomic with respect to other
-  threads and lets a batch be all or nothing.
+  writes: validation does type checks only; encoding and the tree's
+  allocator (PyMem_*) allocate nothing the garbage collector tracks, so no
+  collection (and no finalizer) can run either; releases are deferred.
+  That is what makes every method atomic with respect to other threads and
+  lets a batch be all or nothing.
 * References the binding holds temporarily (a batch's keys and values, a
-  value being compared or returned) are strong ones, so Python code that
-  runs in between cannot free them under our feet.
+  value being compared or returned, the object owning a key's bytes, kept
+  in a local named ``owner``) are strong ones, so Python code that runs in
+  between cannot free them under our feet.
+* Iterators hold a strong reference to their store, so its tree outlives
+  them.  The store takes part in garbage collection: tp_traverse visits the
+  values in the tree and tp_clear empties it (see the end of this file).
 """
 
 cimport cython
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdint cimport uint64_t
 from libc.string cimport memcmp
 
 from memstore._radix cimport (
