@@ -741,14 +741,16 @@ size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *k
 
 /* Undoes the counting a descent did on the nodes above *stop: adds `up`
  * (+1 or -1) to each node on key's path from the root down to, but not
- * including, *stop. */
-static void recount_above(rx_tree *t, const unsigned char *key, rx_node **stop, int up)
+ * including, *stop, except the first `skip` of them. */
+static void recount_above(rx_tree *t, const unsigned char *key, rx_node **stop, int up,
+                          size_t skip)
 {
     rx_node **ref = &t->root;
-    size_t depth = 0;
+    size_t depth = 0, level = 0;
     while (ref != stop) {
         rx_node *n = *ref;
-        n->count += (uint32_t)up; /* unsigned wrap-around makes -1 work */
+        if (level++ >= skip)
+            n->count += (uint32_t)up; /* unsigned wrap-around makes -1 work */
         depth += n->prefix_len;
         ref = child_ref(n, key[depth]);
         depth++;
@@ -816,6 +818,9 @@ static int insert_child(rx_tree *t, rx_node **ref, const unsigned char *key, siz
     return 1;
 }
 
+/* Levels of an insert's path remembered on the C stack (see rx_insert). */
+#define PATH_MEMO 48
+
 /* Allocates a larger visit stack when the nodes an insert is about to add
  * could outgrow it.  Called only where nodes are added, so an overwrite
  * never allocates (and so never fails: batch rollbacks rely on that). */
@@ -832,8 +837,9 @@ static int reserve_for_new_nodes(rx_tree *t, size_t key_len, struct visit_frame 
 int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, void **old)
 {
     rx_node **ref = &tree->root;
-    size_t depth = 0, fresh_cap = 0;
+    size_t depth = 0, fresh_cap = 0, passed_count = 0;
     struct visit_frame *fresh_stack = NULL;
+    rx_node *passed[PATH_MEMO];
     int rc;
 
     key = NONNULL(key);
@@ -841,8 +847,11 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         return RX_ETOOBIG;
     if (tree->root && tree->root->count == UINT32_MAX && !rx_find(tree, key, len, old))
         return RX_ETOOBIG;
-    /* One walk: count the key on every node passed through, assuming it is
-     * new; an overwrite or a failed allocation undoes that with a second. */
+    /* One walk.  The nodes passed through are remembered and counted only
+     * once the key turns out to be new, so an overwrite (common: mset of
+     * existing keys) writes nothing but the value.  Past PATH_MEMO levels
+     * they are counted on the way down instead, and an overwrite or a failed
+     * allocation undoes that with a second walk. */
     for (;;) {
         rx_node *n = *ref, **next;
         size_t plen, rest, common;
@@ -871,7 +880,8 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         depth += plen;
         if (depth == len) {
             if (n->has_value) {
-                recount_above(tree, key, ref, -1);
+                if (passed_count > PATH_MEMO)
+                    recount_above(tree, key, ref, -1, PATH_MEMO);
                 *old = n->value;
                 n->value = value;
                 rc = 0;
@@ -890,12 +900,21 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
                      : RX_ENOMEM;
             break;
         }
-        n->count++;
+        if (passed_count < PATH_MEMO)
+            passed[passed_count] = n;
+        else
+            n->count++;
+        passed_count++;
         ref = next;
         depth++;
     }
-    if (rc < 0)
-        recount_above(tree, key, ref, -1);
+    if (rc < 0 && passed_count > PATH_MEMO)
+        recount_above(tree, key, ref, -1, PATH_MEMO);
+    if (rc == 1) {
+        size_t i, memo = passed_count < PATH_MEMO ? passed_count : PATH_MEMO;
+        for (i = 0; i < memo; i++)
+            passed[i]->count++;
+    }
     if (rc >= 0)
         tree->version++;
     if (rc == 1) {
@@ -1015,7 +1034,7 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
     return 1;
 
 missing:
-    recount_above(tree, key, ref, +1);
+    recount_above(tree, key, ref, +1, 0);
     return 0;
 }
 
