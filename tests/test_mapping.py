@@ -538,3 +538,42 @@ def test_eq_survives_values_that_mutate_the_stores():
         v.store = c
     assert isinstance(c == d, bool)
     a.clear(), b.clear(), c.clear()
+
+
+class _Node:
+    """A plain object that can hold a reference back to its store."""
+
+
+def test_cycle_through_a_store_is_collected():
+    import gc
+    import weakref
+
+    s = TrieStore()
+    value = _Node()
+    value.store = s  # store -> value -> store
+    s["v"] = value
+    s["self"] = s
+    store_ref, value_ref = weakref.ref(s), weakref.ref(value)
+    del s, value
+    gc.collect()
+    assert store_ref() is None
+    assert value_ref() is None
+
+
+def test_values_held_only_by_a_live_store_survive_collection():
+    import gc
+    import weakref
+
+    s = TrieStore()
+    refs = []
+    for i in range(2000):
+        value = _Node()
+        value.peer = _Node()  # gc-tracked, referenced only through the store
+        value.peer.back = value  # a cycle that is reachable through the store
+        refs.append(weakref.ref(value))
+        s[f"k:{i:05d}"] = value
+    del value
+    for _ in range(3):
+        gc.collect()
+    assert all(r() is not None for r in refs)
+    assert all(s[f"k:{i:05d}"].peer.back is s[f"k:{i:05d}"] for i in range(2000))
