@@ -3,6 +3,11 @@
 Hypothesis profiles:
 
 * ``default`` (used unless told otherwise): quick enough for every run.
+* ``ci``: the longer run CI makes of the state machine, bounded to a few
+  minutes (each example must finish within a deadline)::
+
+      HYPOTHESIS_PROFILE=ci python -m pytest tests/test_stateful.py
+
 * ``long``: many more examples and longer stateful runs, for soak testing::
 
       HYPOTHESIS_PROFILE=long python -m pytest tests
@@ -19,6 +24,13 @@ settings.register_profile(
     max_examples=150,
     stateful_step_count=50,
     deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    max_examples=600,
+    stateful_step_count=100,
+    deadline=5000,  # ms per example: a hang or a pathological slowdown fails
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
