@@ -7,6 +7,7 @@
  *          none of this may overflow the C stack.  RX_TEST_DEPTH overrides
  *          the depth.
  *   wide:  100,000 random keys over all 256 byte values (RX_TEST_SCALE).
+ *   million_under_one_node: 10^6 keys under "u", then a 16 MB key.
  *   fan:   65,536 + 256 + 1 keys under "w" (two levels of 256-way nodes),
  *          shrunk back one child at a time.
  */
@@ -333,9 +334,60 @@ static void test_fan(void)
     FREE_TREE(t, &a);
 }
 
+/* 10^6 keys under one node ("u" + 4 bytes spelling 0..999,999 in base 256:
+ * three levels of 256-way nodes), listed in order, counted, removed by
+ * prefix; then one 16 MB key beside them, found, listed and removed. */
+static void test_million_under_one_node(void)
+{
+    const size_t n = 1000000, big_len = (size_t)16 << 20;
+    rx_tree *t = rx_tree_new(NULL);
+    unsigned char key[5], *big = malloc(big_len);
+    void *old, *value;
+    rx_iter it;
+    size_t i, listed = 0;
+    int rc, in_order = 1;
+    key[0] = 'u';
+    for (i = 0; i < n; i++) {
+        key[1] = (unsigned char)(i >> 24);
+        key[2] = (unsigned char)(i >> 16);
+        key[3] = (unsigned char)(i >> 8);
+        key[4] = (unsigned char)i;
+        if (rx_insert(t, key, 5, (void *)(uintptr_t)(i + 1), &old) != 1) {
+            CHECK(!"insert of a new key returned something else");
+            break;
+        }
+    }
+    CHECK_EQ(rx_size(t), n);
+    CHECK_EQ(rx_count_prefix(t, (const unsigned char *)"u", 1), n);
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, (const unsigned char *)"u", 1), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while ((rc = rx_iter_next(&it)) == 1) {
+        if ((uintptr_t)it.value != listed + 1)
+            in_order = 0;
+        listed++;
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(listed, n);
+    CHECK(in_order);
+    rx_iter_release(&it);
+
+    memset(big, 'u', big_len);
+    CHECK_EQ(rx_insert(t, big, big_len, (void *)(uintptr_t)7, &old), 1);
+    CHECK_EQ(rx_find(t, big, big_len, &value), 1);
+    CHECK_EQ((uintptr_t)value, 7);
+    CHECK_EQ(rx_count_prefix(t, big, big_len - 1), 1);
+    CHECK_EQ(rx_remove(t, big, big_len, &old), 1);
+    CHECK_EQ(rx_remove_prefix(t, (const unsigned char *)"u", 1, NULL, NULL), n);
+    CHECK_EQ(rx_size(t), 0);
+    free(big);
+    rx_tree_free(t, NULL, NULL);
+}
+
 void run_stress_tests(void)
 {
     t_run("deep", test_deep);
     t_run("wide_random", test_wide_random);
     t_run("fan", test_fan);
+    t_run("million_under_one_node", test_million_under_one_node);
 }
