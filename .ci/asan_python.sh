@@ -60,6 +60,12 @@ done
 SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g -UNDEBUG"
 SAN_LDFLAGS="-fsanitize=address,undefined"
 
+# setup.py runs directly here, outside pip's isolated build environment, so
+# the build requirements of pyproject.toml must be installed (a fresh
+# machine has them only inside pip's throwaway build env).
+"$PY" -c 'import Cython, setuptools' 2>/dev/null ||
+    "$PY" -m pip install -q "setuptools>=64" "Cython>=3.0"
+
 echo "== building the extension with ASan + UBSan"
 (
     cd "$SRC"
