@@ -717,6 +717,7 @@ def plot(all_results, mem, path, log):
     except ImportError as e:
         log(f"no plot: {e}")
         return []
+    colors = {n: plt.get_cmap("tab10")(i) for i, n in enumerate(S.NAMES)}
     wls = [w for w in W.WORKLOADS if any(k[0] == w for k in all_results)]
     fig, axes = plt.subplots(1, len(wls), figsize=(4.2 * len(wls), 4.4), squeeze=False)
     for ax, wl in zip(axes[0], wls):
@@ -730,7 +731,7 @@ def plot(all_results, mem, path, log):
                     xs.append(n)
                     ys.append(r["times"][sname] / 1e3)
             if xs:
-                ax.plot(xs, ys, marker="o", label=sname,
+                ax.plot(xs, ys, marker="o", label=sname, color=colors[sname],
                         linewidth=2.5 if sname == "memstore" else 1.2)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -763,20 +764,27 @@ def plot(all_results, mem, path, log):
         names = [s for s in S.NAMES if any(r["system"] == s for r in recs)]
         fig, ax = plt.subplots(figsize=(max(6, 2.2 * len(keys)), 4.5))
         width = 0.8 / len(names)
-        for i, s in enumerate(names):
-            vals = []
+        table = {}
+        for s_ in names:
             for wl, n in keys:
                 by = {r["mode"]: r["bytes_per_key"] for r in recs
-                      if r["system"] == s and r["workload"] == wl and r["n"] == n}
-                vals.append(by.get("tracemalloc", by.get("rss", float("nan"))))
-            bars = ax.bar([j + i * width for j in range(len(keys))], vals, width, label=s)
-            ax.bar_label(bars, labels=["" if v != v else f"{v:.0f}" for v in vals],
-                         fontsize=6, rotation=90, padding=2)
+                      if r["system"] == s_ and r["workload"] == wl and r["n"] == n}
+                table[s_, wl, n] = by.get("tracemalloc", by.get("rss", float("nan")))
+        finite = sorted(v for v in table.values() if v == v)
+        # an outlier (pygtrie on hex: kilobytes per key) is cut off and labelled
+        top = min(finite[-1], 5 * finite[len(finite) // 2]) * 1.2 if finite else 1
+        for i, s_ in enumerate(names):
+            vals = [table[s_, wl, n] for wl, n in keys]
+            bars = ax.bar([j + i * width for j in range(len(keys))],
+                          [min(v, top) if v == v else v for v in vals], width,
+                          label=s_, color=colors[s_])
+            ax.bar_label(bars, labels=["" if v != v else (f"{v:,.0f}" + (" ↑" if v > top else ""))
+                                       for v in vals], fontsize=7, rotation=90, padding=2)
+        ax.set_ylim(0, top * 1.15)
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))])
         ax.set_xticklabels([f"{wl}\n{n:,}" for wl, n in keys])
-        ax.set_ylabel("bytes per key (tracemalloc; RSS for marisa/datrie)")
+        ax.set_ylabel("bytes per key\n(tracemalloc; RSS for marisa, datrie, pygtrie)")
         ax.set_title("Memory per key (values shared; lower is better)")
-        ax.margins(y=0.15)
         ax.grid(True, axis="y", alpha=0.3)
         ax.legend(fontsize=8, ncol=2)
         fig.tight_layout()
@@ -810,7 +818,16 @@ def main(argv=None):
                     help="prefix-query plot here, memory bars next to it (*_memory.png)")
     ap.add_argument("--md", metavar="FILE", help="also write the markdown here")
     ap.add_argument("--json", metavar="FILE", help="raw results as JSON")
+    ap.add_argument("--replot", metavar="JSON",
+                    help="only redraw --plot from a --json file of an earlier run")
     a = ap.parse_args(argv)
+    if a.replot:
+        with open(a.replot, encoding="utf-8") as f:
+            raw = json.load(f)
+        res = {(k.split("/")[0], int(k.split("/")[1])): v for k, v in raw["results"].items()}
+        for p in plot(res, raw["memory"], a.plot or "prefix_query.png", print):
+            print(f"wrote {p}")
+        return
 
     cfg = Cfg()
     cfg.max_build_s = a.max_build
