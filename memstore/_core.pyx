@@ -699,14 +699,22 @@ cdef class TrieStoreBase:
         owner = _key_bytes(<PyObject *>key, &data, &size)
         return rx_find(self.tree, data, size, &value) == 1
 
-    def __getitem__(self, key):
-        """``store[key]``; ``KeyError`` when missing.  O(L)."""
+    cdef PyObject *_find(self, object key) except? NULL:
+        """The stored value (borrowed) or NULL when key is missing; raises
+        TypeError for a non-str key.  Values are never NULL."""
         cdef const unsigned char *data
         cdef size_t size
         cdef void *value
         _check_key(key)
         owner = _key_bytes(<PyObject *>key, &data, &size)
         if not rx_find(self.tree, data, size, &value):
+            return NULL
+        return <PyObject *>value
+
+    def __getitem__(self, key):
+        """``store[key]``; ``KeyError`` when missing.  O(L)."""
+        cdef PyObject *value = self._find(key)
+        if value is NULL:
             raise KeyError(key)
         return <object>value
 
@@ -716,12 +724,8 @@ cdef class TrieStoreBase:
         >>> TrieStore({"a": 1}).get("b", 0)
         0
         """
-        cdef const unsigned char *data
-        cdef size_t size
-        cdef void *value
-        _check_key(key)
-        owner = _key_bytes(<PyObject *>key, &data, &size)
-        if not rx_find(self.tree, data, size, &value):
+        cdef PyObject *value = self._find(key)
+        if value is NULL:
             return default
         return <object>value
 
