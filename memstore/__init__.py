@@ -15,7 +15,8 @@ longest-prefix match, and ordered, resumable, reversible listing.
 ``python -m memstore`` runs a short demo and a comparison with a dict scan.
 """
 
+from memstore._protocol import PrefixStore
 from memstore._store import InMemoryByteStore, InMemoryStore, TrieStore
 
-__all__ = ["InMemoryByteStore", "InMemoryStore", "TrieStore"]
+__all__ = ["InMemoryByteStore", "InMemoryStore", "PrefixStore", "TrieStore"]
 __version__ = "0.1.0"

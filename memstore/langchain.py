@@ -46,8 +46,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from memstore import InMemoryByteStore as _TrieByteStore
 from memstore import TrieStore as _TrieStore
+from memstore.redis import RedisStore as _RedisStore
 
-__all__ = ["InMemoryByteStore", "InMemoryStore"]
+__all__ = ["InMemoryByteStore", "InMemoryStore", "RedisStore"]
 
 V = TypeVar("V")
 
@@ -84,4 +85,24 @@ class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):
         cache = InMemoryByteStore()
         cache.mset([("emb:a", b"[0.1, 0.2]")])
         cache.mget(["emb:a"])                      # [b'[0.1, 0.2]']
+    """
+
+
+class RedisStore(_RedisStore[V], BaseStore[str, V]):
+    """A ``memstore.redis.RedisStore`` that is a LangChain ``BaseStore``.
+
+    Replaces ``langchain_community.storage.RedisStore``: the same
+    ``mget``/``mset``/``mdelete``/``yield_keys(prefix=...)``, but listing by
+    prefix reads a lex-ordered index instead of scanning the keyspace, and
+    the async methods use redis-py's asyncio client instead of a thread
+    pool.  Needs the ``redis`` extra as well.  With the default
+    ``serializer=None`` it is a ``ByteStore``.
+
+    Example::
+
+        from memstore.langchain import RedisStore
+
+        store = RedisStore(url="redis://localhost:6379/0", namespace="emb")
+        store.mset([("emb:a", b"[0.1, 0.2]")])
+        list(store.yield_keys(prefix="emb:"))      # ['emb:a']
     """

@@ -1,5 +1,6 @@
 """LangChain's own standard test suites for key-value stores, run against
-memstore.langchain.InMemoryStore and InMemoryByteStore.
+memstore.langchain.InMemoryStore, InMemoryByteStore and RedisStore (on a
+real redis-server, see the ``redis_url`` fixture).
 
 The suites come from the ``langchain-tests`` package
 (``langchain_tests.integration_tests.BaseStoreSyncTests`` and
@@ -33,7 +34,7 @@ from langchain_tests.integration_tests import (  # noqa: E402
     BaseStoreSyncTests,
 )
 
-from memstore.langchain import InMemoryByteStore, InMemoryStore  # noqa: E402
+from memstore.langchain import InMemoryByteStore, InMemoryStore, RedisStore  # noqa: E402
 
 # The async suite's tests are coroutines; mark them for pytest-asyncio
 # explicitly so they run whatever ``asyncio_mode`` is configured.  The one
@@ -128,3 +129,40 @@ class TestByteStoreAsync(_Fixtures, BaseStoreAsyncTests):
     pytestmark = ASYNC_MARKS
     store_class = InMemoryByteStore
     values = BYTES
+
+
+# ---------------------------------------------------------------- RedisStore
+
+
+class _RedisFixtures(_Fixtures):
+    """A Redis-backed store in a fresh namespace, emptied afterwards."""
+
+    serializer = None
+
+    @pytest.fixture
+    def kv_store(self, redis_url):
+        import uuid
+
+        import redis
+        import redis.asyncio
+
+        store = RedisStore(redis.Redis.from_url(redis_url),
+                           async_client=redis.asyncio.Redis.from_url(redis_url),
+                           namespace=f"lc:{uuid.uuid4().hex}", serializer=self.serializer)
+        assert len(store) == 0
+        yield store
+        store.clear()
+
+
+class TestRedisBytesSync(_RedisFixtures, BaseStoreSyncTests):
+    values = BYTES
+
+
+class TestRedisBytesAsync(_RedisFixtures, BaseStoreAsyncTests):
+    pytestmark = ASYNC_MARKS
+    values = BYTES
+
+
+class TestRedisJSONSync(_RedisFixtures, BaseStoreSyncTests):
+    serializer = "json"
+    values = ({"k": [1.0, 2.0]}, [0.1, 0.2, 0.3], "buzz \U0001f600")
