@@ -338,3 +338,37 @@ def test_several_processes_writing_keep_batches_atomic_and_the_index_exact(
     value_keys = raw_value_keys(client, namespace)
     assert sorted((namespace + ":v:").encode() + m for m in members) == value_keys
     assert reader.count("own:") == 4 * 150
+
+
+# ------------------------------------------------------------------- README
+
+
+def test_readme_scaling_out_snippet_runs_and_shows_true_results(redis_url):
+    """Runs the README's "Scaling out" example against the test server; a
+    line ``expr  # value`` whose comment is a Python literal must produce
+    that value."""
+    import ast
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Scaling out.*?(?=^## |\Z)", text, re.S | re.M)
+    assert section, "README has no 'Scaling out' section"
+    snippets = re.findall(r"```python\n(.*?)```", section.group(0), re.S)
+    assert snippets
+    checked = 0
+    for snippet in snippets:
+        lines = []
+        for line in snippet.replace("redis://localhost:6379/0", redis_url).splitlines():
+            m = re.match(r"^(\S.*?)\s+#\s+(.*)$", line)
+            if m:
+                try:
+                    expected = ast.literal_eval(m.group(2))
+                except (ValueError, SyntaxError):
+                    pass
+                else:
+                    line = f"assert ({m.group(1)}) == {expected!r}, {m.group(1)!r}"
+                    checked += 1
+            lines.append(line)
+        exec(compile("\n".join(lines), "README.md", "exec"), {"__name__": "readme"})
+    assert checked >= 4
