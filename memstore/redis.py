@@ -535,6 +535,7 @@ class RedisStore(Generic[V]):
         like ``TrieStore``'s iterators.
         """
         listing = self._listing(prefix, start_after, limit, reverse)
+        self._scripts()  # a store without a sync client says so now, not at next()
         return (_decode_key(m) for page in self._pages(listing) for m in page)
 
     def keys(self, prefix: str | None = None, *, start_after: str | None = None,
@@ -551,6 +552,7 @@ class RedisStore(Generic[V]):
         Each page of keys is followed by one MGET of their values; a key
         removed in between is skipped."""
         listing = self._listing(prefix, start_after, limit, reverse)
+        self._scripts()
         return self._items(listing)
 
     def _items(self, listing: _Listing) -> Iterator[tuple[str, V]]:

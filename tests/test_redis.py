@@ -257,6 +257,8 @@ def test_sync_only_and_async_only_stores_say_what_is_missing(client, redis_url, 
         got = await async_only.amget(["a"])
         with pytest.raises(RuntimeError, match="no sync client"):
             async_only.mget(["a"])
+        with pytest.raises(RuntimeError, match="no sync client"):
+            async_only.yield_keys()
         await async_only.amdelete(["a"])
         return got
 
