@@ -1149,6 +1149,8 @@ struct rx_iter_frame {
     rx_node *node;
     size_t end; /* key length at the end of node's prefix */
     int pos;
+    int lead;  /* prefetched children past pos; 0: none */
+    int ahead; /* furthest slot prefetched, when lead > 0 */
 };
 
 static int grow_buffer(rx_tree *t, void **buf, size_t *cap, size_t need, size_t item)
@@ -1199,6 +1201,7 @@ static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
     f->node = n;
     f->end = end;
     f->pos = pos;
+    f->lead = 0; /* nothing prefetched yet */
     return RX_OK;
 }
 
@@ -1420,6 +1423,87 @@ static int emit(rx_iter *it, size_t end, void *value)
     return 1;
 }
 
+/* In a big tree built in random order every node the walk enters is a
+ * cache miss, and the walk alone cannot overlap them: a node is only found
+ * by reading its parent.  Siblings are known early, though, so the walk
+ * requests a child's header this many steps before entering it... */
+#define ITER_PREFETCH 8
+/* ...and this many steps before, when that header has most likely arrived,
+ * the rest of what entering the child will read: its child array, prefix
+ * and first child. */
+#define ITER_PREFETCH_INNER 4
+
+/* A header is 20 bytes at any 16-byte-aligned address: up to two lines. */
+#define prefetch_header(n)                                \
+    do {                                                  \
+        rx_prefetch(n);                                   \
+        rx_prefetch((const char *)(n) + HEADER_SIZE - 1); \
+    } while (0)
+
+static void prefetch_inside(rx_node *n, int backward)
+{
+    if (n->num_children == 0)
+        return;
+    if (n->type <= NODE_16) {
+        /* up to four lines; children are held by index, so the first is
+         * known without a scan */
+        const char *p = (const char *)n;
+        size_t size = node_size(n), off;
+        for (off = 64; off < size; off += 64)
+            rx_prefetch(p + off);
+        rx_prefetch(p + size - 1);
+        prefetch_header(node_children(n)[backward ? n->num_children - 1 : 0]);
+    } else if (n->prefix_len) {
+        rx_prefetch(node_prefix(n)); /* N48/N256: finding a child takes a scan */
+    }
+}
+
+/* Called as the walk enters the child at `slot` of frame f's node: keeps
+ * the next ITER_PREFETCH children (in the walk's direction) requested. */
+static void prefetch_siblings(struct rx_iter_frame *f, int slot, int backward)
+{
+    rx_node *n = f->node, *child;
+    unsigned char byte;
+    if (n->type <= NODE_16) {
+        /* slots are indexes, so each step requests one more: no bookkeeping
+         * past the first step, which requests the whole window */
+        rx_node **children = node_children(n);
+        int num = n->num_children, d = backward ? -1 : 1, i, s;
+        if (f->lead == 0) {
+            f->lead = 1;
+            for (i = 1; i < ITER_PREFETCH; i++) {
+                s = slot + d * i;
+                if (s < 0 || s >= num)
+                    break;
+                prefetch_header(children[s]);
+            }
+        }
+        s = slot + d * ITER_PREFETCH;
+        if (s >= 0 && s < num)
+            prefetch_header(children[s]);
+        s = slot + d * ITER_PREFETCH_INNER;
+        if (s >= 0 && s < num)
+            prefetch_inside(children[s], backward);
+        return;
+    }
+    /* N48/N256: slots are bytes; `ahead` remembers the last one requested */
+    if (f->lead == 0)
+        f->ahead = slot;
+    else
+        f->lead--;
+    while (f->lead < ITER_PREFETCH) {
+        int s = backward ? prev_slot(n, f->ahead, &child, &byte)
+                         : next_slot(n, f->ahead, &child, &byte);
+        if (s < 0) {
+            f->lead = ITER_PREFETCH + 1; /* none left: stop looking */
+            break;
+        }
+        prefetch_header(child);
+        f->ahead = s;
+        f->lead++;
+    }
+}
+
 int rx_iter_next(rx_iter *it)
 {
     if (it->exhausted)
@@ -1469,6 +1553,7 @@ int rx_iter_next(rx_iter *it)
             continue;
         }
         f->pos = slot;
+        prefetch_siblings(f, slot, it->backward);
         it->buf[f->end] = byte;
         if (push_frame(it, child, f->end + 1, it->backward ? POS_END : POS_VALUE_NEXT) != RX_OK) {
             /* the buffer no longer spells the last key, so no retry */

@@ -751,6 +751,99 @@ static void test_iter_first_last_ignore_key(void)
     rx_tree_free(t, NULL, NULL);
 }
 
+/* The walk requests siblings ahead of the child it enters (a window of a
+ * few slots, tracked per frame for N48/N256).  Nodes of every fan-out
+ * around that window's size and around the type boundaries, with inner
+ * children that have values and children of their own, listed in both
+ * directions from a seek to every child (so the window starts mid-node),
+ * with keys inserted and removed just ahead of the position mid-walk. */
+static void test_iter_prefetch_window(void)
+{
+    static const unsigned fanouts[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 40, 48, 49, 100, 256};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    miter mi;
+    t_rng rng;
+    size_t f;
+    m_init(&m);
+    mi_init(&mi, t);
+    rng_seed(&rng, t_seed ^ 0x5eed);
+    for (f = 0; f < sizeof fanouts / sizeof fanouts[0] && t_failures() == 0; f++) {
+        unsigned fan = fanouts[f], c, stride = 256 / fan;
+        unsigned char k[4];
+        size_t i;
+        int dir;
+        /* "F" + byte c: a leaf, or (every third child) a node with a value
+         * and three children of its own, one of them with children again */
+        for (c = 0; c < fan; c++) {
+            unsigned char b = (unsigned char)(c * stride);
+            k[0] = 'F';
+            k[1] = b;
+            put(t, &m, k, 2, 1 + c);
+            if (c % 3 == 0) {
+                unsigned g;
+                for (g = 0; g < 3; g++) {
+                    k[2] = (unsigned char)(g * 100);
+                    put(t, &m, k, 3, 1000 + c * 10 + g);
+                }
+                k[2] = 0;
+                k[3] = 'x';
+                put(t, &m, k, 4, 5000 + c);
+            }
+        }
+        /* a sibling subtree before and after, so frames above see steps too */
+        put(t, &m, (const unsigned char *)"E", 1, 7);
+        put(t, &m, (const unsigned char *)"G", 1, 8);
+        REQUIRE(CHECK_TREE(t, &m));
+        for (dir = 0; dir < 2; dir++) {
+            for (i = 0; i <= m.n && t_failures() == 0; i++) {
+                /* seek at key i (or past the end), then walk to the end */
+                static const unsigned char past[] = {0xFF};
+                const unsigned char *target = i < m.n ? m.e[i].k : past;
+                size_t tn = i < m.n ? m.e[i].n : 1;
+                int rc;
+                t_where("fan-out %u, %s from key #%lu", fan, dir ? "backward" : "forward",
+                        (unsigned long)i);
+                if (!MI_SEEK(&mi, NULL, 0, dir ? RX_SEEK_LE : RX_SEEK_GE, target, tn))
+                    break;
+                while ((rc = MI_NEXT(&mi, &m)) == 1)
+                    ;
+                if (rc < 0)
+                    break;
+            }
+        }
+        /* mutate inside the window while walking: remove or add keys a few
+         * slots ahead of the position, then carry on (the iterator re-seeks) */
+        for (dir = 0; dir < 2 && t_failures() == 0; dir++) {
+            int rc = 1;
+            if (!MI_SEEK(&mi, (const unsigned char *)"F", 1, dir ? RX_SEEK_LAST : RX_SEEK_FIRST,
+                         NULL, 0))
+                break;
+            while (rc == 1) {
+                rc = MI_NEXT(&mi, &m);
+                if (rc == 1 && mi.ln >= 2 && rng_chance(&rng, 1, 3)) {
+                    int ahead = 1 + (int)rng_below(&rng, 10);
+                    k[0] = 'F';
+                    k[1] = (unsigned char)(mi.last[1] + (dir ? -ahead : ahead));
+                    if (rng_chance(&rng, 1, 2))
+                        del(t, &m, k, 2);
+                    else
+                        put(t, &m, k, 2, 9000 + k[1]);
+                    mi_key_intact(&mi, __FILE__, __LINE__);
+                }
+            }
+        }
+        CHECK_TREE(t, &m);
+        CHECK_EQ(rx_clear(t, NULL, NULL), m.n);
+        m_clear(&m);
+    }
+    mi_free(&mi);
+    CHECK_MEM(t, &a);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -764,4 +857,5 @@ void run_iter_tests(void)
     /* was a bug: csrc/fuzz/regressions/set_prefix_applies_before_seek */
     t_run("iter_set_prefix_deferred", test_iter_set_prefix_deferred);
     t_run("iter_first_last_ignore_key", test_iter_first_last_ignore_key);
+    t_run("iter_prefetch_window", test_iter_prefetch_window);
 }
