@@ -1119,20 +1119,30 @@ cdef class StoreIterator:
         return self
 
     def __next__(self):
+        if not self._advance():
+            raise StopIteration
+        return self._item()
+
+    cdef inline bint _advance(self) except -1:
+        """Moves to the next item: True, or False once the listing is over."""
         cdef int rc
         if self.remaining == 0:
             self._finish()
-            raise StopIteration
+            return False
         rc = rx_iter_next(&self.it)
         if rc == 0:
             self._finish()
-            raise StopIteration
+            return False
         if rc < 0:
             raise MemoryError("out of memory while iterating")
         if self.remaining > 0:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
+        return True
+
+    cdef inline object _item(self):
+        """The item _advance moved to; call it before any Python code runs."""
         if self.kind == _KEYS:
             return _decode(self.it.key, self.it.key_len)
         # Take the value's reference first: building the key allocates
@@ -1178,6 +1188,175 @@ cdef class StoreIterator:
     def close(self):
         """Generator protocol: ends the iteration."""
         self._finish()
+
+
+# --------------------------------------------------------------------------
+# Async iteration.
+#
+# An async generator costs about as much per key as the listing itself, all
+# of it in the generator machinery.  AsyncStoreIterator is the same listing
+# with nothing in between: __anext__ returns one reusable awaitable,
+# _NextItem, whose await completes at once with the next item (every `chunk`
+# items it first yields None once, a bare yield like asyncio.sleep(0), so
+# that a long listing lets the other tasks of the loop run).
+#
+# On 3.10 and 3.11, `await` asks the awaitable's am_send slot for the
+# outcome, so a completed await raises nothing.  Cython has no spelling for
+# am_send: it is set on the type below.  3.12+ ignore am_send in `await`
+# (and 3.10/3.11 do too while a trace function is set) and use tp_iternext,
+# where completion is a StopIteration carrying the item: __next__ below.
+
+cdef extern from *:
+    """
+    /* Own names for am_send's result codes: before 3.10 they do not exist
+     * (and Cython may define its own backport of them). */
+    #if PY_VERSION_HEX >= 0x030A0000
+    typedef PySendResult ms_send_result;
+    #define MS_SEND_RETURN PYGEN_RETURN
+    #define MS_SEND_ERROR PYGEN_ERROR
+    #define MS_SEND_NEXT PYGEN_NEXT
+    typedef ms_send_result (*ms_send_fn)(PyObject *, PyObject *, PyObject **);
+    static void ms_set_am_send(PyTypeObject *t, ms_send_fn f)
+    {
+        t->tp_as_async->am_send = f;
+    }
+    #else
+    typedef int ms_send_result;
+    #define MS_SEND_RETURN 0
+    #define MS_SEND_ERROR (-1)
+    #define MS_SEND_NEXT 1
+    typedef ms_send_result (*ms_send_fn)(PyObject *, PyObject *, PyObject **);
+    static void ms_set_am_send(PyTypeObject *t, ms_send_fn f)
+    {
+        (void)t;  /* no am_send slot before 3.10 */
+        (void)f;
+    }
+    #endif
+    """
+    ctypedef enum ms_send_result:
+        MS_SEND_RETURN
+        MS_SEND_ERROR
+        MS_SEND_NEXT
+    ctypedef ms_send_result (*ms_send_fn)(PyObject *, PyObject *, PyObject **) except MS_SEND_ERROR
+    void ms_set_am_send(PyTypeObject *t, ms_send_fn f)
+
+
+@cython.final
+@cython.no_gc_clear  # its methods use `items` without a None check
+cdef class _NextItem:
+    """What ``AsyncStoreIterator.__anext__`` returns: awaiting it gives the
+    next item, or raises ``StopAsyncIteration`` at the end.  One object is
+    reused for every item of a listing, so each await is for the item that
+    is next at that moment."""
+
+    cdef StoreIterator items
+    cdef Py_ssize_t chunk      # items between two yields to the event loop
+    cdef Py_ssize_t countdown  # items before the next yield to the loop
+    cdef bint paused           # yielded to the loop, the next step resumes
+
+    cdef ms_send_result _step(self, PyObject **out) except MS_SEND_ERROR:
+        """MS_SEND_RETURN with the next item in *out (a new reference), or
+        MS_SEND_NEXT with None in *out (the await suspends once)."""
+        if self.countdown == 0:
+            if not self.paused:
+                self.paused = True
+                Py_INCREF(<PyObject *>None)
+                out[0] = <PyObject *>None
+                return MS_SEND_NEXT
+            self.paused = False
+            self.countdown = self.chunk
+        if not self.items._advance():
+            raise StopAsyncIteration
+        item = self.items._item()
+        self.countdown -= 1
+        Py_INCREF(<PyObject *>item)
+        out[0] = <PyObject *>item
+        return MS_SEND_RETURN
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef PyObject *out = NULL
+        cdef ms_send_result r = self._step(&out)
+        result = <object>out
+        Py_DECREF(out)  # `result` holds it now
+        if r == MS_SEND_NEXT:
+            return result
+        raise StopIteration(result)
+
+    def send(self, value):
+        """Coroutine protocol: same as ``__next__`` (``value`` is ignored)."""
+        return self.__next__()
+
+    def throw(self, typ, val=None, tb=None):
+        """Coroutine protocol: ends the listing and raises the exception,
+        as it would end an async generator suspended at a yield."""
+        self.items.throw(typ, val, tb)
+
+    def close(self):
+        """Coroutine protocol: ends the listing."""
+        self.items._finish()
+
+
+cdef ms_send_result _next_item_send(PyObject *o, PyObject *arg,
+                                    PyObject **result) except MS_SEND_ERROR:
+    # am_send of _NextItem; `arg` (what is sent in) is ignored like in send().
+    result[0] = NULL
+    return (<_NextItem>o)._step(result)
+
+
+ms_set_am_send(<PyTypeObject *>_NextItem, _next_item_send)
+
+
+@cython.final
+@cython.no_gc_clear  # its methods use `next_item` without a None check
+cdef class AsyncStoreIterator:
+    """Async iterator over a store's keys (what ``ayield_keys`` returns):
+    the items of a :class:`StoreIterator`, yielding to the event loop once
+    every ``chunk`` items.
+
+    Like the iterator it wraps it survives changes to the store.  It is an
+    ``collections.abc.AsyncGenerator`` (``asend``, ``athrow``, ``aclose``),
+    as LangChain's ``ayield_keys`` contract expects.
+    """
+
+    cdef _NextItem next_item
+
+    def __cinit__(self, StoreIterator items not None, Py_ssize_t chunk):
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, not {chunk}")
+        self.next_item = _NextItem.__new__(_NextItem)
+        self.next_item.items = items
+        self.next_item.chunk = chunk
+        self.next_item.countdown = chunk
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        """``AsyncStoreIterator[str]`` at runtime, for type hints."""
+        return _GenericAlias(cls, item)
+
+    def __aiter__(self):
+        return self
+
+    def __anext__(self):
+        return self.next_item
+
+    def asend(self, value):
+        """Async generator protocol: the next item (``value`` is ignored)."""
+        return self.next_item
+
+    async def athrow(self, typ, val=None, tb=None):
+        """Async generator protocol: ends the listing and raises the
+        exception."""
+        self.next_item.items.throw(typ, val, tb)
+
+    async def aclose(self):
+        """Async generator protocol: ends the listing."""
+        self.next_item.items._finish()
 
 
 # --------------------------------------------------------------------------

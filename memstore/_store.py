@@ -7,10 +7,10 @@ calling event loop, and the aliases.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
-from memstore._core import TrieStoreBase
+from memstore._core import AsyncStoreIterator, TrieStoreBase
 
 __all__ = ["InMemoryByteStore", "InMemoryStore", "TrieStore"]
 
@@ -101,19 +101,21 @@ class TrieStore(TrieStoreBase[V]):
                 await _let_loop_run()
             self.mdelete(keys[start : start + _CHUNK])
 
-    async def ayield_keys(
+    def ayield_keys(
         self,
         *,
         prefix: str | None = None,
         start_after: str | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncStoreIterator[str]:
         """Async :meth:`yield_keys`: same options and order, yielding to the
         loop every 1024 keys.  O(L + M).
 
-        Like the synchronous iterator it survives changes to the store made
-        while it is open (by other tasks, say).
+        The options are checked at the call, like :meth:`yield_keys`.  Like
+        the synchronous iterator it survives changes to the store made while
+        it is open (by other tasks, say).  An await of the next key that
+        needs no yield to the loop completes without suspending.
 
         >>> [k async for k in store.ayield_keys(prefix="a")]  # doctest: +SKIP
         ['a', 'ab']
@@ -121,13 +123,7 @@ class TrieStore(TrieStoreBase[V]):
         keys = self.yield_keys(
             prefix=prefix, start_after=start_after, limit=limit, reverse=reverse
         )
-        listed = 0
-        for key in keys:
-            yield key
-            listed += 1
-            if listed == _LIST_CHUNK:
-                listed = 0
-                await _let_loop_run()
+        return AsyncStoreIterator(keys, _LIST_CHUNK)
 
 
 InMemoryStore = TrieStore
