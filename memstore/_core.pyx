@@ -34,7 +34,9 @@ Reference discipline
 * References the binding holds temporarily (a batch's keys and values, a
   value being compared or returned, the object owning a key's bytes, kept
   in a local named ``owner``) are strong ones, so Python code that runs in
-  between cannot free them under our feet.
+  between cannot free them under our feet.  The one exception is mset,
+  which reads ASCII keys in place, kept alive by the batch sequence: by
+  the point above nothing can drop those before its writes are done.
 * Iterators hold a strong reference to their store, so its tree outlives
   them.  The store takes part in garbage collection: tp_traverse visits the
   values in the tree and tp_clear empties it (see the end of this file).
@@ -94,6 +96,9 @@ cdef extern from "Python.h":
     void *PyUnicode_DATA(PyObject *o)
     Py_ssize_t PyUnicode_GET_LENGTH(PyObject *o)
     object PyUnicode_AsEncodedString(object o, const char *encoding, const char *errors)
+    PyObject *PyUnicode_AsEncodedString_raw "PyUnicode_AsEncodedString"(
+        PyObject *o, const char *encoding, const char *errors) noexcept
+    PyObject *PyErr_Occurred() noexcept
 
     bint PyBytes_CheckExact(PyObject *o)
     char *PyBytes_AS_STRING(PyObject *o)
@@ -144,6 +149,7 @@ cdef extern from *:
     #endif
     """
     int MS_UNICODE_READY(PyObject *o) except -1
+    int MS_UNICODE_READY_raw "MS_UNICODE_READY"(PyObject *o) noexcept
 
 
 cdef extern from *:
@@ -311,9 +317,16 @@ cdef Py_ssize_t _parse_limit(object limit) except -2:
 
 cdef enum:
     _FIND_LANES = 256  # keys per rx_find_many call in mget
+    # Pairs mset checks, encodes and inserts before moving on: few enough
+    # that their tuples and keys are still in cache when inserted, instead
+    # of being fetched from memory once per pass over the whole batch.
+    _WRITE_CHUNK = 512
 
 cdef struct _Write:
-    PyObject *owner  # owns the key's bytes (the str, or its UTF-8 encoding)
+    const unsigned char *data  # the key's UTF-8 bytes
+    size_t size
+    PyObject *owner  # owns `data` when it is a temporary encoding, else NULL
+                     # (an ASCII key is read in place, kept alive by the batch)
     PyObject *value  # owned by this batch unless in_tree
     PyObject *old    # value this write replaced (owned), NULL when new
     bint in_tree     # the reference in `value` now belongs to the tree
@@ -342,6 +355,30 @@ cdef inline int _pair_parts(PyObject *item, Py_ssize_t i, PyObject **key,
     raise TypeError(f"item at index {i} must be a (key, value) pair, not {_type_name(o)}")
 
 
+cdef inline bint _pair_ok(PyObject *item, PyObject *value_type, PyObject **key,
+                          PyObject **value) noexcept:
+    """The checks TrieStoreBase._check_pairs makes, without raising: item is
+    a 2-tuple or 2-list of a str and a value of value_type (None: any).
+    Sets the borrowed *key and *value."""
+    if PyTuple_Check(item) and PyTuple_GET_SIZE(item) == 2:
+        key[0] = PyTuple_GET_ITEM(item, 0)
+        value[0] = PyTuple_GET_ITEM(item, 1)
+    elif PyList_Check(item) and PyList_GET_SIZE(item) == 2:
+        key[0] = PyList_GET_ITEM(item, 0)
+        value[0] = PyList_GET_ITEM(item, 1)
+    else:
+        return False
+    if not PyUnicode_Check(key[0]):
+        return False
+    return value_type == <PyObject *>None or PyObject_TypeCheck(
+        value[0], <PyTypeObject *>value_type)
+
+
+cdef int _raise_pending() except -1:
+    """Propagates the exception a C call left set."""
+    return -1
+
+
 cdef inline int _check_keys(PyObject **keys, Py_ssize_t n) except -1:
     cdef Py_ssize_t i
     for i in range(n):
@@ -351,9 +388,9 @@ cdef inline int _check_keys(PyObject **keys, Py_ssize_t n) except -1:
 
 
 cdef void _free_writes(_Write *w, Py_ssize_t n) noexcept:
-    """Drops every reference the batch still owns: keys, values that did not
-    go into the tree, and values that came out of it.  Runs last, so any
-    code a release triggers sees the finished batch."""
+    """Drops every reference the batch still owns: temporary key encodings,
+    values that did not go into the tree, and values that came out of it.
+    Runs last, so any code a release triggers sees the finished batch."""
     cdef Py_ssize_t i
     for i in range(n):
         Py_XDECREF(w[i].owner)
@@ -484,9 +521,10 @@ cdef class TrieStoreBase:
     def mset(self, key_value_pairs):
         """Stores every ``(key, value)`` pair; the last of duplicate keys wins.
 
-        All or nothing: the whole batch is read and checked (each item a
-        2-tuple or 2-list, each key a ``str``) before anything is written,
-        and running out of memory midway undoes the writes already made.
+        All or nothing: each item must be a 2-tuple or 2-list with a ``str``
+        key, and a bad item anywhere writes nothing (what was written before
+        it is undone before the error is raised); running out of memory
+        midway undoes the writes already made too.
         Values replaced are released after the whole batch is written.
         O(B·L) for B pairs with keys of length L.
 
@@ -495,36 +533,75 @@ cdef class TrieStoreBase:
         >>> s.mget(["a", "b"])
         [3, 2]
         """
-        cdef Py_ssize_t i, n
+        cdef Py_ssize_t start, end, bad, n
         cdef PyObject **items
-        cdef PyObject *key
-        cdef PyObject *value
-        cdef const unsigned char *data
-        cdef size_t size
         cdef _Write *w
+        cdef bint encoding_failed
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         n = PySequence_Fast_GET_SIZE(seq)
         if n == 0:
             return
         items = PySequence_Fast_ITEMS(seq)
-        self._check_pairs(items, n)
         w = <_Write *>PyMem_Calloc(<size_t>n, sizeof(_Write))
         if w is NULL:
             raise MemoryError("out of memory while preparing a batch")
+        # Chunk by chunk: check and encode the chunk, then insert it.  A bad
+        # pair in a later chunk undoes the earlier ones before the error is
+        # raised (so before any Python code can run and see them), which
+        # keeps the batch all or nothing.  Until then no Python code runs at
+        # all: the checks run none, and encoding and the tree's allocator
+        # allocate nothing the garbage collector tracks.  So `items` stays
+        # valid, and the keys read in place stay alive, without references.
         try:
-            for i in range(n):
-                _pair_parts(items[i], i, &key, &value)
-                owner = _key_owner(key)
-                w[i].owner = <PyObject *>owner
-                Py_INCREF(w[i].owner)
-                w[i].value = value
-                Py_INCREF(value)
-                _owner_bytes(w[i].owner, &data, &size)
-                _check_key_length(size, i)
-            self._apply_writes(w, n)
+            for start in range(0, n, _WRITE_CHUNK):
+                end = min(start + _WRITE_CHUNK, n)
+                bad = self._prepare_writes(items, w, start, end)
+                if bad >= 0:
+                    encoding_failed = PyErr_Occurred() is not NULL
+                    self._undo_or_raise(w, start)
+                    if encoding_failed:
+                        _raise_pending()
+                    # The same checks again, now raising for pair `bad`.
+                    self._check_pairs(&items[bad], 1, bad)
+                    _check_key_length(w[bad].size, bad)
+                    raise SystemError(f"mset: pair {bad} failed a check, then passed it")
+                self._apply_writes(w, start, end)
         finally:
             _free_writes(w, n)
+
+    cdef Py_ssize_t _prepare_writes(self, PyObject **items, _Write *w,
+                                    Py_ssize_t start, Py_ssize_t end) noexcept:
+        """Checks pairs items[start:end] and fills w[start:end] for them
+        (the key's bytes and a reference to the value).  Returns -1, or the
+        index of the first pair that is bad or whose key could not be
+        encoded; an encoding failure leaves its MemoryError set.  Runs no
+        Python code."""
+        cdef Py_ssize_t i
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef PyObject *encoded
+        cdef PyObject *value_type = <PyObject *>self._value_type
+        for i in range(start, end):
+            if not _pair_ok(items[i], value_type, &key, &value):
+                return i
+            if MS_UNICODE_READY_raw(key) < 0:
+                return i
+            if PyUnicode_IS_ASCII(key):
+                w[i].data = <const unsigned char *>PyUnicode_DATA(key)
+                w[i].size = <size_t>PyUnicode_GET_LENGTH(key)
+            else:
+                encoded = PyUnicode_AsEncodedString_raw(key, "utf-8", "surrogatepass")
+                if encoded is NULL:
+                    return i
+                w[i].owner = encoded
+                w[i].data = <const unsigned char *>PyBytes_AS_STRING(encoded)
+                w[i].size = <size_t>PyBytes_GET_SIZE(encoded)
+            if w[i].size > RX_MAX_KEY_LEN:
+                return i
+            w[i].value = value
+            Py_INCREF(value)
+        return -1
 
     cdef int _check_pairs(self, PyObject **items, Py_ssize_t n,
                           Py_ssize_t first_index=0) except -1:
@@ -545,25 +622,30 @@ cdef class TrieStoreBase:
                                 f"{self._value_type.__name__}, not {_type_name(<object>value)}")
         return 0
 
-    cdef int _apply_writes(self, _Write *w, Py_ssize_t n) except -1:
-        """Inserts w[0:n]; on failure undoes what it did and raises."""
+    cdef int _apply_writes(self, _Write *w, Py_ssize_t start,
+                           Py_ssize_t end) except -1:
+        """Inserts w[start:end], w[0:start] being in already; on failure
+        undoes all of them and raises."""
         cdef Py_ssize_t i
-        cdef const unsigned char *data
-        cdef size_t size
         cdef void *old
         cdef int rc
-        for i in range(n):
-            _owner_bytes(w[i].owner, &data, &size)
-            rc = rx_insert(self.tree, data, size, <void *>w[i].value, &old)
+        for i in range(start, end):
+            rc = rx_insert(self.tree, w[i].data, w[i].size, <void *>w[i].value, &old)
             if rc < 0:
-                if not self._undo_writes(w, i):
-                    raise MemoryError(
-                        "out of memory while inserting a batch, and again while "
-                        "undoing it: some of its keys keep their new values")
+                self._undo_or_raise(w, i)
                 _raise_insert_error(rc)
             w[i].in_tree = True
             if rc == 0:
                 w[i].old = <PyObject *>old
+        return 0
+
+    cdef int _undo_or_raise(self, _Write *w, Py_ssize_t applied) except -1:
+        """Undoes w[0:applied]; raises MemoryError if that could not be
+        done completely (see _undo_writes)."""
+        if not self._undo_writes(w, applied):
+            raise MemoryError(
+                "out of memory while inserting a batch, and again while "
+                "undoing it: some of its keys keep their new values")
         return 0
 
     cdef bint _undo_writes(self, _Write *w, Py_ssize_t applied) noexcept:
@@ -574,19 +656,16 @@ cdef class TrieStoreBase:
         lack of memory; that key then keeps its current value, and the
         references stay consistent either way."""
         cdef Py_ssize_t j
-        cdef const unsigned char *data
-        cdef size_t size
         cdef void *out
         cdef int rc
         cdef bint complete = True
         for j in range(applied - 1, -1, -1):
-            _owner_bytes(w[j].owner, &data, &size)
             if w[j].old is NULL:
-                if rx_remove(self.tree, data, size, &out):  # never fails
+                if rx_remove(self.tree, w[j].data, w[j].size, &out):  # never fails
                     w[j].value = <PyObject *>out
                     w[j].in_tree = False
             else:
-                rc = rx_insert(self.tree, data, size, <void *>w[j].old, &out)
+                rc = rx_insert(self.tree, w[j].data, w[j].size, <void *>w[j].old, &out)
                 if rc < 0:
                     complete = False
                     continue
