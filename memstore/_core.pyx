@@ -1147,6 +1147,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     self.store = store
     self.kind = kind
     self.remaining = remaining
+    self.hint = -1
     rx_iter_init(&self.it, store.tree)
     self.ready = True
     if prefix:
@@ -1187,8 +1188,10 @@ cdef class StoreIterator:
     cdef bint ready            # it was initialised (so release it)
 
     def __cinit__(self):
-        self.hint = -1
-        self.remaining = -1
+        # Made only by _open; one made from Python (type(it)()) is empty
+        # instead of reading an iterator that was never initialised.
+        self.hint = 0
+        self.remaining = 0
 
     def __dealloc__(self):
         if self.ready:
@@ -1333,6 +1336,13 @@ cdef class _NextItem:
     cdef Py_ssize_t countdown  # items before the next yield to the loop
     cdef bint paused           # yielded to the loop, the next step resumes
 
+    def __cinit__(self, StoreIterator items not None, Py_ssize_t chunk):
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, not {chunk}")
+        self.items = items
+        self.chunk = chunk
+        self.countdown = chunk
+
     cdef ms_send_result _step(self, PyObject **out) except MS_SEND_ERROR:
         """MS_SEND_RETURN with the next item in *out (a new reference), or
         MS_SEND_NEXT with None in *out (the await suspends once)."""
@@ -1406,12 +1416,7 @@ cdef class AsyncStoreIterator:
     cdef _NextItem next_item
 
     def __cinit__(self, StoreIterator items not None, Py_ssize_t chunk):
-        if chunk < 1:
-            raise ValueError(f"chunk must be >= 1, not {chunk}")
-        self.next_item = _NextItem.__new__(_NextItem)
-        self.next_item.items = items
-        self.next_item.chunk = chunk
-        self.next_item.countdown = chunk
+        self.next_item = _NextItem(items, chunk)
 
     @classmethod
     def __class_getitem__(cls, item):

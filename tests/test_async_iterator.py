@@ -270,3 +270,13 @@ def test_reference_cycle_through_a_value_is_collected():
     del s, ait
     gc.collect()
     assert ref() is None
+
+
+def test_iterator_types_made_from_python_are_safe():
+    s = store(2)
+    assert list(type(iter(s))()) == []  # empty, not an uninitialised read
+    ait = s.ayield_keys()
+    with pytest.raises(TypeError):
+        type(ait)()
+    with pytest.raises(TypeError):
+        type(ait.__anext__())()
