@@ -152,7 +152,10 @@ def redis_cluster_port(tmp_path_factory):
     except ImportError:
         _redis_unavailable("redis-py is not installed (pip install '.[test]')")
     tmp = tmp_path_factory.mktemp("redis-cluster")
+    # The cluster bus defaults to port + 10000, which may be taken or past
+    # 65535: give it a free port of its own.
     proc, port = _start_redis(tmp, "--cluster-enabled", "yes",
+                              "--cluster-port", str(_free_port()),
                               "--cluster-config-file", str(tmp / "nodes.conf"))
     try:
         node = redis.Redis(port=port)
