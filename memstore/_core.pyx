@@ -1335,6 +1335,7 @@ cdef class _NextItem:
     cdef Py_ssize_t chunk      # items between two yields to the event loop
     cdef Py_ssize_t countdown  # items before the next yield to the loop
     cdef bint paused           # yielded to the loop, the next step resumes
+    cdef bint pending          # handed out by __anext__, its await not finished
 
     def __cinit__(self, StoreIterator items not None, Py_ssize_t chunk):
         if chunk < 1:
@@ -1354,6 +1355,7 @@ cdef class _NextItem:
                 return MS_SEND_NEXT
             self.paused = False
             self.countdown = self.chunk
+        self.pending = False
         if not self.items._advance():
             raise StopAsyncIteration
         item = self.items._item()
@@ -1388,6 +1390,7 @@ cdef class _NextItem:
 
     def close(self):
         """Coroutine protocol: ends the listing."""
+        self.pending = False
         self.items._finish()
 
 
@@ -1426,12 +1429,22 @@ cdef class AsyncStoreIterator:
     def __aiter__(self):
         return self
 
+    cdef _NextItem _hand_out(self):
+        # The awaitable is reused, unless the last one handed out is still
+        # to be awaited (gather(it.__anext__(), it.__anext__()), say): each
+        # await must then be its own object, or both would get one item.
+        cdef _NextItem n = self.next_item
+        if n.pending:
+            n = _NextItem(n.items, n.chunk)
+        n.pending = True
+        return n
+
     def __anext__(self):
-        return self.next_item
+        return self._hand_out()
 
     def asend(self, value):
         """Async generator protocol: the next item (``value`` is ignored)."""
-        return self.next_item
+        return self._hand_out()
 
     async def athrow(self, typ, val=None, tb=None):
         """Async generator protocol: ends the listing and raises the

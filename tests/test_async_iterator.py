@@ -280,3 +280,32 @@ def test_iterator_types_made_from_python_are_safe():
         type(ait)()
     with pytest.raises(TypeError):
         type(ait.__anext__())()
+
+
+def test_awaits_handed_out_together_each_get_their_own_item():
+    store = TrieStore({f"k{i}": i for i in range(6)})
+
+    async def main():
+        it = store.ayield_keys()
+        first, second = await asyncio.gather(it.__anext__(), it.__anext__())
+        pending = it.__anext__()
+        late = it.__anext__()          # handed out before `pending` is awaited
+        third, fourth = await pending, await late
+        return [first, second, third, fourth] + [k async for k in it]
+
+    assert asyncio.run(main()) == [f"k{i}" for i in range(6)]
+
+
+def test_one_awaitable_serves_a_whole_listing():
+    store = TrieStore({f"k{i}": i for i in range(3)})
+
+    async def main():
+        it = store.ayield_keys()
+        seen = []
+        for _ in range(3):
+            step = it.__anext__()
+            seen.append(id(step))
+            await step
+        return seen
+
+    assert len(set(asyncio.run(main()))) == 1
