@@ -331,7 +331,8 @@ class RedisStore(Generic[V]):
     ``decode_responses=False``).
 
     ``namespace`` prefixes every Redis key this store uses; ``clear()``
-    removes only its own.  On Redis Cluster it must contain a hash tag, such
+    removes only its own.  Two namespaces must not nest through the value
+    keys: ``"app"`` and ``"app:v:x"`` would share Redis keys.  On Redis Cluster it must contain a hash tag, such
     as ``"{sessions}"``, so the whole namespace lives in one slot (and so on
     one shard) and every batch can stay atomic.
 
