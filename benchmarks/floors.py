@@ -1,0 +1,101 @@
+"""What any store that keeps no ``str`` per key must pay to list keys:
+building a new ``str`` for each one.
+
+    python benchmarks/floors.py [--keys 1000000]
+
+memstore keeps each key once, as UTF-8 bytes in its tree (its memory win);
+a listing therefore makes one new ``str`` per key.  SortedDict (and a dict)
+hand out the ``str`` objects they already hold.  This script times, side by
+side in one process on the chat keys of benchmarks/workloads.py:
+
+* making N new key-sized ``str`` objects from bytes that sit in cache and
+  keeping them in a list (what ``list(store.yield_keys())`` must at least
+  do), and the same when each is dropped at once;
+* ``list(store.yield_keys())`` and ``SortedDict``'s ``list(sd)``;
+* for a ~100-key prefix: making that many new ``str`` objects, memstore's
+  ``list(yield_keys(prefix=p))`` and ``SortedDict.irange``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import workloads as W  # noqa: E402
+
+from memstore import TrieStore  # noqa: E402
+
+
+def per_item(fn, items, reps):
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter_ns()
+        result = fn()
+        times.append(time.perf_counter_ns() - t0)
+        del result
+    return statistics.median(times) / items
+
+
+def per_call(fn, reps, loops):
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter_ns()
+        for _ in range(loops):
+            fn()
+        times.append((time.perf_counter_ns() - t0) / loops)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keys", type=int, default=1_000_000)
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args(argv)
+    from sortedcontainers import SortedDict
+
+    n = args.keys
+    keys = W.generate("chat", n)[:n]
+    store = TrieStore((k, None) for k in keys)
+    sd = SortedDict((k, None) for k in keys)
+    sorted_keys = sorted(keys)
+    p, c = W.pick_prefix(sorted_keys, 100, random.Random(1))
+    key_bytes = max(keys, key=len).encode()
+    same = [key_bytes] * n
+    few = [key_bytes] * c
+    gc.disable()
+
+    rows = [
+        (f"new str per key, kept in a list ({n:,})", "ns/key",
+         per_item(lambda: list(map(bytes.decode, same)), n, args.reps)),
+        (f"new str per key, dropped at once ({n:,})", "ns/key",
+         per_item(lambda: [0 for _ in map(bytes.decode, same)][:0], n, args.reps)),
+        ("memstore list(store.yield_keys())", "ns/key",
+         per_item(lambda: list(store.yield_keys()), n, args.reps)),
+        ("SortedDict list(sd)", "ns/key", per_item(lambda: list(sd), n, args.reps)),
+        (f"new str per key, {c} keys in a list", "ns/call",
+         per_call(lambda: list(map(bytes.decode, few)), args.reps, 20_000)),
+        (f"memstore list(yield_keys(prefix)), {c} keys", "ns/call",
+         per_call(lambda: list(store.yield_keys(prefix=p)), args.reps, 20_000)),
+        (f"SortedDict list(irange(prefix range)), {c} keys", "ns/call",
+         per_call(lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
+                  args.reps, 20_000)),
+    ]
+    print(f"Python {sys.version.split()[0]}, {n:,} chat keys, prefix {p!r} ({c} keys), "
+          f"medians of {args.reps}")
+    print()
+    print("| measurement | time | |")
+    print("|---|---|---|")
+    for label, unit, value in rows:
+        print(f"| {label} | {value:,.1f} | {unit} |")
+
+
+if __name__ == "__main__":
+    main()
