@@ -13,12 +13,16 @@ side in one process on the chat keys of benchmarks/workloads.py:
   do), and the same when each is dropped at once;
 * ``list(store.yield_keys())`` and ``SortedDict``'s ``list(sd)``;
 * for a ~100-key prefix: making that many new ``str`` objects, memstore's
-  ``list(yield_keys(prefix=p))`` and ``SortedDict.irange``.
+  ``list(yield_keys(prefix=p))`` and ``SortedDict.irange``;
+* the cost of ``async for`` itself: the same stored values (no new objects)
+  listed through the sync iterator and through the async iterator that
+  ``ayield_keys`` uses, each in a comprehension.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
 import random
@@ -87,6 +91,23 @@ def main(argv=None):
         (f"SortedDict list(irange(prefix range)), {c} keys", "ns/call",
          per_call(lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
                   args.reps, 20_000)),
+    ]
+    # The async machinery alone: the same values (existing objects, no new
+    # str) listed by the sync iterator and by the async iterator ayield_keys
+    # is built on; the difference is what every awaited item costs.
+    from memstore._core import AsyncStoreIterator
+
+    big_p, big_c = W.pick_prefix(sorted_keys, 10_000, random.Random(2))
+    loop = asyncio.new_event_loop()
+
+    async def drain_async():
+        return [v async for v in AsyncStoreIterator(store.values(prefix=big_p), 1024)]
+
+    rows += [
+        (f"values(prefix), {big_c:,} items: sync list comprehension", "ns/item",
+         per_item(lambda: [v for v in store.values(prefix=big_p)], big_c, args.reps * 4)),
+        ("same values through the async iterator, async comprehension", "ns/item",
+         per_item(lambda: loop.run_until_complete(drain_async()), big_c, args.reps * 4)),
     ]
     print(f"Python {sys.version.split()[0]}, {n:,} chat keys, prefix {p!r} ({c} keys), "
           f"medians of {args.reps}")
