@@ -140,9 +140,10 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def redis_cluster_port(tmp_path_factory):
-    """A one-node Redis Cluster (all 16384 slots on one server): enough to
-    run the store through redis-py's cluster client and the server's
-    cluster checks on scripts and multi-key commands."""
+    """A three-node Redis Cluster on loopback, the 16384 slots split in
+    three: stores whose namespaces hash to different slots live on different
+    servers, and redis-py's cluster client routes every call.  Returns the
+    port of one node (the client finds the others)."""
     import time
 
     import redis
@@ -152,21 +153,34 @@ def redis_cluster_port(tmp_path_factory):
     except ImportError:
         _redis_unavailable("redis-py is not installed (pip install '.[test]')")
     tmp = tmp_path_factory.mktemp("redis-cluster")
-    # The cluster bus defaults to port + 10000, which may be taken or past
-    # 65535: give it a free port of its own.
-    proc, port = _start_redis(tmp, "--cluster-enabled", "yes",
-                              "--cluster-port", str(_free_port()),
-                              "--cluster-config-file", str(tmp / "nodes.conf"))
+    servers = []
     try:
-        node = redis.Redis(port=port)
-        node.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-        deadline = time.monotonic() + 20
-        while b"cluster_state:ok" not in node.execute_command("CLUSTER", "INFO"):
+        for i in range(3):
+            # The cluster bus defaults to port + 10000, which may be taken
+            # or past 65535: give it a free port of its own.
+            bus = _free_port()
+            proc, port = _start_redis(tmp, "--cluster-enabled", "yes",
+                                      "--cluster-port", str(bus),
+                                      "--cluster-config-file", str(tmp / f"nodes-{i}.conf"))
+            servers.append((proc, port, bus))
+        nodes = [redis.Redis(port=port) for _, port, _ in servers]
+        bounds = [0, 5461, 10923, 16384]
+        for i, node in enumerate(nodes):
+            node.execute_command("CLUSTER", "ADDSLOTSRANGE", bounds[i], bounds[i + 1] - 1)
+        for _, port, bus in servers[1:]:
+            nodes[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port, bus)
+        deadline = time.monotonic() + 30
+        while not all(b"cluster_state:ok" in n.execute_command("CLUSTER", "INFO")
+                      and b"cluster_known_nodes:3" in n.execute_command("CLUSTER", "INFO")
+                      for n in nodes):
             if time.monotonic() > deadline:
-                pytest.fail("the one-node cluster did not reach state ok", pytrace=False)
+                pytest.fail("the three-node cluster did not reach state ok", pytrace=False)
             time.sleep(0.05)
-        node.close()
-        yield port
+        for node in nodes:
+            node.close()
+        yield servers[0][1]
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for proc, _, _ in servers:
+            proc.terminate()
+        for proc, _, _ in servers:
+            proc.wait(10)

@@ -2,7 +2,7 @@
 
 Each test runs on ``TrieStore`` (in memory), on ``RedisStore`` against a
 real redis-server, and on ``RedisStore`` through redis-py's cluster client on
-a one-node Redis Cluster.  The Redis stores list in pages of 7 keys, so
+a three-node Redis Cluster.  The Redis stores list in pages of 7 keys, so
 listings cross page boundaries all the time.  Values are ``bytes``, which
 every backend stores as they are.
 """

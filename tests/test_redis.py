@@ -286,11 +286,31 @@ def test_cluster_needs_a_hash_tag(redis_cluster_port):
             RedisStore(cluster, namespace="plain")
         with pytest.raises(ValueError, match="hash tag"):
             RedisStore(cluster, namespace="{}empty")
-        store = RedisStore(cluster, namespace="{tenant}:cache")
-        store.mset([("a", b"1"), ("b", b"2")])
-        slots = {cluster.keyslot(k) for k in cluster.scan_iter(match="{tenant}*")}
-        assert len(slots) == 1
-        store.clear()
+        # Two namespaces whose hash tags live on different shards: each
+        # store's keys stay on its own shard, and both work side by side.
+        by_node = {}
+        for i in range(200):
+            tag = f"tenant-{i}"
+            by_node.setdefault(cluster.get_node_from_key("{" + tag + "}").name, tag)
+        assert len(by_node) == 3, by_node
+        tags = list(by_node.values())[:2]
+        stores = [RedisStore(cluster, namespace="{" + tag + "}:cache") for tag in tags]
+        for n, store in enumerate(stores):
+            store.mset([(f"k{i}", bytes([n])) for i in range(20)])
+        for n, (tag, store) in enumerate(zip(tags, stores)):
+            assert store.count("k") == 20
+            assert store.mget(["k3"]) == [bytes([n])]
+            per_node = {node.name: list(cluster.scan_iter(match="{" + tag + "}*",
+                                                          target_nodes=node))
+                        for node in cluster.get_nodes()}
+            holding = {name: keys for name, keys in per_node.items() if keys}
+            assert len(holding) == 1  # one shard holds the whole store
+            (keys,) = holding.values()
+            assert len(keys) == 21  # 20 values and the index (no TTLs: no expiry set)
+        assert (cluster.get_node_from_key("{" + tags[0] + "}").name
+                != cluster.get_node_from_key("{" + tags[1] + "}").name)
+        for store in stores:
+            store.clear()
     finally:
         cluster.close()
 
