@@ -24,6 +24,7 @@ Order is the byte order of the keys' UTF-8 encoding, the same as
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
@@ -33,6 +34,10 @@ __all__ = ["RedisStore"]
 V = TypeVar("V")
 
 _MISSING = object()
+
+# Deadlines are server milliseconds computed in Lua, whose numbers are
+# doubles: a century keeps them exact (and far inside what PXAT takes).
+_MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
 
 # Largest number of arguments a script hands to one redis.call through
 # unpack(): Lua's C stack holds about 8000.
@@ -58,9 +63,23 @@ local function purge(limit)
 end
 """
 
+# Writes must fail before their first change or not at all, or a batch
+# would be half written (Redis does not undo a script's earlier writes).
+# The one error a write can meet is a foreign key of another type where the
+# namespace keeps its index or expiry set: checked first.
+_CHECK_SETS = """
+for i = 1, 2 do
+  local kind = redis.call('TYPE', KEYS[i])['ok']
+  if kind ~= 'zset' and kind ~= 'none' then
+    return redis.error_reply('memstore: ' .. KEYS[i] .. ' holds a ' .. kind ..
+                             ', not the sorted set this namespace keeps there')
+  end
+end
+"""
+
 # KEYS: index, expiry, then the value key of each pair.
 # ARGV: TTL in ms ("0": none), then the keys' bytes, then the values.
-_WRITE = """
+_WRITE = _CHECK_SETS + """
 local n = #KEYS - 2
 local ttl = tonumber(ARGV[1])
 local deadline = nil
@@ -99,7 +118,7 @@ return n
 
 # KEYS: index, expiry, then the value key of each member.  ARGV: members.
 # Returns how many of the keys held a value.
-_DELETE = """
+_DELETE = _CHECK_SETS + """
 local n = #ARGV
 local removed = 0
 for first = 1, n, STEP do
@@ -712,10 +731,10 @@ def _ttl_ms(ttl: Any, what: str) -> int:
         return 0
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
         raise TypeError(f"{what} must be a number of seconds or None, not {_type_name(ttl)}")
-    ms = int(round(ttl * 1000))
-    if not ms >= 1:
-        raise ValueError(f"{what} must be at least 0.001 seconds, not {ttl!r}")
-    return ms
+    if not math.isfinite(ttl) or not 0.001 <= ttl <= _MAX_TTL_SECONDS:
+        raise ValueError(f"{what} must be from 0.001 to {_MAX_TTL_SECONDS:,} seconds, "
+                         f"not {ttl!r}")
+    return int(round(ttl * 1000))
 
 
 def _check_client(client: Any, what: str) -> None:

@@ -145,6 +145,8 @@ def test_rewriting_without_ttl_cancels_the_expiry(client, namespace):
 
 
 @pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError),
+                                        (0.0004, ValueError), (1e12, ValueError),
+                                        (float("inf"), ValueError), (float("nan"), ValueError),
                                         ("5", TypeError), (True, TypeError)])
 def test_bad_ttl(client, namespace, ttl, error):
     with pytest.raises(error, match="ttl"):
@@ -153,6 +155,22 @@ def test_bad_ttl(client, namespace, ttl, error):
     with pytest.raises(error, match="ttl"):
         store.mset([("a", b"1")], ttl=ttl)
     assert len(store) == 0
+
+
+def test_a_foreign_key_where_the_index_lives_fails_the_batch_before_any_write(
+        client, namespace):
+    store = RedisStore(client, namespace=namespace)
+    for foreign, where in ((namespace + ":index", "index"), (namespace + ":expiry", "expiry")):
+        client.set(foreign, b"not a sorted set")
+        for ttl in (None, 60):
+            with pytest.raises(Exception, match=f"{where} holds a string"):
+                store.mset([("a", b"1"), ("b", b"2")], ttl=ttl)
+            assert client.exists(namespace + ":v:a", namespace + ":v:b") == 0
+        with pytest.raises(Exception, match=f"{where} holds a string"):
+            store.mdelete(["a"])
+        client.delete(foreign)
+    store.mset([("a", b"1")])
+    assert store.mget(["a"]) == [b"1"]
 
 
 # ------------------------------------------------------------- serializers
