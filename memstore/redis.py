@@ -528,7 +528,7 @@ class RedisStore(Generic[V]):
 
     def mget(self, keys: Sequence[str]) -> list[V | None]:
         """Values of ``keys`` (``None`` where missing), in order.  One round
-        trip per 1,000 keys, pipelined; O(B) on the server."""
+        trip (one MGET) per 1,000 keys; O(B) on the server."""
         return self._decode_values(self._mget_raw(self._prepare_keys(keys)))
 
     def mset(self, key_value_pairs: Sequence[tuple[str, V]], *,
