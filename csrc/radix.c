@@ -1330,6 +1330,29 @@ static void apply_staged_prefix(rx_iter *it)
     it->prefix_staged = 0;
 }
 
+/* The keys with the prefix are exactly those below the first node whose
+ * path spells the whole prefix.  A seek inside the prefix's range puts that
+ * node on the stack when it exists, so checking the prefix once here lets
+ * every step skip the check: the walk just ends when it pops that node's
+ * frame (depth == base).  No such frame: no key with the prefix is left. */
+static void set_base(rx_iter *it)
+{
+    size_t i, plen = it->prefix_len;
+    it->base = 0;
+    if (plen == 0)
+        return;
+    for (i = 0; i < it->depth; i++) {
+        if (it->stack[i].end >= plen) {
+            if (memcmp(it->buf, it->prefix, plen) == 0) {
+                it->base = i;
+                return;
+            }
+            break;
+        }
+    }
+    it->depth = 0; /* not exhausted yet: a change before the next step reseeks */
+}
+
 /* Seeks to the position described by it->resume_op and it->resume. */
 static int reseek(rx_iter *it)
 {
@@ -1338,6 +1361,7 @@ static int reseek(rx_iter *it)
     size_t len = it->resume_len;
     int rc;
     it->depth = 0;
+    it->base = 0;
     it->emitted = 0;
     it->exhausted = 0;
     it->version = it->tree->version;
@@ -1359,8 +1383,10 @@ static int reseek(rx_iter *it)
     if (rc != RX_OK) {
         it->depth = 0;
         it->version = it->tree->version - 1; /* retry on the next step */
+        return rc;
     }
-    return rc;
+    set_base(it);
+    return RX_OK;
 }
 
 int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t len)
@@ -1408,14 +1434,10 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
     return RX_OK;
 }
 
-/* Makes the current frame's key the iterator's answer, if it has the prefix. */
+/* Makes the first `end` bytes of the buffer the iterator's answer (it has
+ * the prefix: the walk never leaves the prefix's subtree, see set_base). */
 static int emit(rx_iter *it, size_t end, void *value)
 {
-    if (end < it->prefix_len || compare_bytes(it->buf, it->prefix, it->prefix_len) != 0) {
-        it->exhausted = 1;
-        it->depth = 0;
-        return 0;
-    }
     it->key = it->buf;
     it->key_len = end;
     it->value = value;
@@ -1523,7 +1545,7 @@ int rx_iter_next(rx_iter *it)
         if (it->exhausted)
             return 0;
     }
-    while (it->depth > 0) {
+    while (it->depth > it->base) {
         struct rx_iter_frame *f = &it->stack[it->depth - 1];
         rx_node *n = f->node, *child;
         unsigned char byte;

@@ -165,6 +165,7 @@ typedef struct rx_iter {
     uint64_t version;            /* tree version the stack is valid for */
     struct rx_iter_frame *stack; /* path from the root to the position */
     size_t depth, stack_cap;
+    size_t base; /* frames above the prefix's subtree: the walk ends there */
     unsigned char *buf; /* key spelled by the path */
     size_t buf_cap;
     unsigned char *prefix; /* only keys starting with this are listed */
