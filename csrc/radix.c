@@ -1526,6 +1526,111 @@ static void prefetch_siblings(struct rx_iter_frame *f, int slot, int backward)
     }
 }
 
+/* Enters `child`, reached from frame f by `byte`.  A child without
+ * children is a key and nothing more: it is answered straight from f (its
+ * bytes written after f's), with no frame pushed or popped for it.  That
+ * is most of the keys in trees of numbered keys (".../17": a digit leaf).
+ * Otherwise the child gets a frame, and in forward order its value comes
+ * first, so it is answered at once.  0 when there is nothing to answer
+ * yet, 1 when there is, or RX_ENOMEM. */
+static int enter_child(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
+                       unsigned char byte, int backward)
+{
+    size_t end = f->end;
+    it->buf[end] = byte;
+    if (child->num_children == 0 && child->has_value) {
+        size_t plen = child->prefix_len, key_len = end + 1 + plen;
+        if (plen) {
+            if (key_len > it->buf_cap &&
+                grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, key_len, 1) != RX_OK)
+                goto nomem;
+            memcpy(it->buf + end + 1, node_prefix(child), plen);
+        }
+        return emit(it, key_len, child->value);
+    }
+    if (push_frame(it, child, end + 1, backward ? POS_END : POS_CHILDREN) != RX_OK)
+        goto nomem;
+    if (!backward && child->has_value)
+        return emit(it, it->stack[it->depth - 1].end, child->value);
+    return 0;
+nomem:
+    /* the buffer no longer spells the last key, so no retry */
+    it->exhausted = 1;
+    it->depth = 0;
+    return RX_ENOMEM;
+}
+
+/* The walk in each direction has its own loop: the direction is fixed for
+ * a listing, and a step is short enough that testing it costs. */
+static int next_forward(rx_iter *it)
+{
+    while (it->depth > it->base) {
+        struct rx_iter_frame *f = &it->stack[it->depth - 1];
+        rx_node *n = f->node, *child;
+        unsigned char byte;
+        int slot, rc;
+        if (f->pos == POS_VALUE_NEXT) { /* only the frame a seek left on top */
+            f->pos = POS_CHILDREN;
+            if (n->has_value)
+                return emit(it, f->end, n->value);
+        }
+        if (n->type <= NODE_16) {
+            /* sorted by index: the next child is the next slot (a leaf has
+             * num_children 0 and so takes this branch too) */
+            slot = f->pos + 1;
+            if (slot >= n->num_children) {
+                it->depth--;
+                continue;
+            }
+            child = node_children(n)[slot];
+            byte = n->tail[slot];
+        } else {
+            slot = next_slot(n, f->pos, &child, &byte);
+            if (slot < 0) {
+                it->depth--;
+                continue;
+            }
+        }
+        f->pos = slot;
+        prefetch_siblings(f, slot, 0);
+        rc = enter_child(it, f, child, byte, 0);
+        if (rc != 0)
+            return rc;
+    }
+    it->exhausted = 1;
+    return 0;
+}
+
+static int next_backward(rx_iter *it)
+{
+    while (it->depth > it->base) {
+        struct rx_iter_frame *f = &it->stack[it->depth - 1];
+        rx_node *n = f->node, *child;
+        unsigned char byte;
+        int slot, rc;
+        if (f->pos == POS_DONE) {
+            it->depth--;
+            continue;
+        }
+        slot = prev_slot(n, f->pos, &child, &byte);
+        if (slot < 0) {
+            /* children done: the node's own key is the last; its frame is
+             * popped now, the buffer still spells the key */
+            it->depth--;
+            if (n->has_value)
+                return emit(it, f->end, n->value);
+            continue;
+        }
+        f->pos = slot;
+        prefetch_siblings(f, slot, 1);
+        rc = enter_child(it, f, child, byte, 1);
+        if (rc != 0)
+            return rc;
+    }
+    it->exhausted = 1;
+    return 0;
+}
+
 int rx_iter_next(rx_iter *it)
 {
     if (it->exhausted)
@@ -1545,45 +1650,5 @@ int rx_iter_next(rx_iter *it)
         if (it->exhausted)
             return 0;
     }
-    while (it->depth > it->base) {
-        struct rx_iter_frame *f = &it->stack[it->depth - 1];
-        rx_node *n = f->node, *child;
-        unsigned char byte;
-        int slot;
-        if (!it->backward) {
-            if (f->pos == POS_VALUE_NEXT) {
-                f->pos = POS_CHILDREN;
-                if (n->has_value)
-                    return emit(it, f->end, n->value);
-            }
-            slot = next_slot(n, f->pos, &child, &byte);
-        } else {
-            if (f->pos == POS_DONE) {
-                it->depth--;
-                continue;
-            }
-            slot = prev_slot(n, f->pos, &child, &byte);
-            if (slot < 0) {
-                f->pos = POS_DONE;
-                if (n->has_value)
-                    return emit(it, f->end, n->value);
-                continue;
-            }
-        }
-        if (slot < 0) {
-            it->depth--;
-            continue;
-        }
-        f->pos = slot;
-        prefetch_siblings(f, slot, it->backward);
-        it->buf[f->end] = byte;
-        if (push_frame(it, child, f->end + 1, it->backward ? POS_END : POS_VALUE_NEXT) != RX_OK) {
-            /* the buffer no longer spells the last key, so no retry */
-            it->exhausted = 1;
-            it->depth = 0;
-            return RX_ENOMEM;
-        }
-    }
-    it->exhausted = 1;
-    return 0;
+    return it->backward ? next_backward(it) : next_forward(it);
 }
