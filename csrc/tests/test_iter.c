@@ -844,6 +844,196 @@ static void test_iter_prefetch_window(void)
     FREE_TREE(t, &a);
 }
 
+/* ---- digit tries: keys answered straight from their parent's frame -----
+ *
+ * Numbered keys ("s:1".."s:130") make a trie of digits where most keys are
+ * childless nodes, which the walk answers without entering them, and the
+ * others have a value and children ("s:1" above "s:10".."s:19").  A few
+ * childless nodes spell more than their byte ("s:3zzz", and one long
+ * enough to grow the key buffer).  Every position of a listing is tried:
+ * step to it, change the tree right there, and check the rest. */
+
+static void digit_tree(rx_tree *t, model *m)
+{
+    unsigned char k[200];
+    size_t n;
+    int x;
+    for (x = 1; x <= 130; x++) {
+        n = (size_t)sprintf((char *)k, "s:%d", x);
+        put(t, m, k, n, (uintptr_t)x);
+    }
+    put(t, m, KEY("s:3zzz"), 1001);
+    memset(k, 'q', sizeof k);
+    memcpy(k, "s:4", 3);
+    put(t, m, k, sizeof k, 1002);
+    put(t, m, KEY("r"), 1003);
+    put(t, m, KEY("t"), 1004);
+}
+
+/* Changes the tree around key k (n bytes), the key just returned. */
+static void digit_change(rx_tree *t, model *m, int kind, const unsigned char *k, size_t n,
+                         int backward)
+{
+    unsigned char c[256];
+    size_t lo, hi;
+    memcpy(c, k, n);
+    switch (kind) {
+    case 0: /* the leaf grows children: now a node with a frame */
+        c[n] = '0';
+        put(t, m, c, n + 1, 2001);
+        c[n] = '9';
+        put(t, m, c, n + 1, 2002);
+        break;
+    case 1: /* the key itself goes */
+        del(t, m, c, n);
+        break;
+    case 2: { /* the key next in the listing goes */
+        long i = m_step_index(m, NULL, 0, backward, c, n);
+        if (i >= 0 && m->e[i].n <= sizeof c) { /* copied: del frees the model's */
+            size_t cn = m->e[i].n;
+            memcpy(c, m->e[i].k, cn);
+            del(t, m, c, cn);
+        }
+        break;
+    }
+    case 3: /* siblings on both sides: last byte bumped up and down */
+        c[n - 1]++;
+        put(t, m, c, n, 2003);
+        c[n - 1] -= 2;
+        put(t, m, c, n, 2004);
+        break;
+    case 4: /* its whole run of siblings goes, the key included */
+        m_prefix_range(m, c, n - 1, &lo, &hi);
+        CHECK_EQ(rx_remove_prefix(t, c, n - 1, NULL, NULL), hi - lo);
+        m_remove_range(m, lo, hi, NULL);
+        break;
+    default: /* an overwrite: only the version changes */
+        put(t, m, c, n, 2005);
+        break;
+    }
+}
+
+static void test_iter_digit_leaves(void)
+{
+    static const char *const prefixes[] = {"s:", "", "s:1", "s:4"};
+    int pi, backward, kind;
+    for (pi = 0; pi < 4; pi++) {
+        for (backward = 0; backward < 2; backward++) {
+            for (kind = 0; kind < 6; kind++) {
+                size_t pos, total = 0;
+                for (pos = 0; total == 0 || pos < total; pos++) {
+                    t_alloc a;
+                    rx_tree *t = t_new_tree(&a);
+                    model m;
+                    miter mi;
+                    size_t i;
+                    int rc = 1;
+                    m_init(&m);
+                    digit_tree(t, &m);
+                    mi_init(&mi, t);
+                    t_where("prefix \"%s\" %s change %d at key #%lu", prefixes[pi],
+                            backward ? "backward" : "forward", kind, (unsigned long)pos);
+                    if (!MI_SEEK(&mi, (const unsigned char *)prefixes[pi], strlen(prefixes[pi]),
+                                 backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0))
+                        break;
+                    for (i = 0; i <= pos && rc == 1; i++)
+                        rc = MI_NEXT(&mi, &m);
+                    if (total == 0) { /* first round: count the listing */
+                        total = i - (rc != 1);
+                        while (rc == 1) {
+                            rc = MI_NEXT(&mi, &m);
+                            total += rc == 1;
+                        }
+                    } else if (rc == 1) {
+                        unsigned char k[256];
+                        size_t n = mi.it.key_len;
+                        memcpy(k, mi.it.key, n);
+                        digit_change(t, &m, kind, k, n, backward);
+                        mi_key_intact(&mi, __FILE__, __LINE__);
+                        while ((rc = MI_NEXT(&mi, &m)) == 1) {
+                        }
+                        CHECK_EQ(MI_NEXT(&mi, &m), 0); /* exhausted stays so */
+                    }
+                    CHECK_EQ(rc, 0);
+                    mi_free(&mi);
+                    CHECK_TREE(t, &m);
+                    m_free(&m);
+                    FREE_TREE(t, &a);
+                    if (t_failures())
+                        return;
+                }
+            }
+        }
+    }
+}
+
+/* Every seek op at every key of a digit trie and next to it, each listing
+ * run to its end against the model, with a change after the first key. */
+static void test_iter_digit_seeks(void)
+{
+    static const char *const prefixes[] = {"s:", "", "s:1"};
+    static const char suffixes[][3] = {"", "0", "5", "~", "\x01"};
+    int pi, op, si;
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m, m0;
+    size_t i;
+    m_init(&m);
+    digit_tree(t, &m);
+    m_init(&m0);
+    for (i = 0; i < m.n; i++)
+        m_insert(&m0, m.e[i].k, m.e[i].n, m.e[i].v, NULL);
+    for (pi = 0; pi < 3; pi++) {
+        for (op = RX_SEEK_GE; op <= RX_SEEK_LT; op++) {
+            for (i = 0; i < m0.n; i++) {
+                for (si = 0; si < 5; si++) {
+                    unsigned char k[256];
+                    size_t n = m0.e[i].n > 250 ? 250 : m0.e[i].n, sn = strlen(suffixes[si]);
+                    int change;
+                    memcpy(k, m0.e[i].k, n);
+                    if (si == 4) /* a target just below the key */
+                        k[n - 1]--;
+                    else
+                        memcpy(k + n, suffixes[si], sn), n += sn;
+                    for (change = 0; change < 2; change++) {
+                        miter mi;
+                        int rc;
+                        t_where("prefix \"%s\" seek %s at key #%lu suffix %d change %d",
+                                prefixes[pi], t_op_name((rx_seek_op)op), (unsigned long)i, si,
+                                change);
+                        mi_init(&mi, t);
+                        if (!MI_SEEK(&mi, (const unsigned char *)prefixes[pi],
+                                     strlen(prefixes[pi]), (rx_seek_op)op, k, n))
+                            break;
+                        rc = MI_NEXT(&mi, &m);
+                        if (rc == 1 && change) {
+                            /* the key after the one returned grows children */
+                            unsigned char c[256];
+                            size_t cn = mi.it.key_len;
+                            memcpy(c, mi.it.key, cn);
+                            c[cn] = '7';
+                            put(t, &m, c, cn + 1, 3001);
+                            mi_key_intact(&mi, __FILE__, __LINE__);
+                            del(t, &m, c, cn + 1);
+                        }
+                        while (rc == 1)
+                            rc = MI_NEXT(&mi, &m);
+                        CHECK_EQ(rc, 0);
+                        mi_free(&mi);
+                        if (t_failures())
+                            goto done;
+                    }
+                }
+            }
+        }
+    }
+done:
+    CHECK_TREE(t, &m);
+    m_free(&m);
+    m_free(&m0);
+    FREE_TREE(t, &a);
+}
+
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -858,4 +1048,6 @@ void run_iter_tests(void)
     t_run("iter_set_prefix_deferred", test_iter_set_prefix_deferred);
     t_run("iter_first_last_ignore_key", test_iter_first_last_ignore_key);
     t_run("iter_prefetch_window", test_iter_prefetch_window);
+    t_run("iter_digit_leaves", test_iter_digit_leaves);
+    t_run("iter_digit_seeks", test_iter_digit_seeks);
 }
