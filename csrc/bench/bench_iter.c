@@ -2,8 +2,10 @@
  * bench_iter.c -- how fast the iterator lists keys in order on a big tree.
  *
  *   make -C csrc bench                 build (-O2) and run with defaults
- *   csrc/build/bench_iter [N] [REPS] [sorted]
- *                                      N keys (default 10^6), REPS runs
+ *   csrc/build/bench_iter [N] [REPS] [sorted] [warm]
+ *                                      N keys (default 10^6), REPS runs;
+ *                                      "warm": only the warm listings, many
+ *                                      times over (for perf record)
  *
  * Builds N chat-style keys (message:<uuid>:<n>, 1..200 messages per
  * session, like benchmarks/workloads.py) inserted in random order, which
@@ -17,6 +19,7 @@
  *             messages, a different session each time (cold, as a
  *             yield_keys(prefix) on a big store mostly is)
  *   prefix-warm the same prefix listed again and again
+ *   prefix-warm-back  the same, backward
  *
  * Reports the median ns per key over REPS runs.  Not part of the tests: the
  * numbers depend on the machine, and nothing here asserts on them.
@@ -102,13 +105,13 @@ static size_t list_all(rx_tree *t, unsigned char *arena, size_t *arena_used)
     return n;
 }
 
-static size_t list_prefix(rx_tree *t, const char *p, size_t plen)
+static size_t list_prefix(rx_tree *t, const char *p, size_t plen, int backward)
 {
     rx_iter it;
     size_t n = 0, acc = 0;
     rx_iter_init(&it, t);
     rx_iter_set_prefix(&it, (const unsigned char *)p, plen);
-    rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0);
+    rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0);
     while (rx_iter_next(&it) == 1) {
         acc += it.key[it.key_len - 1];
         n++;
@@ -129,12 +132,18 @@ int main(int argc, char **argv)
     size_t nprefix = 0, i, got, arena_used = 0;
     double *walk = malloc(reps * sizeof(double)), *copy = malloc(reps * sizeof(double));
     double *pre = malloc(reps * sizeof(double)), *warm = malloc(reps * sizeof(double));
+    double *back = malloc(reps * sizeof(double));
+    int sorted = 0, warm_only = 0, a;
     unsigned char *arena;
     rx_tree *t = rx_tree_new(NULL);
     double t0;
 
-    if (!keys || !prefixes || !t || !walk || !copy || !pre || !warm || reps < 1)
+    if (!keys || !prefixes || !t || !walk || !copy || !pre || !warm || !back || reps < 1)
         return 1;
+    for (a = 3; a < argc; a++) {
+        sorted |= strcmp(argv[a], "sorted") == 0;
+        warm_only |= strcmp(argv[a], "warm") == 0;
+    }
     for (i = 0; i < n;) {
         char sid[40];
         uint64_t a = rnd(), b = rnd();
@@ -147,7 +156,7 @@ int main(int argc, char **argv)
         for (j = 1; j <= m && i < n; j++, i++)
             keys[i].len = (size_t)sprintf(keys[i].s, "message:%s:%u", sid, j);
     }
-    for (i = n; i > 1 && !(argc > 3 && strcmp(argv[3], "sorted") == 0); i--) {
+    for (i = n; i > 1 && !sorted; i--) {
         /* shuffle: insertion order is random (unless "sorted" was asked
          * for, the best case: then the keys arrive in generation order) */
         size_t k = (size_t)(rnd() % i);
@@ -169,6 +178,17 @@ int main(int argc, char **argv)
     if (!arena)
         return 1;
     memset(arena, 0, n * 128); /* fault the pages in once, outside the timing */
+    if (warm_only) {
+        for (r = 0; r < reps; r++) {
+            size_t total = 0, p;
+            t0 = now_ns();
+            for (p = 0; p < 100000; p++)
+                total += list_prefix(t, prefixes[r % nprefix], strlen(prefixes[0]), 0);
+            warm[r] = (now_ns() - t0) / total;
+        }
+        printf("prefix-warm %6.1f ns/key (median of %d)\n", median(warm, reps), reps);
+        return 0;
+    }
     for (r = 0; r < reps; r++) {
         t0 = now_ns();
         got = list_all(t, NULL, NULL);
@@ -180,13 +200,18 @@ int main(int argc, char **argv)
             size_t total = 0, p;
             t0 = now_ns();
             for (p = 0; p < nprefix; p++)
-                total += list_prefix(t, prefixes[(p * 7919 + r) % nprefix], strlen(prefixes[0]));
+                total += list_prefix(t, prefixes[(p * 7919 + r) % nprefix], strlen(prefixes[0]), 0);
             pre[r] = (now_ns() - t0) / total;
             total = 0;
             t0 = now_ns();
             for (p = 0; p < 1000; p++)
-                total += list_prefix(t, prefixes[r % nprefix], strlen(prefixes[0]));
+                total += list_prefix(t, prefixes[r % nprefix], strlen(prefixes[0]), 0);
             warm[r] = (now_ns() - t0) / total;
+            total = 0;
+            t0 = now_ns();
+            for (p = 0; p < 1000; p++)
+                total += list_prefix(t, prefixes[r % nprefix], strlen(prefixes[0]), 1);
+            back[r] = (now_ns() - t0) / total;
         }
         if (got != n)
             return 1;
@@ -195,6 +220,7 @@ int main(int argc, char **argv)
     printf("walk+copy   %6.1f ns/key\n", median(copy, reps));
     printf("prefix      %6.1f ns/key (cold, ~100 keys per listing)\n", median(pre, reps));
     printf("prefix-warm %6.1f ns/key\n", median(warm, reps));
+    printf("prefix-warm-back %6.1f ns/key\n", median(back, reps));
     rx_tree_free(t, NULL, NULL);
     free(arena);
     free(prefixes);
@@ -202,5 +228,6 @@ int main(int argc, char **argv)
     free(copy);
     free(pre);
     free(warm);
+    free(back);
     return 0;
 }
