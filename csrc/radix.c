@@ -667,6 +667,14 @@ int rx_find(const rx_tree *tree, const unsigned char *key, size_t len, void **va
 #define rx_prefetch(p) ((void)(p))
 #endif
 
+/* For the iterator's per-key helpers, which GCC keeps out of line once
+ * they have two callers (the forward and the backward loop). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RX_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define RX_ALWAYS_INLINE inline
+#endif
+
 /* Lookups in flight at once in rx_find_many. */
 #define FIND_LANES 8
 
@@ -1480,35 +1488,12 @@ static void prefetch_inside(rx_node *n, int backward)
     }
 }
 
-/* Called as the walk enters the child at `slot` of frame f's node: keeps
- * the next ITER_PREFETCH children (in the walk's direction) requested. */
-static void prefetch_siblings(struct rx_iter_frame *f, int slot, int backward)
+/* N48/N256 part of prefetch_siblings: slots are bytes, so finding the
+ * next children takes a scan; `ahead` remembers the last one requested. */
+static void prefetch_siblings_wide(struct rx_iter_frame *f, int slot, int backward)
 {
     rx_node *n = f->node, *child;
     unsigned char byte;
-    if (n->type <= NODE_16) {
-        /* slots are indexes, so each step requests one more: no bookkeeping
-         * past the first step, which requests the whole window */
-        rx_node **children = node_children(n);
-        int num = n->num_children, d = backward ? -1 : 1, i, s;
-        if (f->lead == 0) {
-            f->lead = 1;
-            for (i = 1; i < ITER_PREFETCH; i++) {
-                s = slot + d * i;
-                if (s < 0 || s >= num)
-                    break;
-                prefetch_header(children[s]);
-            }
-        }
-        s = slot + d * ITER_PREFETCH;
-        if (s >= 0 && s < num)
-            prefetch_header(children[s]);
-        s = slot + d * ITER_PREFETCH_INNER;
-        if (s >= 0 && s < num)
-            prefetch_inside(children[s], backward);
-        return;
-    }
-    /* N48/N256: slots are bytes; `ahead` remembers the last one requested */
     if (f->lead == 0)
         f->ahead = slot;
     else
@@ -1526,6 +1511,38 @@ static void prefetch_siblings(struct rx_iter_frame *f, int slot, int backward)
     }
 }
 
+/* Called as the walk enters the child at `slot` of frame f's node: keeps
+ * the next ITER_PREFETCH children (in the walk's direction) requested. */
+static RX_ALWAYS_INLINE void prefetch_siblings(struct rx_iter_frame *f, rx_node *n, int slot,
+                                               int backward)
+{
+    /* N4/N16: slots are indexes, so each step requests one more: no
+     * bookkeeping past the first step, which requests the whole window */
+    rx_node **children;
+    int num, d = backward ? -1 : 1, i, s;
+    if (n->type > NODE_16) {
+        prefetch_siblings_wide(f, slot, backward);
+        return;
+    }
+    children = node_children(n);
+    num = n->num_children;
+    if (f->lead == 0) {
+        f->lead = 1;
+        for (i = 1; i < ITER_PREFETCH; i++) {
+            s = slot + d * i;
+            if (s < 0 || s >= num)
+                break;
+            prefetch_header(children[s]);
+        }
+    }
+    s = slot + d * ITER_PREFETCH;
+    if (s >= 0 && s < num)
+        prefetch_header(children[s]);
+    s = slot + d * ITER_PREFETCH_INNER;
+    if (s >= 0 && s < num)
+        prefetch_inside(children[s], backward);
+}
+
 /* Enters `child`, reached from frame f by `byte`.  A child without
  * children is a key and nothing more: it is answered straight from f (its
  * bytes written after f's), with no frame pushed or popped for it.  That
@@ -1533,8 +1550,8 @@ static void prefetch_siblings(struct rx_iter_frame *f, int slot, int backward)
  * Otherwise the child gets a frame, and in forward order its value comes
  * first, so it is answered at once.  0 when there is nothing to answer
  * yet, 1 when there is, or RX_ENOMEM. */
-static int enter_child(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
-                       unsigned char byte, int backward)
+static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
+                                        unsigned char byte, int backward)
 {
     size_t end = f->end;
     it->buf[end] = byte;
@@ -1592,7 +1609,7 @@ static int next_forward(rx_iter *it)
             }
         }
         f->pos = slot;
-        prefetch_siblings(f, slot, 0);
+        prefetch_siblings(f, n, slot, 0);
         rc = enter_child(it, f, child, byte, 0);
         if (rc != 0)
             return rc;
@@ -1612,7 +1629,15 @@ static int next_backward(rx_iter *it)
             it->depth--;
             continue;
         }
-        slot = prev_slot(n, f->pos, &child, &byte);
+        if (n->type <= NODE_16) { /* as in next_forward */
+            slot = (f->pos < n->num_children ? f->pos : n->num_children) - 1;
+            if (slot >= 0) {
+                child = node_children(n)[slot];
+                byte = n->tail[slot];
+            }
+        } else {
+            slot = prev_slot(n, f->pos, &child, &byte);
+        }
         if (slot < 0) {
             /* children done: the node's own key is the last; its frame is
              * popped now, the buffer still spells the key */
@@ -1622,7 +1647,7 @@ static int next_backward(rx_iter *it)
             continue;
         }
         f->pos = slot;
-        prefetch_siblings(f, slot, 1);
+        prefetch_siblings(f, n, slot, 1);
         rc = enter_child(it, f, child, byte, 1);
         if (rc != 0)
             return rc;
