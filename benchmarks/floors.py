@@ -13,8 +13,9 @@ side in one process on the chat keys of benchmarks/workloads.py:
   do), the same when each is dropped at once, and the same loop making no
   object (its call overhead, to subtract);
 * ``list(store.yield_keys())`` and ``SortedDict``'s ``list(sd)``;
-* for a ~100-key prefix: memstore's ``list(yield_keys(prefix=p))`` and
-  ``SortedDict.irange``;
+* for a ~100-key prefix: memstore's ``list(yield_keys(prefix=p))``,
+  ``SortedDict.irange``, and ``str.split`` making the same keys as new
+  ``str`` objects in one C loop;
 * the cost of ``async for`` itself: the same stored values (no new objects)
   listed through the sync iterator and through the async iterator that
   ``ayield_keys`` uses, each in a comprehension.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import gc
 import os
 import random
@@ -72,6 +74,8 @@ def main(argv=None):
     sd = SortedDict((k, None) for k in keys)
     sorted_keys = sorted(keys)
     p, c = W.pick_prefix(sorted_keys, 100, random.Random(1))
+    first = bisect.bisect_left(sorted_keys, p)
+    joined = "\n".join(sorted_keys[first : first + c])
     key_bytes = max(keys, key=len).encode()
     same = [key_bytes] * n
     gc.disable()
@@ -86,6 +90,9 @@ def main(argv=None):
         ("memstore list(store.yield_keys())", "ns/key",
          per_item(lambda: list(store.yield_keys()), n, args.reps)),
         ("SortedDict list(sd)", "ns/key", per_item(lambda: list(sd), n, args.reps)),
+        # CPython's own C loop making the same keys as new strs, for scale.
+        (f"str.split making the same {c} keys as new strs", "ns/call",
+         per_call(lambda: joined.split("\n"), args.reps, 20_000)),
         (f"memstore list(yield_keys(prefix)), {c} keys", "ns/call",
          per_call(lambda: list(store.yield_keys(prefix=p)), args.reps, 20_000)),
         (f"SortedDict list(irange(prefix range)), {c} keys", "ns/call",
