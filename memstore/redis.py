@@ -493,6 +493,18 @@ class RedisStore(Generic[V]):
     def _both(self) -> list[bytes]:
         return [self._index, self._expiry]
 
+    def _delete_keys(self, members: list[bytes]) -> list[bytes]:
+        """KEYS of the delete script for these members."""
+        return [*self._both(), *self._value_keys(members)]
+
+    def _mget_chunks(self, members: list[bytes]) -> Iterator[list[bytes]]:
+        """Value keys in MGETs of at most 1,000 (or page_size) keys, so no
+        reply is huge."""
+        value_keys = self._value_keys(members)
+        step = max(self.page_size, 1000)
+        for start in range(0, len(value_keys), step):
+            yield value_keys[start : start + step]
+
     # --------------------------------------------------- sync primitives
 
     def _read(self, script_name: str, args: list[Any]) -> Any:
@@ -508,17 +520,14 @@ class RedisStore(Generic[V]):
             return []
         client = self._scripts().client
         raw: list[bytes | None] = []
-        value_keys = self._value_keys(members)
-        step = max(self.page_size, 1000)
-        for start in range(0, len(value_keys), step):
-            raw.extend(client.mget(value_keys[start : start + step]))
+        for chunk in self._mget_chunks(members):
+            raw.extend(client.mget(chunk))
         return raw
 
     def _delete(self, members: list[bytes]) -> int:
         if not members:
             return 0
-        return int(self._scripts().delete(
-            keys=[*self._both(), *self._value_keys(members)], args=members))
+        return int(self._scripts().delete(keys=self._delete_keys(members), args=members))
 
     def _pages(self, listing: _Listing) -> Iterator[list[bytes]]:
         while (args := listing.request()) is not None:
@@ -679,12 +688,10 @@ class RedisStore(Generic[V]):
     async def amget(self, keys: Sequence[str]) -> list[V | None]:
         """Async :meth:`mget` on the asyncio client."""
         members = self._prepare_keys(keys)
-        scripts = self._ascripts()
+        client = self._ascripts().client
         raw: list[bytes | None] = []
-        value_keys = self._value_keys(members)
-        step = max(self.page_size, 1000)
-        for start in range(0, len(value_keys), step):
-            raw.extend(await scripts.client.mget(value_keys[start : start + step]))
+        for chunk in self._mget_chunks(members):
+            raw.extend(await client.mget(chunk))
         return self._decode_values(raw)
 
     async def amset(self, key_value_pairs: Sequence[tuple[str, V]], *,
@@ -698,8 +705,7 @@ class RedisStore(Generic[V]):
         """Async :meth:`mdelete`."""
         members = self._prepare_keys(keys)
         if members:
-            await self._ascripts().delete(
-                keys=[*self._both(), *self._value_keys(members)], args=members)
+            await self._ascripts().delete(keys=self._delete_keys(members), args=members)
 
     def ayield_keys(self, *, prefix: str | None = None, start_after: str | None = None,
                     limit: int | None = None, reverse: bool = False) -> AsyncIterator[str]:
