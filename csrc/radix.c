@@ -102,6 +102,13 @@ struct visit_frame {
     int slot;
 };
 
+struct rx_iter_buffers {
+    struct rx_iter_frame *stack;
+    size_t stack_cap;
+    unsigned char *buf, *prefix, *staged, *resume;
+    size_t buf_cap, prefix_cap, staged_cap, resume_cap;
+};
+
 struct rx_tree {
     rx_node *root;
     size_t memory;
@@ -110,6 +117,11 @@ struct rx_tree {
     size_t longest; /* longest key inserted since the tree was last empty */
     struct visit_frame *visit_stack;
     size_t visit_cap;
+    /* The buffers of the last iterator released, handed to the next one
+     * initialised: a short listing then allocates nothing (four buffers
+     * per listing were a third of its fixed cost).  Empty when stack,
+     * buf, prefix, staged and resume are all NULL. */
+    struct rx_iter_buffers spare;
     rx_allocator alloc;
 };
 
@@ -546,9 +558,12 @@ static void visit_stack_install(rx_tree *t, struct visit_frame *stack, size_t ca
     t->memory += cap * sizeof *stack;
 }
 
+static void drop_spare_buffers(rx_tree *t);
+
 /* Called when the last key left: an empty tree holds no spare memory. */
 static void tree_emptied(rx_tree *t)
 {
+    drop_spare_buffers(t);
     if (t->visit_stack) {
         size_t bytes = t->visit_cap * sizeof *t->visit_stack;
         t->alloc.free_fn(t->alloc.ctx, t->visit_stack, bytes);
@@ -605,6 +620,7 @@ rx_tree *rx_tree_new(const rx_allocator *alloc)
     t->longest = 0;
     t->visit_stack = NULL;
     t->visit_cap = 0;
+    memset(&t->spare, 0, sizeof t->spare);
     t->alloc = *alloc;
     return t;
 }
@@ -616,6 +632,7 @@ void rx_tree_free(rx_tree *tree, rx_release_fn release, void *ctx)
         return;
     while (tree->root) /* a release callback may have inserted again */
         rx_clear(tree, release, ctx);
+    drop_spare_buffers(tree);
     alloc = tree->alloc;
     alloc.free_fn(alloc.ctx, tree, sizeof *tree);
 }
@@ -1293,27 +1310,95 @@ static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, i
     return RX_OK;
 }
 
+static size_t buffers_size(const struct rx_iter_buffers *b)
+{
+    return b->stack_cap * sizeof *b->stack + b->buf_cap + b->prefix_cap + b->staged_cap +
+           b->resume_cap;
+}
+
+static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
+{
+    rx_allocator *a = &t->alloc;
+    if (b->stack)
+        a->free_fn(a->ctx, b->stack, b->stack_cap * sizeof *b->stack);
+    if (b->buf)
+        a->free_fn(a->ctx, b->buf, b->buf_cap);
+    if (b->prefix)
+        a->free_fn(a->ctx, b->prefix, b->prefix_cap);
+    if (b->staged)
+        a->free_fn(a->ctx, b->staged, b->staged_cap);
+    if (b->resume)
+        a->free_fn(a->ctx, b->resume, b->resume_cap);
+}
+
+static void drop_spare_buffers(rx_tree *t)
+{
+    free_buffers(t, &t->spare);
+    memset(&t->spare, 0, sizeof t->spare);
+}
+
+size_t rx_spare_memory(const rx_tree *tree)
+{
+    return buffers_size(&tree->spare);
+}
+
+void rx_trim(rx_tree *tree)
+{
+    drop_spare_buffers(tree);
+}
+
 void rx_iter_init(rx_iter *it, rx_tree *tree)
 {
+    struct rx_iter_buffers *b = &tree->spare;
     memset(it, 0, sizeof *it);
     it->tree = tree;
     it->exhausted = 1;
+    /* take the spare buffers, if any: lengths are 0, only capacity is reused */
+    it->stack = b->stack;
+    it->stack_cap = b->stack_cap;
+    it->buf = b->buf;
+    it->buf_cap = b->buf_cap;
+    it->prefix = b->prefix;
+    it->prefix_cap = b->prefix_cap;
+    it->staged = b->staged;
+    it->staged_cap = b->staged_cap;
+    it->resume = b->resume;
+    it->resume_cap = b->resume_cap;
+    if (it->staged == NULL) {
+        /* a seek swaps staged and prefix; set_prefix comes first and fills
+         * staged, so hand it the free one */
+        it->staged = it->prefix;
+        it->staged_cap = it->prefix_cap;
+        it->prefix = NULL;
+        it->prefix_cap = 0;
+    }
+    memset(b, 0, sizeof *b);
 }
 
 void rx_iter_release(rx_iter *it)
 {
-    rx_allocator *a = &it->tree->alloc;
-    if (it->stack)
-        a->free_fn(a->ctx, it->stack, it->stack_cap * sizeof *it->stack);
-    if (it->buf)
-        a->free_fn(a->ctx, it->buf, it->buf_cap);
-    if (it->prefix)
-        a->free_fn(a->ctx, it->prefix, it->prefix_cap);
-    if (it->staged)
-        a->free_fn(a->ctx, it->staged, it->staged_cap);
-    if (it->resume)
-        a->free_fn(a->ctx, it->resume, it->resume_cap);
-    rx_iter_init(it, it->tree);
+    rx_tree *t = it->tree;
+    struct rx_iter_buffers mine;
+    mine.stack = it->stack;
+    mine.stack_cap = it->stack_cap;
+    mine.buf = it->buf;
+    mine.buf_cap = it->buf_cap;
+    mine.prefix = it->prefix;
+    mine.prefix_cap = it->prefix_cap;
+    mine.staged = it->staged;
+    mine.staged_cap = it->staged_cap;
+    mine.resume = it->resume;
+    mine.resume_cap = it->resume_cap;
+    /* keep them for the next iterator unless another one's are kept already
+     * (or the tree is empty: an empty tree holds no spare memory) */
+    if (t->root && buffers_size(&t->spare) == 0) {
+        t->spare = mine;
+    } else {
+        free_buffers(t, &mine);
+    }
+    memset(it, 0, sizeof *it);
+    it->tree = t;
+    it->exhausted = 1;
 }
 
 int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
@@ -1440,6 +1525,13 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
         return RX_ENOMEM;
     }
     return RX_OK;
+}
+
+size_t rx_iter_prefix_count(const rx_iter *it)
+{
+    /* after a seek, the frame at base is the root of the prefix's subtree
+     * (set_base); no frame there: no key has the prefix */
+    return it->depth > it->base ? it->stack[it->base].node->count : 0;
 }
 
 /* Makes the first `end` bytes of the buffer the iterator's answer (it has

@@ -69,6 +69,13 @@ size_t rx_size(const rx_tree *tree);
 /* Bytes currently allocated by the tree for its nodes and itself. O(1). */
 size_t rx_memory(const rx_tree *tree);
 
+/* Bytes of the buffers the tree keeps from the last iterator released, to
+ * hand to the next one (iterator memory: not part of rx_memory). O(1). */
+size_t rx_spare_memory(const rx_tree *tree);
+
+/* Frees the buffers the tree keeps for its next iterator. O(1). */
+void rx_trim(rx_tree *tree);
+
 /* Bumped by every change (insert, overwrite, remove, remove_prefix, clear);
  * iterators compare it to know their position is stale. */
 uint64_t rx_version(const rx_tree *tree);
@@ -182,7 +189,9 @@ typedef struct rx_iter {
 } rx_iter;
 
 /* Prepares an iterator over tree, positioned nowhere (next returns 0 until
- * a seek).  Allocates nothing. */
+ * a seek).  Allocates nothing: it takes over the buffers the tree kept from
+ * the last iterator released, so every iterator initialised must be
+ * released. */
 void rx_iter_init(rx_iter *it, rx_tree *tree);
 
 /* Restricts the iterator to keys starting with prefix (copied).  Takes
@@ -196,11 +205,18 @@ int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len);
 int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
                  size_t len);
 
+/* Right after a seek: the number of keys with the iterator's prefix (every
+ * key when it has none), so after RX_SEEK_FIRST or RX_SEEK_LAST how many
+ * keys the listing returns if the tree does not change; 0 when no key has
+ * the prefix.  Spares a separate rx_count_prefix walk.  O(1). */
+size_t rx_iter_prefix_count(const rx_iter *it);
+
 /* Steps to the next key in the seek's direction.  Returns 1 with key,
  * key_len and value set, 0 when there is none, or RX_ENOMEM. */
 int rx_iter_next(rx_iter *it);
 
-/* Frees the iterator's buffers; it may be initialised again afterwards. */
+/* Frees the iterator's buffers, or leaves them with the tree for the next
+ * iterator; it may be initialised again afterwards. */
 void rx_iter_release(rx_iter *it);
 
 #ifdef __cplusplus

@@ -64,11 +64,13 @@ from memstore._radix cimport (
     rx_iter,
     rx_iter_init,
     rx_iter_next,
+    rx_iter_prefix_count,
     rx_iter_release,
     rx_iter_seek,
     rx_iter_set_prefix,
     rx_longest_prefix,
     rx_memory,
+    rx_spare_memory,
     rx_remove,
     rx_remove_prefix,
     rx_size,
@@ -1003,8 +1005,9 @@ cdef class TrieStoreBase:
         return rx_memory(self.tree)
 
     def __sizeof__(self):
-        """The object plus its tree's nodes (values not included).  O(1)."""
-        return object.__sizeof__(self) + rx_memory(self.tree)
+        """The object plus its tree's nodes and the buffers the tree keeps
+        for its next listing (values not included).  O(1)."""
+        return object.__sizeof__(self) + rx_memory(self.tree) + rx_spare_memory(self.tree)
 
     # -------------------------------------------------- equality, pickling
 
@@ -1154,10 +1157,6 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         owner = _key_bytes(<PyObject *>prefix, &data, &size)
         if rx_iter_set_prefix(&self.it, data, size) != RX_OK:
             raise MemoryError("out of memory while opening an iterator")
-        if start_after is None:  # the count is only a guess past start_after
-            self.hint = <Py_ssize_t>rx_count_prefix(store.tree, data, size)
-    elif start_after is None:
-        self.hint = <Py_ssize_t>rx_size(store.tree)
     if start_after is None:
         rc = rx_iter_seek(&self.it, RX_SEEK_LAST if reverse else RX_SEEK_FIRST, NULL, 0)
     else:
@@ -1165,6 +1164,8 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         rc = rx_iter_seek(&self.it, RX_SEEK_LT if reverse else RX_SEEK_GT, data, size)
     if rc != RX_OK:
         raise MemoryError("out of memory while opening an iterator")
+    if start_after is None:  # past start_after the count is only a bound
+        self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
     return self
 
 

@@ -36,6 +36,7 @@ cdef extern from "radix.h":
     void rx_tree_free(rx_tree *tree, rx_release_fn release, void *ctx)
     size_t rx_size(const rx_tree *tree)
     size_t rx_memory(const rx_tree *tree)
+    size_t rx_spare_memory(const rx_tree *tree)
     uint64_t rx_version(const rx_tree *tree)
 
     int rx_find(const rx_tree *tree, const unsigned char *key, size_t len,
@@ -80,5 +81,6 @@ cdef extern from "radix.h":
     int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
     int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
                      size_t len)
+    size_t rx_iter_prefix_count(const rx_iter *it)
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)

@@ -277,3 +277,57 @@ def test_prefix_methods_accept_str_subclass():
     assert s.longest_prefix(S("abcz")) == ("abc", "v:abc")
     assert list(s.yield_keys(prefix=S("ab"), start_after=S("abc"))) == ["abcdef", "abd"]
     assert s.delete_prefix(S("ab")) == model_count(KEYS, "ab")
+
+
+# ------------------------------------------------------ listing length hint
+# list() sizes its result from __length_hint__; the hint comes from the
+# prefix's subtree found by the seek, so it must be exact for every prefix.
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("method", ["yield_keys", "keys", "values", "items"])
+def test_length_hint_is_the_prefix_count(method, reverse):
+    import operator
+
+    s = filled()
+    prefixes = sorted({k[:i] for k in KEYS for i in range(len(k) + 1)} | {"zz", "ab\x00", "\U0001F601"})
+    for p in prefixes:
+        it = getattr(s, method)(prefix=p, reverse=reverse)
+        expected = model_count(KEYS, p)
+        assert operator.length_hint(it, -1) == expected, p
+        assert len(list(it)) == expected
+        assert operator.length_hint(it, -1) == 0
+
+
+def test_length_hint_counts_down_and_respects_limit():
+    import operator
+
+    s = filled([f"k:{i:03}" for i in range(50)] + ["other"])
+    it = s.yield_keys(prefix="k:")
+    assert operator.length_hint(it) == 50
+    next(it), next(it)
+    assert operator.length_hint(it) == 48
+    assert operator.length_hint(s.yield_keys(prefix="k:", limit=7)) == 7
+    assert operator.length_hint(s.yield_keys()) == 51
+    # past start_after the count is unknown: list() falls back to its default
+    assert operator.length_hint(s.yield_keys(prefix="k:", start_after="k:010"), -1) == -1
+    assert list(s.yield_keys(prefix="k:", start_after="k:047")) == ["k:048", "k:049"]
+
+
+def test_sizeof_counts_the_buffers_kept_for_the_next_listing():
+    import sys
+
+    keys = [f"user:{i}:profile" for i in range(100)]
+    s = filled(keys)
+    base = sys.getsizeof(s) - s.memory_usage()
+    assert list(s.yield_keys(prefix="user:7")) == sorted(k for k in keys if k.startswith("user:7"))
+    kept = sys.getsizeof(s) - s.memory_usage() - base
+    assert kept > 0  # the listing's buffers, kept by the tree
+    # the next listing takes them over, and leaves them again
+    it = s.yield_keys(prefix="user:")
+    assert sys.getsizeof(s) - s.memory_usage() == base
+    assert len(list(it)) == 100
+    assert sys.getsizeof(s) - s.memory_usage() - base > 0
+    # an empty store keeps nothing
+    s.clear()
+    assert sys.getsizeof(s) - s.memory_usage() == base

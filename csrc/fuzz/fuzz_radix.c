@@ -28,7 +28,7 @@
  *     back to realloc/free are checked, and neither side may free the
  *     other's blocks); rx_memory back at its empty value whenever the tree
  *     is empty; rx_iter_init allocates nothing and rx_iter_release frees
- *     everything; rx_version bumped by every change; no leak after
+ *     everything or leaves it with the tree (rx_spare_memory); rx_version bumped by every change; no leak after
  *     rx_tree_free (which must release every value once, even when its
  *     release callback stores new keys).
  *
@@ -581,19 +581,52 @@ static int it_set_prefix(fz *F, int owner, rx_iter *it, const unsigned char *p, 
     return rc;
 }
 
-/* rx_iter_init allocates nothing; rx_iter_release frees all an iterator has */
-static void it_init(fz *F, rx_iter *it)
+/* The tree keeps the buffers of the last iterator released and hands them
+ * to the next one initialised: ownership moves with no allocator call, so
+ * the harness re-tags those blocks itself (it reads the iterator's private
+ * buffer pointers, which is what they are there for). */
+static void retag_iter_buffers(fz *F, rx_iter *it, int from, int to)
+{
+    void *bufs[5];
+    size_t i;
+    bufs[0] = it->stack;
+    bufs[1] = it->buf;
+    bufs[2] = it->prefix;
+    bufs[3] = it->staged;
+    bufs[4] = it->resume;
+    for (i = 0; i < 5; i++) {
+        unsigned char *p = bufs[i];
+        size_t size;
+        if (p == NULL)
+            continue;
+        if (block_owner(p) != from)
+            die("iterator buffer owned by %d, expected %d", block_owner(p), from);
+        size = block_size(p);
+        memcpy(p - HDR + sizeof(size_t), &to, sizeof to);
+        F->alloc.owner_bytes[from] -= size;
+        F->alloc.owner_bytes[to] += size;
+    }
+}
+
+/* rx_iter_init allocates nothing (it may take the tree's spare buffers) */
+static void it_init(fz *F, int owner, rx_iter *it)
 {
     unsigned long calls = F->alloc.calls;
     rx_iter_init(it, F->t);
     if (F->alloc.calls != calls)
         die("rx_iter_init allocated");
+    if (!F->sysalloc)
+        retag_iter_buffers(F, it, OWNER_TREE, owner);
 }
 
+/* rx_iter_release frees what the iterator holds or leaves it with the tree,
+ * (rx_spare_memory; check_cheap checks the sum) */
 static void it_release(fz *F, int owner, rx_iter *it)
 {
     int saved = F->alloc.owner;
-    F->alloc.owner = owner;
+    if (!F->sysalloc)
+        retag_iter_buffers(F, it, owner, OWNER_TREE);
+    F->alloc.owner = OWNER_TREE;
     rx_iter_release(it);
     F->alloc.owner = saved;
     if (!F->sysalloc && F->alloc.owner_bytes[owner] != 0)
@@ -605,10 +638,12 @@ static void check_cheap(fz *F, const char *where)
 {
     if (rx_size(F->t) != F->mn)
         die("%s: rx_size %zu, model %zu", where, rx_size(F->t), F->mn);
-    /* rx_memory counts exactly the blocks allocated by tree calls */
-    if (!F->sysalloc && rx_memory(F->t) != F->alloc.owner_bytes[OWNER_TREE])
-        die("%s: rx_memory %zu, bytes allocated by tree calls %zu", where, rx_memory(F->t),
-            F->alloc.owner_bytes[OWNER_TREE]);
+    /* rx_memory counts exactly the blocks allocated by tree calls, apart
+     * from the iterator buffers the tree keeps (rx_spare_memory) */
+    if (!F->sysalloc &&
+        rx_memory(F->t) + rx_spare_memory(F->t) != F->alloc.owner_bytes[OWNER_TREE])
+        die("%s: rx_memory %zu + spare %zu, bytes held by the tree %zu", where, rx_memory(F->t),
+            rx_spare_memory(F->t), F->alloc.owner_bytes[OWNER_TREE]);
     if (F->mn == 0 && !F->in_release && rx_memory(F->t) != F->empty_memory)
         die("%s: empty tree but rx_memory %zu (empty value %zu)", where, rx_memory(F->t),
             F->empty_memory);
@@ -627,7 +662,7 @@ static void verify_full(fz *F, int backward, const char *why)
     check_cheap(F, why);
     if (rx_count_prefix(F->t, NULL, 0) != F->mn)
         die("%s: rx_count_prefix(\"\") %zu, model %zu", why, rx_count_prefix(F->t, NULL, 0), F->mn);
-    it_init(F, &it);
+    it_init(F, OWNER_VERIFY, &it);
     if (it_seek(F, OWNER_VERIFY, &it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0) != RX_OK)
         die("%s: seek failed with allocation failures disabled", why);
     for (i = 0; i < F->mn; i++) {
@@ -1154,7 +1189,7 @@ static void do_iter_release(fz *F, int which, int reinit)
     TRACE("release it%d%s\n", which, reinit ? " + init" : "");
     it_release(F, 1 + which, &mi->it);
     if (reinit)
-        it_init(F, &mi->it);
+        it_init(F, 1 + which, &mi->it);
     miter_reset(mi);
 }
 
@@ -1577,7 +1612,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rx_size(F->t) != 0)
         die("new tree has size %zu", rx_size(F->t));
     for (i = 0; i < NITER; i++) {
-        it_init(F, &F->its[i].it);
+        it_init(F, 1 + (int)i, &F->its[i].it);
         miter_reset(&F->its[i]);
         if (it_next(F, 1 + (int)i, &F->its[i].it) != 0)
             die("next before any seek must return 0");

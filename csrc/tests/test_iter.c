@@ -751,6 +751,144 @@ static void test_iter_first_last_ignore_key(void)
     rx_tree_free(t, NULL, NULL);
 }
 
+/* The tree keeps the buffers of the last iterator released for the next
+ * one: a second listing of the same shape allocates nothing,
+ * rx_spare_memory counts what is kept (rx_memory does not change), rx_trim
+ * and emptying the tree give it back, and two
+ * iterators open at once each get their own buffers. */
+static void test_iter_spare_buffers(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it, other;
+    size_t nodes_mem, kept, n = 0;
+    unsigned long attempts;
+    void *old;
+    CHECK_EQ(rx_insert(t, KEY("user:1:profile"), V(1), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("user:1:settings"), V(2), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("user:2:profile"), V(3), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("zed"), V(4), &old), 1);
+    nodes_mem = rx_memory(t);
+    CHECK_MEM(t, &a);
+
+    /* first listing: allocates its buffers, leaves them with the tree */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("user:1:")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while (rx_iter_next(&it) == 1)
+        n++;
+    CHECK_EQ(n, 2);
+    CHECK(a.live_bytes > nodes_mem);
+    rx_iter_release(&it);
+    kept = rx_spare_memory(t);
+    CHECK(kept > 0);
+    CHECK_EQ(rx_memory(t), nodes_mem);
+    CHECK_MEM(t, &a); /* what is kept is counted, nothing else is held */
+
+    /* the same listing again: no allocation at all */
+    attempts = a.attempts;
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_spare_memory(t), 0); /* the iterator holds them now */
+    CHECK_EQ(a.live_bytes, nodes_mem + kept);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("user:1:")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("last with prefix", it.key, it.key_len, "user:1:settings", 15);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("first with prefix", it.key, it.key_len, "user:1:profile", 14);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(a.attempts, attempts);
+
+    /* a second iterator open at the same time gets buffers of its own */
+    rx_iter_init(&other, t);
+    CHECK_EQ(rx_iter_seek(&other, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&other), 1);
+    CHECK_KEY("other's first", other.key, other.key_len, "user:1:profile", 14);
+    CHECK(a.attempts > attempts);
+    rx_iter_release(&it);    /* kept */
+    rx_iter_release(&other); /* freed: the tree keeps one set */
+    CHECK_MEM(t, &a);
+
+    /* rx_trim gives it back */
+    CHECK_EQ(rx_spare_memory(t), kept);
+    rx_trim(t);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_EQ(a.live_bytes, nodes_mem);
+    rx_trim(t); /* nothing kept: a no-op */
+    CHECK_EQ(a.live_bytes, nodes_mem);
+
+    /* a tree that becomes empty keeps nothing, and an iterator released
+     * on an empty tree leaves nothing behind */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    rx_iter_release(&it);
+    CHECK(rx_spare_memory(t) > 0);
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_clear(t, NULL, NULL), 4);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    rx_iter_release(&it);
+    CHECK_MEM(t, &a);
+    rx_iter_init(&it, t);
+    rx_iter_release(&it);
+    CHECK_MEM(t, &a);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_EQ(a.live_bytes, rx_memory(t));
+    FREE_TREE(t, &a);
+}
+
+/* rx_iter_prefix_count right after a seek is the prefix's count: checked
+ * against rx_count_prefix and the model for every prefix of every key (and
+ * prefixes matching nothing), after FIRST and LAST seeks. */
+static void test_iter_prefix_count(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    rx_iter it;
+    size_t i, j;
+    void *old;
+    m_init(&m);
+    rng_seed(&rng, 77);
+    for (i = 0; i < 3000; i++) {
+        unsigned char key[10];
+        size_t n = rng_below(&rng, sizeof key + 1), k;
+        for (k = 0; k < n; k++)
+            key[k] = (unsigned char)"ab\0\xff:1"[rng_below(&rng, 6)];
+        m_insert(&m, key, n, i, NULL);
+        rx_insert(t, key, n, V(i), &old);
+    }
+    rx_iter_init(&it, t);
+    for (i = 0; i < m.n; i += 7) {
+        for (j = 0; j <= m.e[i].n + 1; j++) {
+            unsigned char p[12];
+            size_t pn = j, lo, hi;
+            int op;
+            memcpy(p, m.e[i].k, m.e[i].n);
+            if (j > m.e[i].n) /* one past the key: most of these match nothing */
+                p[pn - 1] = (unsigned char)"q\0"[i % 2];
+            m_prefix_range(&m, p, pn, &lo, &hi);
+            for (op = 0; op < 2; op++) {
+                t_context("key #%lu, prefix length %lu, %s", (unsigned long)i,
+                          (unsigned long)pn, op ? "LAST" : "FIRST");
+                CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
+                CHECK_EQ(rx_iter_seek(&it, op ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0), RX_OK);
+                CHECK_EQ(rx_iter_prefix_count(&it), hi - lo);
+                CHECK_EQ(rx_iter_prefix_count(&it), rx_count_prefix(t, p, pn));
+            }
+        }
+    }
+    t_context("");
+    rx_iter_release(&it);
+    rx_iter_init(&it, t); /* no seek yet: nothing */
+    CHECK_EQ(rx_iter_prefix_count(&it), 0);
+    rx_iter_release(&it);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 /* The walk requests siblings ahead of the child it enters (a window of a
  * few slots, tracked per frame for N48/N256).  Nodes of every fan-out
  * around that window's size and around the type boundaries, with inner
@@ -1050,4 +1188,6 @@ void run_iter_tests(void)
     t_run("iter_prefetch_window", test_iter_prefetch_window);
     t_run("iter_digit_leaves", test_iter_digit_leaves);
     t_run("iter_digit_seeks", test_iter_digit_seeks);
+    t_run("iter_spare_buffers", test_iter_spare_buffers);
+    t_run("iter_prefix_count", test_iter_prefix_count);
 }

@@ -300,16 +300,17 @@ static void do_iter(mstate *s)
 
 static void full_check(mstate *s)
 {
-    /* close the iterators so the allocator's bytes are the tree's alone */
+    /* close the iterators so the allocator's bytes are the tree's alone
+     * (and the buffers it keeps for its next iterator) */
     mi_free(&s->mi[0]);
     mi_free(&s->mi[1]);
-    mi_init(&s->mi[0], s->t);
-    mi_init(&s->mi[1], s->t);
     CHECK_TREE(s->t, &s->m);
     CHECK_MEM(s->t, &s->a);
     CHECK_VISIT(s->t, &s->a, &s->m);
     if (s->m.n == 0)
         CHECK_EQ(rx_memory(s->t), s->empty_mem);
+    mi_init(&s->mi[0], s->t);
+    mi_init(&s->mi[1], s->t);
 }
 
 static void run_model(const char *phase, const unsigned char *alpha, size_t nalpha,

@@ -168,7 +168,9 @@ int t_free_tree(rx_tree *t, t_alloc *a, rx_release_fn release, void *ctx, const 
                 int line);
 #define FREE_TREE(t, a) t_free_tree((t), (a), NULL, NULL, __FILE__, __LINE__)
 /* rx_memory equals the bytes the allocator holds (no iterator open). */
-#define CHECK_MEM(t, a) CHECK_EQ(rx_memory(t), (a)->live_bytes)
+/* No iterator open: every live block is the tree's or kept for its next
+ * iterator. */
+#define CHECK_MEM(t, a) CHECK_EQ(rx_memory(t) + rx_spare_memory(t), (a)->live_bytes)
 
 /* Values collected by a release callback. */
 typedef struct {
