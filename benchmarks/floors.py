@@ -15,7 +15,13 @@ side in one process on the chat keys of benchmarks/workloads.py:
 * ``list(store.yield_keys())`` and ``SortedDict``'s ``list(sd)``;
 * for a ~100-key prefix: memstore's ``list(yield_keys(prefix=p))``,
   ``SortedDict.irange``, and ``str.split`` making the same keys as new
-  ``str`` objects in one C loop;
+  ``str`` objects in one C loop; then the budget behind the "2x
+  SortedDict" target: the same walk listing values (no new ``str``), a
+  ``list(iter(tuple))`` of the same keys (the cheapest listing of objects
+  that exist), and from them what a listing would cost if the walk were
+  free;
+* the memory side of keeping a ``str`` per key instead: its bytes per key
+  against a dict's whole footprint per key;
 * the cost of ``async for`` itself: the same stored values (no new objects)
   listed through the sync iterator and through the async iterator that
   ``ayield_keys`` uses, each in a comprehension.
@@ -99,6 +105,40 @@ def main(argv=None):
          per_call(lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
                   args.reps, 20_000)),
     ]
+    # The budget of the 2x-SortedDict target, side by side: `keys - values`
+    # is what building (and freeing) one str per key costs in memstore's
+    # own listing; a tuple listing is the protocol cost with existing
+    # objects; their sum is a listing whose walk costs nothing.
+    prefix_keys = tuple(sorted_keys[first : first + c])
+    loops = 20_000
+    t_keys = per_call(lambda: list(store.yield_keys(prefix=p)), args.reps, loops)
+    t_values = per_call(lambda: list(store.values(prefix=p)), args.reps, loops)
+    t_tuple = per_call(lambda: list(iter(prefix_keys)), args.reps, loops)
+    t_sorted = per_call(
+        lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))), args.reps, loops)
+    str_per_key = (t_keys - t_values) / c
+    free_walk = t_tuple + (t_keys - t_values)
+    rows += [
+        (f"memstore list(values(prefix)), {c} items: the walk and the protocol, no new str",
+         "ns/call", t_values),
+        (f"list(iter(tuple of the same {c} keys)): the cheapest listing of existing objects",
+         "ns/call", t_tuple),
+        ("memstore keys - values: one new str per key, made and freed", "ns/key", str_per_key),
+        ("a listing whose walk costs nothing: tuple listing + the new strs", "ns/call", free_walk),
+        ("SortedDict (same run) / that listing: the ceiling for a listing making a new str per key",
+         "x", t_sorted / free_walk),
+        ("SortedDict / memstore keys (same run)", "x", t_sorted / t_keys),
+    ]
+    # Keeping a str per key (so a listing copies pointers) instead: the
+    # str objects alone, against a dict's whole footprint (table + keys).
+    str_bytes = sum(map(sys.getsizeof, keys)) / n
+    dict_bytes = (sys.getsizeof(dict.fromkeys(keys)) + sum(map(sys.getsizeof, keys))) / n
+    rows += [
+        ("bytes per key of one str per key (sys.getsizeof)", "B/key", str_bytes),
+        ("a dict's bytes per key (table + key strs)", "B/key", dict_bytes),
+        ("one str per key alone, as a share of the dict (memory target: <= 0.4x in all)",
+         "x", str_bytes / dict_bytes),
+    ]
     # The async machinery alone: the same values (existing objects, no new
     # str) listed by the sync iterator and by the async iterator ayield_keys
     # is built on; the difference is what every awaited item costs.
@@ -122,7 +162,8 @@ def main(argv=None):
     print("| measurement | time | |")
     print("|---|---|---|")
     for label, unit, value in rows:
-        print(f"| {label} | {value:,.1f} | {unit} |")
+        print(f"| {label} | {value:,.2f} | {unit} |" if unit == "x" else
+              f"| {label} | {value:,.1f} | {unit} |")
 
 
 if __name__ == "__main__":
