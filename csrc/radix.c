@@ -1310,6 +1310,11 @@ static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, i
     return RX_OK;
 }
 
+/* The buffers kept for the next iterator are at most this fraction
+ * (1/SPARE_SHARE) of the tree's own memory: a few hundred bytes against a
+ * tree of a few hundred keys or more. */
+#define SPARE_SHARE 16
+
 static size_t buffers_size(const struct rx_iter_buffers *b)
 {
     return b->stack_cap * sizeof *b->stack + b->buf_cap + b->prefix_cap + b->staged_cap +
@@ -1389,9 +1394,12 @@ void rx_iter_release(rx_iter *it)
     mine.staged_cap = it->staged_cap;
     mine.resume = it->resume;
     mine.resume_cap = it->resume_cap;
-    /* keep them for the next iterator unless another one's are kept already
-     * (or the tree is empty: an empty tree holds no spare memory) */
-    if (t->root && buffers_size(&t->spare) == 0) {
+    /* Keep them for the next iterator unless another one's are kept
+     * already, or they are big next to the tree: a program holding many
+     * small stores, or one that once listed a very deep key, should not
+     * carry idle buffers (an empty tree keeps none). */
+    if (t->root && buffers_size(&t->spare) == 0 &&
+        buffers_size(&mine) <= t->memory / SPARE_SHARE) {
         t->spare = mine;
     } else {
         free_buffers(t, &mine);

@@ -216,7 +216,8 @@ size_t rx_iter_prefix_count(const rx_iter *it);
 int rx_iter_next(rx_iter *it);
 
 /* Frees the iterator's buffers, or leaves them with the tree for the next
- * iterator; it may be initialised again afterwards. */
+ * iterator (when the tree keeps none yet and they are small next to it:
+ * see rx_spare_memory); it may be initialised again afterwards. */
 void rx_iter_release(rx_iter *it);
 
 #ifdef __cplusplus
