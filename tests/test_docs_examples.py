@@ -71,6 +71,14 @@ def _refuses_str_batch() -> bool:
     return False
 
 
+def _redis_has_expiry() -> bool:
+    try:
+        from memstore.redis import RedisStore
+    except ImportError:
+        return False
+    return hasattr(RedisStore, "persist") and hasattr(RedisStore, "default_ttl")
+
+
 def _has_eviction_check() -> bool:
     try:
         import memstore.redis as redis_backend
@@ -84,6 +92,7 @@ FEATURES = {
     "range": lambda: _accepts_listing_option(start="a", stop="b"),
     "delimiter": lambda: _accepts_listing_option(delimiter="/"),
     "str-batch": _refuses_str_batch,
+    "redis-expiry": _redis_has_expiry,
     "eviction-check": _has_eviction_check,
 }
 
@@ -235,3 +244,24 @@ def test_guarantees_cite_tests_that_exist():
     assert cited >= 20
     if pending:
         pytest.skip(f"0.2.0 tests not in this build yet: {', '.join(sorted(set(pending)))}")
+
+
+# ----------------------------------------------------------- install lines
+
+INSTALL_LINE = re.compile(r"pip install (?!-e |-q |--)['\"]?([\w.\-]+)")
+
+
+def test_every_install_line_names_the_distribution():
+    """On PyPI the project is memstore-trie; `memstore` is someone else's
+    package.  Checkout installs (`pip install -e .`) are fine."""
+    third_party = {"langchain-classic", "mkdocs-material", "redis"}
+    checked = 0
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for name in INSTALL_LINE.findall(line):
+                checked += 1
+                if name.startswith("memstore"):
+                    assert name == "memstore-trie", f"{page.relative_to(ROOT)}:{number}: {line}"
+                else:
+                    assert name in third_party, f"{page.relative_to(ROOT)}:{number}: {line}"
+    assert checked >= 10
