@@ -223,7 +223,10 @@ def test_guarantees_cite_tests_that_exist():
     names exists and defines the test it names.  Rows about 0.2.0 features
     may cite tests that land with those features; they are reported as
     pending until then."""
-    text = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
+    guarantees = ROOT / "docs" / "guarantees.md"
+    if not guarantees.exists():
+        pytest.skip("no docs/ here (an sdist ships the package, not the site)")
+    text = guarantees.read_text(encoding="utf-8")
     pending = []
     cited = 0
     for row in text.splitlines():
@@ -254,6 +257,8 @@ INSTALL_LINE = re.compile(r"pip install (?!-e |-q |--)['\"]?([\w.\-]+)")
 def test_every_install_line_names_the_distribution():
     """On PyPI the project is memstore-trie; `memstore` is someone else's
     package.  Checkout installs (`pip install -e .`) are fine."""
+    if not (ROOT / "docs").exists():
+        pytest.skip("no docs/ here (an sdist ships the package, not the site)")
     third_party = {"langchain-classic", "mkdocs-material", "redis"}
     checked = 0
     for page in PAGES:
