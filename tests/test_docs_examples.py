@@ -112,7 +112,9 @@ class Block:
             if word.startswith("skip"):
                 self.skip_reason = word[len("skip") :].strip()
                 if not self.skip_reason:
-                    raise ValueError(f"{self.where}: a skip marker must state its reason")
+                    raise ValueError(
+                        f"{self.where}: a skip marker must state its reason"
+                    )
             elif word == "redis":
                 self.redis = True
             elif word.startswith("requires "):
@@ -133,7 +135,9 @@ def blocks_of(page: Path) -> list[Block]:
     found = []
     for match in BLOCK.finditer(text):
         line = text.count("\n", 0, match.start("code"))  # the ```python line, 1-based
-        found.append(Block(page, line, match.group("code"), match.group("marker") or ""))
+        found.append(
+            Block(page, line, match.group("code"), match.group("marker") or "")
+        )
     return found
 
 
@@ -200,7 +204,9 @@ def test_every_page_marks_its_redis_examples():
             if REDIS_URL_IN_DOCS in block.code or "RedisStore(url=" in block.code:
                 assert block.redis or block.skip_reason, f"{block.where}: mark it redis"
             if block.redis:
-                assert REDIS_URL_IN_DOCS in block.code, f"{block.where}: no {REDIS_URL_IN_DOCS}"
+                assert REDIS_URL_IN_DOCS in block.code, (
+                    f"{block.where}: no {REDIS_URL_IN_DOCS}"
+                )
 
 
 def test_literal_comments_become_assertions():
@@ -215,7 +221,9 @@ def test_literal_comments_become_assertions():
 
 # ------------------------------------------------------- cited test names
 
-CITED_TEST = re.compile(r"`((?:tests|csrc/tests|csrc/fuzz)/[\w/]+\.(?:py|c))(?:::(\w+))?`")
+CITED_TEST = re.compile(
+    r"`((?:tests|csrc/tests|csrc/fuzz)/[\w/]+\.(?:py|c))(?:::(\w+))?`"
+)
 
 
 def test_guarantees_cite_tests_that_exist():
@@ -235,18 +243,25 @@ def test_guarantees_cite_tests_that_exist():
             source = ROOT / path
             exists = source.exists() and (
                 not name
-                or re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{name}\b",
-                             source.read_text(encoding="utf-8"), re.M)
+                or re.search(
+                    rf"^\s*(?:async\s+)?(?:def|class)\s+{name}\b",
+                    source.read_text(encoding="utf-8"),
+                    re.M,
+                )
             )
             if exists:
                 continue
             if "0.2.0" in row:
                 pending.append(f"{path}::{name}" if name else path)
             else:
-                pytest.fail(f"docs/guarantees.md cites {path}::{name}, which does not exist")
+                pytest.fail(
+                    f"docs/guarantees.md cites {path}::{name}, which does not exist"
+                )
     assert cited >= 20
     if pending:
-        pytest.skip(f"0.2.0 tests not in this build yet: {', '.join(sorted(set(pending)))}")
+        pytest.skip(
+            f"0.2.0 tests not in this build yet: {', '.join(sorted(set(pending)))}"
+        )
 
 
 # ----------------------------------------------------------- install lines
@@ -266,7 +281,11 @@ def test_every_install_line_names_the_distribution():
             for name in INSTALL_LINE.findall(line):
                 checked += 1
                 if name.startswith("memstore"):
-                    assert name == "memstore-trie", f"{page.relative_to(ROOT)}:{number}: {line}"
+                    assert name == "memstore-trie", (
+                        f"{page.relative_to(ROOT)}:{number}: {line}"
+                    )
                 else:
-                    assert name in third_party, f"{page.relative_to(ROOT)}:{number}: {line}"
+                    assert name in third_party, (
+                        f"{page.relative_to(ROOT)}:{number}: {line}"
+                    )
     assert checked >= 10

@@ -33,7 +33,11 @@ def _markdown(text: str) -> str:
             while i < len(lines) and lines[i].strip():
                 session.append(lines[i])
                 i += 1
-            out += ["```pycon", *textwrap.dedent("\n".join(session)).splitlines(), "```"]
+            out += [
+                "```pycon",
+                *textwrap.dedent("\n".join(session)).splitlines(),
+                "```",
+            ]
             continue
         if line.rstrip().endswith("::") and not line.lstrip().startswith(("-", "*")):
             # "Example::" then an indented block: a literal block.
@@ -41,12 +45,20 @@ def _markdown(text: str) -> str:
             out.append(head + ":" if head else "")
             i += 1
             block = []
-            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+            while i < len(lines) and (
+                not lines[i].strip() or lines[i].startswith((" ", "\t"))
+            ):
                 block.append(lines[i])
                 i += 1
             while block and not block[-1].strip():
                 block.pop()
-            out += ["", "```python", *textwrap.dedent("\n".join(block)).strip("\n").splitlines(), "```", ""]
+            out += [
+                "",
+                "```python",
+                *textwrap.dedent("\n".join(block)).strip("\n").splitlines(),
+                "```",
+                "",
+            ]
             continue
         out.append(line)
         i += 1

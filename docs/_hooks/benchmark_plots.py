@@ -18,5 +18,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
 def on_files(files: Files, config: Any, **kwargs: Any) -> Files:
     for plot in sorted(RESULTS.glob("*.png")):
-        files.append(File.generated(config, f"results/{plot.name}", abs_src_path=str(plot)))
+        files.append(
+            File.generated(config, f"results/{plot.name}", abs_src_path=str(plot))
+        )
     return files
