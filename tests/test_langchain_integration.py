@@ -538,24 +538,3 @@ def test_core_works_and_extra_explains_itself_without_langchain():
     assert r.returncode == 0, r.stderr
     assert "pip install 'memstore[langchain]'" in r.stdout
 
-
-# ======================================================= README snippets
-
-
-def _readme_langchain_snippets():
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    if not readme.exists():
-        return None
-    text = readme.read_text(encoding="utf-8")
-    m = re.search(r"^## Use with LangChain\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    if m is None:
-        return None
-    return re.findall(r"```python\n(.*?)```", m.group(1), re.S)
-
-
-def test_readme_langchain_snippets_run():
-    snippets = _readme_langchain_snippets()
-    if not snippets:
-        pytest.skip("README has no 'Use with LangChain' section with python snippets")
-    for snippet in snippets:
-        exec(compile(snippet, "README.md", "exec"), {"__name__": "readme"})
