@@ -1,5 +1,5 @@
 """What only the Redis backend has: its layout on the server, namespaces,
-TTLs, serializers, clients, and consistency with several writing processes.
+TTLs, eviction, serializers, clients, and consistency with several writing processes.
 The behaviour it shares with TrieStore is in test_contract.py."""
 
 import asyncio
@@ -31,12 +31,29 @@ def namespace(client):
         client.delete(*leftovers)
 
 
+def home(ns):
+    """Where every Redis key of the namespace ``ns`` starts."""
+    return ns.encode() + b"\xff"
+
+
+def index_key(ns):
+    return home(ns) + b"index"
+
+
+def expiry_key(ns):
+    return home(ns) + b"expiry"
+
+
+def value_key(ns, key):
+    return home(ns) + b"v:" + key.encode()
+
+
 def raw_index(client, ns):
-    return client.zrange(ns + ":index", 0, -1)
+    return client.zrange(index_key(ns), 0, -1)
 
 
 def raw_value_keys(client, ns):
-    return sorted(client.scan_iter(match=ns + ":v:*", count=1000))
+    return sorted(client.scan_iter(match=value_key(ns, "*"), count=1000))
 
 
 def wait_until(condition, timeout=10.0):
@@ -52,13 +69,13 @@ def wait_until(condition, timeout=10.0):
 def test_layout_values_under_namespaced_keys_and_a_lex_index(client, namespace):
     store = RedisStore(client, namespace=namespace)
     store.mset([("b", b"2"), ("a", b"1"), ("é", b"3")])
-    assert client.get(namespace + ":v:a") == b"1"
-    assert client.get((namespace + ":v:é").encode()) == b"3"
+    assert client.get(value_key(namespace, "a")) == b"1"
+    assert client.get(value_key(namespace, "é")) == b"3"
     assert raw_index(client, namespace) == [b"a", b"b", "é".encode()]
-    assert set(client.zrange(namespace + ":index", 0, -1, withscores=True)) == {
+    assert set(client.zrange(index_key(namespace), 0, -1, withscores=True)) == {
         (b"a", 0.0), (b"b", 0.0), ("é".encode(), 0.0)}
     store.mdelete(["a"])
-    assert client.get(namespace + ":v:a") is None
+    assert client.get(value_key(namespace, "a")) is None
     assert raw_index(client, namespace) == [b"b", "é".encode()]
 
 
@@ -70,7 +87,7 @@ def test_clear_touches_only_its_own_namespace(client, namespace):
     other.mset([("k1", b"theirs")])
     mine.clear()
     assert len(mine) == 0
-    assert list(client.scan_iter(match=namespace + ":*")) == []
+    assert list(client.scan_iter(match=home(namespace) + b"*")) == []
     assert other.mget(["k1"]) == [b"theirs"]
     assert client.get(namespace + "-unrelated") == b"keep"
     other.clear()
@@ -95,12 +112,12 @@ def test_ttl_expires_the_key_and_leaves_the_index_clean(client, namespace):
     store.mset([("keep", b"1")])
     store.mset([("brief:1", b"x"), ("brief:2", b"y")], ttl=0.2)
     assert store.count("brief:") == 2
-    assert 0 < client.pttl(namespace + ":v:brief:1") <= 200
-    wait_until(lambda: client.exists(namespace + ":v:brief:1") == 0)
+    assert 0 < client.pttl(value_key(namespace, "brief:1")) <= 200
+    wait_until(lambda: client.exists(value_key(namespace, "brief:1")) == 0)
     # Counting drops the expired entries before it counts ...
     assert store.count("brief:") == 0
     assert raw_index(client, namespace) == [b"keep"]
-    assert client.zcard(namespace + ":expiry") == 0
+    assert client.zcard(expiry_key(namespace)) == 0
     assert list(store.yield_keys()) == ["keep"]
     assert store.mget(["brief:1", "keep"]) == [None, b"1"]
     assert "brief:1" not in store and len(store) == 1
@@ -110,13 +127,13 @@ def test_every_read_sees_expired_keys_gone(client, namespace):
     store = RedisStore(client, namespace=namespace)
     store.mset([("a", b"1"), ("ab", b"2")])
     store.mset([("abc", b"3")], ttl=0.1)
-    wait_until(lambda: client.exists(namespace + ":v:abc") == 0)
+    wait_until(lambda: client.exists(value_key(namespace, "abc")) == 0)
     assert store.longest_prefix("abcd") == ("ab", b"2")
     store.mset([("abc", b"3")], ttl=0.1)
-    wait_until(lambda: client.exists(namespace + ":v:abc") == 0)
+    wait_until(lambda: client.exists(value_key(namespace, "abc")) == 0)
     assert list(store.yield_keys(prefix="a", reverse=True)) == ["ab", "a"]
     store.mset([("abc", b"3")], ttl=0.1)
-    wait_until(lambda: client.exists(namespace + ":v:abc") == 0)
+    wait_until(lambda: client.exists(value_key(namespace, "abc")) == 0)
     assert store.delete_prefix("a") == 2
     assert raw_index(client, namespace) == []
 
@@ -125,23 +142,23 @@ def test_more_expired_entries_than_one_purge_takes(client, namespace):
     store = RedisStore(client, namespace=namespace)
     store.mset([(f"e{i:05}", b"x") for i in range(2_500)], ttl=0.1)
     store.mset([("live", b"y")])
-    wait_until(lambda: client.exists(namespace + ":v:e02499") == 0)
+    wait_until(lambda: client.exists(value_key(namespace, "e02499")) == 0)
     assert len(store) == 1
-    assert client.zcard(namespace + ":expiry") == 0
+    assert client.zcard(expiry_key(namespace)) == 0
 
 
 def test_rewriting_without_ttl_cancels_the_expiry(client, namespace):
     store = RedisStore(client, namespace=namespace, ttl=0.2)
     store.mset([("a", b"1"), ("b", b"2")])  # the store's default TTL
-    assert client.pttl(namespace + ":v:a") > 0
+    assert client.pttl(value_key(namespace, "a")) > 0
     plain = RedisStore(client, namespace=namespace)
     plain.mset([("a", b"again")])
-    assert client.pttl(namespace + ":v:a") == -1
-    assert client.zrange(namespace + ":expiry", 0, -1) == [b"b"]
-    wait_until(lambda: client.exists(namespace + ":v:b") == 0)
+    assert client.pttl(value_key(namespace, "a")) == -1
+    assert client.zrange(expiry_key(namespace), 0, -1) == [b"b"]
+    wait_until(lambda: client.exists(value_key(namespace, "b")) == 0)
     assert list(plain.yield_keys()) == ["a"]
     store.mset([("c", b"3")], ttl=60)
-    assert client.pttl(namespace + ":v:c") > 59_000
+    assert client.pttl(value_key(namespace, "c")) > 59_000
 
 
 @pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError),
@@ -160,12 +177,12 @@ def test_bad_ttl(client, namespace, ttl, error):
 def test_a_foreign_key_where_the_index_lives_fails_the_batch_before_any_write(
         client, namespace):
     store = RedisStore(client, namespace=namespace)
-    for foreign, where in ((namespace + ":index", "index"), (namespace + ":expiry", "expiry")):
+    for foreign, where in ((index_key(namespace), "index"), (expiry_key(namespace), "expiry")):
         client.set(foreign, b"not a sorted set")
         for ttl in (None, 60):
             with pytest.raises(Exception, match=f"{where} holds a string"):
                 store.mset([("a", b"1"), ("b", b"2")], ttl=ttl)
-            assert client.exists(namespace + ":v:a", namespace + ":v:b") == 0
+            assert client.exists(value_key(namespace, "a"), value_key(namespace, "b")) == 0
         with pytest.raises(Exception, match=f"{where} holds a string"):
             store.mdelete(["a"])
         client.delete(foreign)
@@ -188,7 +205,7 @@ def test_json_serializer(client, namespace):
     doc = {"text": "héllo", "n": [1, 2.5, None, True]}
     store.mset([("d", doc)])
     assert store.mget(["d"]) == [doc]
-    assert client.get(namespace + ":v:d") == '{"text":"héllo","n":[1,2.5,null,true]}'.encode()
+    assert client.get(value_key(namespace, "d")) == '{"text":"héllo","n":[1,2.5,null,true]}'.encode()
     with pytest.raises(TypeError, match="value at index 0"):
         store.mset([("x", object())])
     circular = []
@@ -221,7 +238,7 @@ def test_custom_serializer_and_bad_ones(client, namespace):
 
     store = RedisStore(client, namespace=namespace, serializer=Upper())
     store["k"] = "hello"
-    assert client.get(namespace + ":v:k") == b"HELLO"
+    assert client.get(value_key(namespace, "k")) == b"HELLO"
     assert store["k"] == "hello"
 
     class ReturnsStr:
@@ -376,7 +393,7 @@ def test_several_processes_writing_keep_batches_atomic_and_the_index_exact(
     assert observed > 0
     members = raw_index(client, namespace)
     value_keys = raw_value_keys(client, namespace)
-    assert sorted((namespace + ":v:").encode() + m for m in members) == value_keys
+    assert sorted(value_key(namespace, "") + m for m in members) == value_keys
     assert reader.count("own:") == 4 * 150
 
 
