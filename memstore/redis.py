@@ -638,8 +638,8 @@ class RedisStore(Generic[V]):
 
         self.namespace = namespace
         self.page_size = page_size
-        self._default_ttl = None if ttl is None else float(ttl)
         self._default_ttl_ms = 0 if ttl is None else _ttl_ms(ttl)
+        self._default_ttl = None if ttl is None else float(ttl)
         self._serializer = _make_serializer(serializer)
         self._allow_eviction = bool(allow_eviction)
         self._eviction_checked = self._allow_eviction
