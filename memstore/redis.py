@@ -63,7 +63,7 @@ import numbers
 import operator
 import pickle
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, overload
+from typing import TYPE_CHECKING, Any, Generic, SupportsIndex, overload
 
 if TYPE_CHECKING:
     # A default for the value type: a RedisStore made without a serializer
@@ -341,7 +341,7 @@ def _parse_limit(limit: object) -> int | None:
         return None
     # Any integer type (numpy's included) has __index__; bool is an int to
     # Python but never a meaningful count.
-    if isinstance(limit, bool) or not hasattr(type(limit), "__index__"):
+    if isinstance(limit, bool) or not isinstance(limit, SupportsIndex):
         raise TypeError(f"limit must be an int or None, not {_type_name(limit)}")
     count = operator.index(limit)
     if count < 0:
@@ -366,7 +366,7 @@ def _ttl_ms(ttl: object, what: str = "ttl") -> int:
     if not math.isfinite(seconds) or not 0.001 <= seconds <= _MAX_TTL_SECONDS:
         raise ValueError(f"{what} must be from 0.001 to {_MAX_TTL_SECONDS:,} seconds, "
                          f"not {ttl!r}")
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 # ---------------------------------------------------------------- values
@@ -1115,6 +1115,11 @@ def _policy_of(reply: Any) -> str:
     if value is None:
         raise RuntimeError(f"CONFIG GET maxmemory-policy answered {reply!r}")
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# Whatever stops the policy from being read (CONFIG renamed away, an ACL,
+# a proxy that does not forward it) is reported as the reason the store
+# refuses, so the readers catch every exception.
 
 
 def _read_policy(client: Any, index_key: bytes) -> str | Exception:

@@ -30,8 +30,8 @@ def value_of(key):
     return b"v:" + key.encode("utf-8", "surrogatepass")
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request):
+@pytest.fixture(params=BACKENDS, name="backend")
+def backend_fixture(request):
     """Which engine a test runs on: the parameter every contract test has."""
     return request.param
 
@@ -61,15 +61,15 @@ class ServerClock:
         time.sleep(seconds + 0.02)
 
 
-@pytest.fixture
-def clock(backend):
+@pytest.fixture(name="clock")
+def clock_fixture(backend):
     """``clock.advance(seconds)`` moves time on for the stores of this
     backend made with ``make_store(clock=clock)``."""
     return FakeClock() if backend == "trie" else ServerClock()
 
 
-@pytest.fixture
-def make_store(backend, request):
+@pytest.fixture(name="make_store")
+def make_store_fixture(backend, request):
     """A factory of empty stores of one backend; Redis namespaces are fresh
     per test and cleared afterwards.  ``make_store(ttl=..., clock=...)``
     passes a default lifetime and (to TrieStore; Redis keeps its own time)

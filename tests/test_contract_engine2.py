@@ -18,12 +18,14 @@ import math
 
 import pytest
 
-from test_contract import BACKENDS, backend, clock, make_store  # noqa: F401
+# The backends and their fixtures (backend, make_store, clock) are
+# test_contract.py's: importing the fixture functions registers them here.
+from test_contract import BACKENDS, backend_fixture, clock_fixture, make_store_fixture
 
 SHORT = 0.2  # seconds: expires within the test
 LONG = 3600.0  # seconds: never expires within the test
 
-assert BACKENDS
+assert BACKENDS and backend_fixture and clock_fixture and make_store_fixture
 
 
 def enc(key):
