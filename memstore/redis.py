@@ -573,9 +573,12 @@ class RedisStore(Generic[V]):
 
     ``client`` is a ``redis.Redis`` (or ``redis.cluster.RedisCluster``) for
     the sync methods, ``async_client`` a ``redis.asyncio`` one for the async
-    twins; ``url`` makes both (the asyncio one on first async use, in the
-    running event loop, and again in a later loop).  Both must return bytes
-    (the default, ``decode_responses=False``).
+    twins, or a zero-argument callable that makes one: the store calls it
+    on first async use, in the running event loop, and again when used from
+    another loop (an asyncio client belongs to the loop it first ran on,
+    and on Python 3.9 cannot even be made outside one).  ``url`` makes both,
+    the asyncio one that way.  Clients must return bytes (the default,
+    ``decode_responses=False``).
 
     ``namespace`` prefixes every Redis key this store uses (see the module
     docstring for the layout); ``clear()`` removes only its own, and no two
@@ -614,14 +617,18 @@ class RedisStore(Generic[V]):
         page_size: int = 1000,
         allow_eviction: bool = False,
     ) -> None:
+        make_async_client = None
         if url is not None:
             if client is not None or async_client is not None:
                 raise ValueError("pass either url or client/async_client, not both")
             import redis
 
             client = redis.Redis.from_url(url)
+            make_async_client = _async_client_factory(url)
         elif client is None and async_client is None:
             raise ValueError("RedisStore needs a client, an async_client or a url")
+        elif _is_factory(async_client):
+            make_async_client, async_client = async_client, None
         for given, what in ((client, "client"), (async_client, "async_client")):
             if given is not None:
                 _check_client(given, what)
@@ -636,6 +643,7 @@ class RedisStore(Generic[V]):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ValueError(f"page_size must be an int >= 1, not {page_size!r}")
 
+        self._owns_sync_client = url is not None
         self.namespace = namespace
         self.page_size = page_size
         self._default_ttl_ms = 0 if ttl is None else _ttl_ms(ttl)
@@ -649,10 +657,10 @@ class RedisStore(Generic[V]):
         self._index = home + b"index"
         self._expiry = home + b"expiry"
         self._value_prefix = home + b"v:"
-        self._url = url
         self._client = client
         self._async_client = async_client
-        # The event loop the asyncio client made from url= belongs to.
+        self._make_async_client = make_async_client
+        # The event loop the asyncio client made by the factory belongs to.
         self._async_loop: Any = None
         self._sync_scripts = _Scripts(client) if client is not None else None
         self._async_scripts = _Scripts(async_client) if async_client is not None else None
@@ -679,32 +687,38 @@ class RedisStore(Generic[V]):
 
     def _require_async(self) -> None:
         """Says now, not at the first await, that there is no async client."""
-        if self._async_scripts is None and self._url is None:
+        if self._async_scripts is None and self._make_async_client is None:
             raise RuntimeError(
                 "this RedisStore has no async client: pass async_client= or url="
             )
 
     async def _ascripts(self) -> _Scripts:
         self._require_async()
-        if self._url is not None:
+        if self._make_async_client is not None:
             import asyncio
 
-            # An asyncio client belongs to the loop it first ran on: the one
-            # made from url= is made in the running loop, on first use
-            # (never at __init__, where there may be no loop), and anew in
-            # a later loop.
             loop = asyncio.get_running_loop()
             if self._async_scripts is None or self._async_loop is not loop:
-                import redis.asyncio
-
-                self._async_client = redis.asyncio.Redis.from_url(self._url)
-                self._async_scripts = _Scripts(self._async_client)
+                self._use_async_client(self._make_async_client())
                 self._async_loop = loop
         scripts = self._async_scripts
         assert scripts is not None
         if not self._eviction_checked:
             self._check_policy(await _aread_policy(scripts.client, self._index))
         return scripts
+
+    def _use_async_client(self, client: Any) -> None:
+        """Adopts an asyncio client the factory made, checked like one
+        passed to __init__."""
+        _check_client(client, "the client async_client() made")
+        if _is_cluster(client) and not _has_hash_tag(self.namespace):
+            raise ValueError(
+                f"namespace {self.namespace!r} has no hash tag: on Redis Cluster use "
+                "one such as '{" + self.namespace + "}' so the whole store lives in "
+                "one slot"
+            )
+        self._async_client = client
+        self._async_scripts = _Scripts(client)
 
     def _check_policy(self, policy: str | Exception) -> None:
         """Refuses a server that may evict this store's keys (see the module
@@ -1021,17 +1035,16 @@ class RedisStore(Generic[V]):
 
     def close(self) -> None:
         """Closes the sync client if this store made it (``url=``)."""
-        if self._url is not None and self._client is not None:
+        if self._owns_sync_client and self._client is not None:
             self._client.close()
 
     async def aclose(self) -> None:
-        """Closes the clients this store made (``url=``)."""
-        if self._url is not None:
-            if self._client is not None:
-                self._client.close()
-            if self._async_client is not None:
-                await self._async_client.aclose()
-                self._async_client = self._async_scripts = None
+        """Closes the clients this store made (``url=``, or an
+        ``async_client`` factory's)."""
+        self.close()
+        if self._make_async_client is not None and self._async_client is not None:
+            client, self._async_client, self._async_scripts = self._async_client, None, None
+            await client.aclose()
 
     # ------------------------------------------------------ async twins
 
@@ -1140,6 +1153,20 @@ async def _aread_policy(client: Any, index_key: bytes) -> str | Exception:
                                                   **_policy_target(client, index_key)))
     except Exception as exc:
         return exc
+
+
+def _async_client_factory(url: str) -> Any:
+    def make() -> Any:
+        import redis.asyncio
+
+        return redis.asyncio.Redis.from_url(url)
+
+    return make
+
+
+def _is_factory(async_client: Any) -> bool:
+    # A redis-py client is not callable; a factory is not a client.
+    return callable(async_client) and not hasattr(async_client, "register_script")
 
 
 def _check_client(client: Any, what: str) -> None:

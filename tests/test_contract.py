@@ -99,9 +99,10 @@ def make_store_fixture(backend, request):
 
     def factory(**options):
         options.pop("clock", None)
-        # A fresh asyncio client per store: asyncio clients are bound to
-        # the event loop they first ran on, and each test runs its own.
-        store = RedisStore(client, async_client=aclient_factory(),
+        # The asyncio client is made by the store from the factory, in the
+        # loop that first uses it (each test runs its own): made here, it
+        # could not be on Python 3.9, outside a running loop.
+        store = RedisStore(client, async_client=aclient_factory,
                            namespace=f"{namespace}:{len(made)}", page_size=7, **options)
         made.append(store)
         return store

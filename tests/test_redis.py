@@ -558,6 +558,41 @@ def test_a_url_store_made_after_asyncio_run_works_in_later_loops(redis_url, name
     store.close()
 
 
+def test_an_async_client_factory_is_called_once_per_event_loop(client, redis_url,
+                                                               namespace):
+    import redis.asyncio
+
+    made = []
+
+    def make():
+        made.append(redis.asyncio.Redis.from_url(redis_url))
+        return made[-1]
+
+    store = RedisStore(client, async_client=make, namespace=namespace)
+    assert made == []  # nothing made outside a loop
+
+    async def use():
+        await store.amset([("a", b"1")])
+        assert await store.amget(["a"]) == [b"1"]
+        assert [k async for k in store.ayield_keys()] == ["a"]
+
+    asyncio.run(use())
+    assert len(made) == 1
+    asyncio.run(use())
+    assert len(made) == 2
+
+    async def finish():
+        await store.amdelete(["a"])
+        await store.aclose()
+
+    asyncio.run(finish())
+    assert len(made) == 3 and store.count() == 0
+    with pytest.raises(ValueError, match="decode_responses=False"):
+        asyncio.run(RedisStore(client, namespace=namespace,
+                               async_client=lambda: redis.asyncio.Redis.from_url(
+                                   redis_url, decode_responses=True)).amget(["a"]))
+
+
 def test_delimiter_listing_jumps_over_a_group_without_reading_it(client, namespace):
     """A group costs one range query however many keys it holds: the keys
     the server reads for a delimiter listing do not grow with the group."""
