@@ -887,8 +887,9 @@ class RedisStore(Generic[V]):
 
         Read in pages of ``page_size`` entries, each O(log N + page) on the
         server (with a delimiter, O(log N) per entry, however many keys a
-        group holds); a listing sees writes made while it runs past the
-        page it has read, like ``TrieStore``'s iterators.
+        group holds).  A listing sees writes, deletions and expiries that
+        happen while it runs past the page it has read; a key of the page
+        in hand is yielded even if it expires (or is deleted) meanwhile.
         """
         listing = self._listing(prefix, start_after, limit, reverse, start, stop,
                                 delimiter)
