@@ -15,6 +15,7 @@ listings and the ``start_after`` paging cross page boundaries.
 import asyncio
 import itertools
 import math
+import random
 
 import pytest
 
@@ -129,6 +130,37 @@ def test_start_after_pages_through_every_listing(tree, delimiter, reverse):
                 resumed += page
                 after = page[-1]
             assert resumed == expected, (prefix, start, stop, size)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_listings_agree_with_the_model(make_store, seed):
+    """Random keys over a small alphabet (so groups nest and delimiters
+    overlap) and random options, after random writes and deletes."""
+    rng = random.Random(seed)
+    alphabet = ["a", "b", "/", ":", "é", "\U0001F600"]
+    store, model = make_store(), set()
+
+    def text(longest):
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, longest)))
+
+    for _ in range(40):
+        batch = [text(6) for _ in range(rng.randint(1, 12))]
+        store.mset([(k, b"x") for k in batch])
+        model.update(batch)
+        gone = [text(4) for _ in range(rng.randint(0, 3))]
+        store.mdelete(gone)
+        model.difference_update(gone)
+        options = {
+            "prefix": rng.choice([None, text(2)]),
+            "start": rng.choice([None, text(3)]),
+            "stop": rng.choice([None, text(3)]),
+            "start_after": rng.choice([None, text(4)]),
+            "reverse": rng.random() < 0.5,
+            "limit": rng.choice([None, 0, 1, 5, 9]),
+            "delimiter": rng.choice([None, "/", ":", "/:", "a", "é\U0001F600"]),
+        }
+        assert list(store.yield_keys(**options)) == model_listing(model, **options), options
+    assert list(store.keys()) == model_listing(model)
 
 
 def test_the_specs_delimiter_example(make_store):
