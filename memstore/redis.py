@@ -23,7 +23,9 @@ namespace the index and expiry keys are never value keys.  In ``redis-cli``
 the byte shows as ``\\xff``: ``SCAN 0 MATCH "ns\\xff*"`` lists a namespace.
 
 Data written by memstore 0.1 (``ns:v:<key>``, ``ns:index``, ``ns:expiry``)
-is not read by this layout: rewrite it, or delete those keys.
+is not read by this layout: copy it over (list the old index with
+``ZRANGE ns:index 0 -1``, read the values, ``mset`` them into this
+version's store) or delete those keys.
 
 Listing, counting and deleting by prefix read a lex range of the index:
 O(log N + matches) on the server, where LangChain's ``RedisStore`` walks
@@ -37,9 +39,10 @@ Lifetimes are Redis's own (``PXAT``/``PEXPIREAT``, millisecond precision,
 deadlines on the server's clock): a value disappears from the server at its
 deadline.  Its index and expiry entries are dropped by the next call that
 looks at the index (reads drop all that are due before they read), and
-every write script also drops a batch of due entries at least twice the
-size of its own batch, so a workload that only calls ``mget`` and ``mset``
-keeps both sets proportional to the live keys.
+every write script also drops up to max(1,000, twice its batch) due
+entries, so a workload that only calls ``mget`` and ``mset`` keeps both
+sets proportional to the live keys.  A listing reads a page at a time: a
+key of the page in hand is yielded even if it expires meanwhile.
 
 Eviction
 --------
@@ -649,8 +652,8 @@ class RedisStore(Generic[V]):
         self._default_ttl_ms = 0 if ttl is None else _ttl_ms(ttl)
         self._default_ttl = None if ttl is None else float(ttl)
         self._serializer = _make_serializer(serializer)
-        self._allow_eviction = bool(allow_eviction)
-        self._eviction_checked = self._allow_eviction
+        # allow_eviction=True skips the check of the server's policy.
+        self._eviction_checked = bool(allow_eviction)
         # The namespace's UTF-8 bytes then 0xFF, which UTF-8 never produces:
         # the first 0xFF of a Redis key ends the namespace that owns it.
         home = str.encode(namespace, "utf-8", "surrogatepass") + b"\xff"
