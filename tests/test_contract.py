@@ -9,6 +9,7 @@ every backend stores as they are.
 
 import asyncio
 import random
+import time
 import uuid
 
 import pytest
@@ -29,17 +30,57 @@ def value_of(key):
     return b"v:" + key.encode("utf-8", "surrogatepass")
 
 
-@pytest.fixture(params=BACKENDS)
-def make_store(request):
+@pytest.fixture(params=BACKENDS, name="backend")
+def backend_fixture(request):
+    """Which engine a test runs on: the parameter every contract test has."""
+    return request.param
+
+
+class FakeClock:
+    """TrieStore's clock in tests (``TrieStore(clock=...)``): time moves
+    only when the test says so."""
+
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class ServerClock:
+    """Redis keeps its own time: advancing sleeps for real.  It sleeps a
+    little past the span, since Redis expires a key once its millisecond
+    clock has passed the deadline, and lifetimes in these tests stay short
+    (at most 0.3 s) so the suite stays fast."""
+
+    def advance(self, seconds):
+        assert seconds <= 0.35, "keep real lifetimes short"
+        time.sleep(seconds + 0.02)
+
+
+@pytest.fixture(name="clock")
+def clock_fixture(backend):
+    """``clock.advance(seconds)`` moves time on for the stores of this
+    backend made with ``make_store(clock=clock)``."""
+    return FakeClock() if backend == "trie" else ServerClock()
+
+
+@pytest.fixture(name="make_store")
+def make_store_fixture(backend, request):
     """A factory of empty stores of one backend; Redis namespaces are fresh
-    per test and cleared afterwards."""
+    per test and cleared afterwards.  ``make_store(ttl=..., clock=...)``
+    passes a default lifetime and (to TrieStore; Redis keeps its own time)
+    a clock."""
     made = []
-    if request.param == "trie":
-        yield lambda: TrieStore()
+    if backend == "trie":
+        yield lambda **options: TrieStore(**options)
         return
     from memstore.redis import RedisStore
 
-    if request.param == "redis":
+    if backend == "redis":
         import redis
 
         url = request.getfixturevalue("redis_url")
@@ -56,11 +97,13 @@ def make_store(request):
             host="127.0.0.1", port=port)
         namespace = f"{{contract:{uuid.uuid4().hex}}}"
 
-    def factory():
-        # A fresh asyncio client per store: asyncio clients are bound to
-        # the event loop they first ran on, and each test runs its own.
-        store = RedisStore(client, async_client=aclient_factory(),
-                           namespace=f"{namespace}:{len(made)}", page_size=7)
+    def factory(**options):
+        options.pop("clock", None)
+        # The asyncio client is made by the store from the factory, in the
+        # loop that first uses it (each test runs its own): made here, it
+        # could not be on Python 3.9, outside a running loop.
+        store = RedisStore(client, async_client=aclient_factory,
+                           namespace=f"{namespace}:{len(made)}", page_size=7, **options)
         made.append(store)
         return store
 
