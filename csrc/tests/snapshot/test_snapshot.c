@@ -4,6 +4,7 @@
  *   make -C csrc test            (runs this after building it with ASan + UBSan)
  *   make -C csrc test-snapshot   (this program alone)
  *   build/test_snapshot [seed]
+ *   build/test_snapshot --corpus DIR   (write the fuzzer's seed files)
  *
  * A program of its own, not part of test_radix: the Makefile builds
  * test_radix from every .c file directly in tests/, and the snapshot layer
@@ -1029,6 +1030,124 @@ static void test_oom(void)
     recs_free(&s);
 }
 
+/* ---- the fuzzer's seed corpus ------------------------------------------------------------
+ * build/test_snapshot --corpus DIR writes the seeds of fuzz/fuzz_snapshot.c
+ * (a mode byte, an OOM byte when mode bit 4 is set, then a file) into DIR.
+ * The seeds are committed in fuzz/corpus_snapshot/; rerun after changing
+ * the format or the harness's input encoding. */
+
+static char corpus_dir[1024];
+static unsigned corpus_files;
+
+static void seed_file(const char *name, unsigned mode, int oom, const unsigned char *p, size_t n)
+{
+    char path[1200];
+    FILE *f;
+    unsigned char hdr[2];
+    size_t hn = 0;
+    snprintf(path, sizeof path, "%s/%s", corpus_dir, name);
+    f = fopen(path, "wb");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    hdr[hn++] = (unsigned char)mode;
+    if (mode & 16u)
+        hdr[hn++] = (unsigned char)oom;
+    if (fwrite(hdr, 1, hn, f) != hn || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+    corpus_files++;
+}
+
+static void seed_recs(const char *name, unsigned mode, const recs *s, unsigned tag, size_t bs)
+{
+    sink f;
+    if (write_all(s, tag, bs, &f, NULL) != RX_OK)
+        exit(2);
+    seed_file(name, mode, 0, f.p, f.n);
+    free(f.p);
+}
+
+static void seed_raw(const char *name, const unsigned char *stream, size_t n, uint64_t count)
+{
+    sink f;
+    build_raw(&f, stream, n, 1, 0, 16, count, 0);
+    seed_file(name, 1, 0, f.p, f.n); /* mode 1: mutations keep their checksums right */
+    free(f.p);
+}
+
+static void write_corpus(void)
+{
+    recs s = {0};
+    sink f;
+    char name[64];
+    size_t i;
+    unsigned k;
+    seed_recs("empty_block16", 0, &s, 0, 16);
+    seed_recs("empty_block65536", 0, &s, 200, 0);
+    small_file(&f);
+    seed_file("small", 0, 0, f.p, f.n);
+    seed_file("small_fix", 1, 0, f.p, f.n);
+    seed_file("small_read1", 2, 0, f.p, f.n);
+    seed_file("small_read3_fix", 5, 0, f.p, f.n);
+    seed_file("small_read64", 6, 0, f.p, f.n);
+    seed_file("small_low_limits", 8 | 1, 0, f.p, f.n);
+    for (k = 0; k < 8; k++) {
+        sprintf(name, "small_oom_%u", k);
+        seed_file(name, 16 | 1, (int)k, f.p, f.n);
+    }
+    seed_file("small_truncated", 0, 0, f.p, f.n / 2);
+    f.p[f.n / 3] ^= 4;
+    seed_file("small_flipped", 0, 0, f.p, f.n);
+    free(f.p);
+
+    for (i = 0; i < 60; i++) { /* chat keys with deadlines */
+        char k[40];
+        int kn = sprintf(k, "message:session-%05u:%06u", (unsigned)(i / 20), (unsigned)(i % 20));
+        recs_push(&s, (const unsigned char *)k, (size_t)kn, (const unsigned char *)"hi", 2,
+                  (unsigned)(i % 3), (int)(i % 2), (int64_t)(1733000000000 + i));
+    }
+    seed_recs("chat_60_block64", 1, &s, 1, 64);
+    recs_free(&s);
+
+    rnd_state = seed + 7;
+    for (k = 0; k < 4; k++) {
+        random_recs(&s, 5 + 10 * k, 0);
+        sprintf(name, "random_%u_block%u", k, 16 + 29 * k);
+        seed_recs(name, k & 1 ? 1 : 3, &s, k, 16 + 29 * k);
+        recs_free(&s);
+    }
+    {
+        unsigned char big[1000];
+        for (i = 0; i < sizeof big; i++)
+            big[i] = (unsigned char)(i * 7);
+        recs_push(&s, (const unsigned char *)"big", 3, big, sizeof big, 5, 1, -1);
+        recs_push(&s, (const unsigned char *)"big2", 4, big, 300, 0, 0, 0);
+        seed_recs("value_1000_block16", 1, &s, 9, 16);
+        recs_free(&s);
+    }
+
+    /* well checksummed, badly formed: the record parser's own errors */
+    seed_raw("raw_valid", S("\x00\x01" "a" "\x00\x00" "\x01\x01" "b" "\x00\x00"), 2);
+    seed_raw("raw_repeat", S("\x00\x01" "a" "\x00\x00" "\x01\x00" "\x00\x00"), 2);
+    seed_raw("raw_smaller", S("\x00\x01" "b" "\x00\x00" "\x00\x01" "a" "\x00\x00"), 2);
+    seed_raw("raw_shared_not_maximal", S("\x00\x01" "a" "\x00\x00" "\x00\x02" "ab" "\x00\x00"),
+             2);
+    seed_raw("raw_shared_too_long", S("\x00\x01" "a" "\x00\x00" "\x02\x00" "\x00\x00"), 2);
+    seed_raw("raw_overlong_varint", S("\x00\x81\x00" "a" "\x00\x00"), 1);
+    seed_raw("raw_varint_overflow", S("\x00\x00\x00" "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02"),
+             1);
+    seed_raw("raw_ends_mid_record", S("\x00\x01" "a" "\x00\x05" "abc"), 1);
+    seed_raw("raw_key_too_long", S("\x00\x80\x80\x80\x80\x10"), 1);
+    seed_raw("raw_value_2e40", S("\x00\x00\x00" "\x80\x80\x80\x80\x80\x20" "abcdefgh"), 1);
+    seed_raw("raw_deadline", S("\x00\x01" "k" "\x03" "\x01\x02\x03\x04\x05\x06\x07\x08" "\x01" "v"),
+             1);
+    seed_raw("raw_count_wrong", S("\x00\x01" "a" "\x00\x00"), 5);
+    printf("wrote %u seed files into %s\n", corpus_files, corpus_dir);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static unsigned long passed, failed;
@@ -1055,6 +1174,12 @@ int main(int argc, char **argv)
     const char *s = getenv("RX_TEST_SEED");
     if (s && *s)
         seed = strtoull(s, NULL, 0);
+    if (argc > 2 && strcmp(argv[1], "--corpus") == 0) {
+        snprintf(corpus_dir, sizeof corpus_dir, "%s", argv[2]);
+        current = "corpus";
+        write_corpus();
+        return failures ? 1 : 0;
+    }
     if (argc > 1)
         seed = strtoull(argv[1], NULL, 0);
     printf("test_snapshot: seed %llu\n", (unsigned long long)seed);
