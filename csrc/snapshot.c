@@ -115,7 +115,36 @@ static int grow(const rx_allocator *a, unsigned char **buf, size_t *cap, size_t 
 
 typedef struct {
     uint32_t t[8][256];
+    int hw; /* use the CPU's CRC-32C instruction (crc_hw) */
 } crc_tables;
+
+/* x86-64 has computed CRC-32C in hardware since SSE 4.2 (2008): about 8
+ * bytes a cycle against slicing's 1-2, which matters at the size of a
+ * snapshot (10^6 keys of 100-byte values are 105 MB to checksum on save and
+ * on load).  Compiled only with GCC or clang, chosen at run time from the
+ * CPU's features, so the portable path below stays the reference.
+ * -DRX_SNAP_PORTABLE_CRC turns it off (the tests run both). */
+#if !defined(RX_SNAP_PORTABLE_CRC) && defined(__x86_64__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define SNAP_HW_CRC 1
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p,
+                                                         size_t n)
+{
+    uint64_t c = (uint32_t)~crc;
+    uint32_t c32;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8); /* x86 is little-endian: the byte order CRC-32C reads */
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        n -= 8;
+    }
+    c32 = (uint32_t)c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+#endif
 
 static void crc_init(crc_tables *c)
 {
@@ -129,11 +158,20 @@ static void crc_init(crc_tables *c)
     for (k = 1; k < 8; k++)
         for (i = 0; i < 256; i++)
             c->t[k][i] = (c->t[k - 1][i] >> 8) ^ c->t[0][c->t[k - 1][i] & 0xFFu];
+#ifdef SNAP_HW_CRC
+    c->hw = __builtin_cpu_supports("sse4.2") != 0;
+#else
+    c->hw = 0;
+#endif
 }
 
 static uint32_t crc_update(const crc_tables *c, uint32_t crc, const unsigned char *p, size_t n)
 {
     uint32_t lo, hi;
+#ifdef SNAP_HW_CRC
+    if (c->hw)
+        return crc_hw(crc, p, n);
+#endif
     crc = ~crc;
     while (n >= 8) {
         /* byte-assembled so the code is endian- and alignment-neutral;
