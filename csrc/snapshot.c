@@ -829,6 +829,7 @@ int rx_snap_reader_next(rx_snap_reader *r, rx_snap_record *rec)
     r->count++;
     rec->key = r->key_len ? r->key : EMPTY;
     rec->key_len = r->key_len;
+    rec->shared = (size_t)shared;
     rec->value = vlen ? r->val : EMPTY;
     rec->value_len = (size_t)vlen;
     return 1;

@@ -147,6 +147,10 @@ typedef struct rx_snap_reader rx_snap_reader;
 typedef struct rx_snap_record {
     const unsigned char *key; /* not NUL-terminated; non-NULL */
     size_t key_len;
+    /* Length of the common prefix of key and the previous record's key (0
+     * for the first): a bottom-up tree builder closes the nodes deeper
+     * than this without comparing keys itself. */
+    size_t shared;
     const unsigned char *value; /* non-NULL */
     size_t value_len;
     unsigned value_tag; /* 0..127 */

@@ -291,8 +291,16 @@ static void read_file(const unsigned char *p, size_t n, size_t chunk, int low_li
             FAIL("bad record %zu", o->got.n);
         if (o->got.n > 0) {
             const rec *l = &o->got.r[o->got.n - 1];
-            if (keycmp(o->got.arena + l->koff, l->kn, x.key, x.key_len) >= 0)
+            const unsigned char *lk = o->got.arena + l->koff;
+            size_t lcp = 0;
+            if (keycmp(lk, l->kn, x.key, x.key_len) >= 0)
                 FAIL("record %zu is not after the previous one", o->got.n);
+            while (lcp < l->kn && lcp < x.key_len && lk[lcp] == x.key[lcp])
+                lcp++;
+            if (x.shared != lcp)
+                FAIL("record %zu: shared %zu, common prefix %zu", o->got.n, x.shared, lcp);
+        } else if (x.shared != 0) {
+            FAIL("first record: shared %zu", x.shared);
         }
         recs_push(&o->got, &x);
     }

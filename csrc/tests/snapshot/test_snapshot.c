@@ -359,6 +359,14 @@ static int read_all(const unsigned char *p, size_t n, size_t chunk, recs *got, u
     if (rc != RX_OK)
         return rc;
     while ((rc = rx_snap_reader_next(r, &rc_rec)) == 1) {
+        size_t lcp = 0;
+        if (got && got->n > 0) { /* shared is the common prefix with the last key */
+            const rec *l = &got->r[got->n - 1];
+            while (lcp < l->kn && lcp < rc_rec.key_len && l->k[lcp] == rc_rec.key[lcp])
+                lcp++;
+        }
+        if (got)
+            CHECK_EQ(rc_rec.shared, lcp);
         if (got)
             recs_push(got, rc_rec.key, rc_rec.key_len, rc_rec.value, rc_rec.value_len,
                       rc_rec.value_tag, rc_rec.has_deadline, rc_rec.deadline);
