@@ -732,7 +732,7 @@ static int r_varint(rx_snap_reader *r, uint64_t *v, uint64_t *at)
             return RX_OK;
         }
     }
-    return r_fail(r, RX_SNAP_ERECORD, *at);
+    return r_fail(r, RX_SNAP_ERECORD, *at); /* not reached: byte 10 ends or fails above */
 }
 
 /* At a record boundary with the stream exhausted: the trailer must follow,

@@ -836,6 +836,18 @@ static void test_header_errors(void)
     CHECK_EQ(read_all(f.p, f.n, 0, NULL, &off, NULL, NULL), RX_SNAP_ECOUNT);
     CHECK_EQ(off, 24u + 4u + 4u + 4u + 12u);
     free(f.p);
+    /* payload total off by one, the trailer CRC made right again */
+    build_raw(&f, S("\x00\x01" "a" "\x00\x00"), 1, 0, 16, 1, 0);
+    {
+        size_t t = f.n - 32;
+        le64(f.p + t + 20, 6);
+        le32(f.p + t + 28, ref_crc((uint32_t)(f.p[t - 4] | f.p[t - 3] << 8 | f.p[t - 2] << 16 |
+                                              (uint32_t)f.p[t - 1] << 24),
+                                   f.p + t, 28));
+        CHECK_EQ(read_all(f.p, f.n, 0, NULL, &off, NULL, NULL), RX_SNAP_ECOUNT);
+        CHECK_EQ(off, t + 20);
+    }
+    free(f.p);
     /* the read callback failing */
     {
         rx_snap_reader *r;
