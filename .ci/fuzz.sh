@@ -143,6 +143,24 @@ if [ ${#failed[@]} -gt 0 ]; then
     exit 1
 fi
 
+# ---- snapshot reader/writer (csrc/snapshot.c): build and replay ---------------------
+# Its own harness and seeds (fuzz_snapshot.c, corpus_snapshot/); the timed
+# run at the end of this script, after the tree's, gets
+# FUZZ_SNAPSHOT_SECONDS (default 20, never more than the tree's run time).
+SNAP_SRCS=("$ROOT/csrc/snapshot.c" "$FUZZ_DIR/fuzz_snapshot.c")
+echo "== building $BUILD/fuzz_snapshot and replay_snapshot"
+"$CLANG" -std=c99 -g -O1 -Wall -Wextra -fsanitize=fuzzer "${SAN[@]}" \
+    -I"$ROOT/csrc" "${SNAP_SRCS[@]}" -o "$BUILD/fuzz_snapshot"
+"$REPLAY_CC" -std=c99 -g -O1 -Wall -Wextra "${SAN[@]}" \
+    -I"$ROOT/csrc" "${SNAP_SRCS[@]}" "$FUZZ_DIR/replay_main.c" -o "$BUILD/replay_snapshot"
+echo "== replaying the snapshot seed corpus"
+if ! { "$BUILD/replay_snapshot" "$FUZZ_DIR/corpus_snapshot" >"$BUILD/replay_snapshot.log" 2>&1; } 2>/dev/null; then
+    tail -n 30 "$BUILD/replay_snapshot.log"
+    echo "fuzz.sh: the snapshot seed corpus failed to replay" >&2
+    exit 1
+fi
+tail -n 1 "$BUILD/replay_snapshot.log" | sed 's/^/   /'
+
 # ---- timed run -------------------------------------------------------------------
 if [ "$SECONDS_TO_RUN" -eq 0 ]; then # libFuzzer reads 0 as "no limit"
     echo "== no timed run (0 s); total time $(($(date +%s) - START))s"
@@ -195,4 +213,29 @@ if [ $rc -ne 0 ]; then
     fi
     echo "  full log: $BUILD/fuzz.log" >&2
     exit 1
+fi
+
+# ---- snapshot: timed run ---------------------------------------------------------------
+SNAP_SECONDS=${FUZZ_SNAPSHOT_SECONDS:-20}
+if [ "$SNAP_SECONDS" -gt "$SECONDS_TO_RUN" ]; then
+    SNAP_SECONDS=$SECONDS_TO_RUN
+fi
+if [ "$SNAP_SECONDS" -gt 0 ]; then
+    cp -R "$FUZZ_DIR/corpus_snapshot" "$WORK/corpus_snapshot"
+    echo "== fuzzing the snapshot reader for ${SNAP_SECONDS}s"
+    set +e
+    (cd "$WORK" && "$BUILD/fuzz_snapshot" -max_total_time="$SNAP_SECONDS" -print_final_stats=1 \
+        -timeout=30 -rss_limit_mb=4096 -max_len=8192 -artifact_prefix="$ARTIFACTS/" \
+        "$WORK/corpus_snapshot") >"$BUILD/fuzz_snapshot.log" 2>&1
+    rc=$?
+    set -e
+    execs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$BUILD/fuzz_snapshot.log" | grep -oE '[0-9]+$' || true)
+    cov=$(grep -oE 'cov: [0-9]+' "$BUILD/fuzz_snapshot.log" | tail -n1 | grep -oE '[0-9]+' || true)
+    echo "== snapshot libFuzzer: executions ${execs:-?}, cov ${cov:-?}; total time $(($(date +%s) - START))s"
+    if [ $rc -ne 0 ]; then
+        echo "fuzz.sh: the snapshot fuzzer failed (exit $rc):" >&2
+        grep -E -A3 "MISMATCH|ERROR: (AddressSanitizer|libFuzzer)|runtime error" "$BUILD/fuzz_snapshot.log" | head -n 20 >&2 || true
+        echo "  replay: $BUILD/replay_snapshot $ARTIFACTS/<crash file>; full log: $BUILD/fuzz_snapshot.log" >&2
+        exit 1
+    fi
 fi
