@@ -5,8 +5,9 @@
 #   2. pyright on the same, through basedpyright (a PyPI package that bundles
 #      pyright and runs offline; pyright's own PyPI wrapper downloads from
 #      npm).  Pyright's "strict" mode for the usage tests, the stub, the
-#      protocol and memstore/__init__.py, "standard" for the other modules;
-#      target Python 3.9 (mypy 2 targets 3.10 at the lowest);
+#      protocol, __init__.py, _store.py and langchain.py; "standard" for
+#      redis.py and __main__.py (not strict-clean yet); target Python 3.9
+#      (mypy 2 targets 3.10 at the lowest);
 #   3. tests/typing/fail_*.py: both checkers must reject every line marked
 #      "# expect-error" and no other line (tests/typing/expect_errors.py),
 #      so that a check that silently passes is caught.
@@ -55,7 +56,7 @@ echo "== mypy --strict: tests/typing/test_usage.py memstore/"
 "$PYTHON" -m mypy --config-file tests/typing/mypy.ini tests/typing/test_usage.py memstore/ \
     || failed+=("mypy")
 
-echo "== pyright (basedpyright $("$PYTHON" -m basedpyright --version | tr '\n' ' ')): tests/typing/test_usage.py memstore/"
+echo "== pyright ($("$PYTHON" -m basedpyright --version | tr '\n' ' ')): tests/typing/test_usage.py memstore/"
 "$PYTHON" -m basedpyright --project tests/typing/pyrightconfig.json \
     --pythonpath "$("$PYTHON" -c 'import sys; print(sys.executable)')" \
     || failed+=("pyright")
