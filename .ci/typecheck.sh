@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static type checks (issue 11, "Typed, linted"):
-#   1. mypy --strict on tests/typing/test_usage.py and the package memstore/
+#   1. mypy --strict on tests/typing/test_usage.py (and the two helper
+#      scripts next to it) and the package memstore/
 #      (the stub _core.pyi, the protocol, the facade, langchain.py, redis.py);
 #   2. pyright on the same, through basedpyright (a PyPI package that bundles
 #      pyright and runs offline; pyright's own PyPI wrapper downloads from
@@ -52,11 +53,12 @@ fi
 
 failed=()
 
-echo "== mypy --strict: tests/typing/test_usage.py memstore/"
-"$PYTHON" -m mypy --config-file tests/typing/mypy.ini tests/typing/test_usage.py memstore/ \
+echo "== mypy --strict: tests/typing/ (but fail_*.py) and memstore/"
+"$PYTHON" -m mypy --config-file tests/typing/mypy.ini tests/typing/test_usage.py \
+    tests/typing/expect_errors.py tests/typing/stub_docstrings.py memstore/ \
     || failed+=("mypy")
 
-echo "== pyright ($("$PYTHON" -m basedpyright --version | tr '\n' ' ')): tests/typing/test_usage.py memstore/"
+echo "== pyright ($("$PYTHON" -m basedpyright --version | tr '\n' ' ')): tests/typing/ (but fail_*.py) and memstore/"
 "$PYTHON" -m basedpyright --project tests/typing/pyrightconfig.json \
     --pythonpath "$("$PYTHON" -c 'import sys; print(sys.executable)')" \
     || failed+=("pyright")

@@ -48,27 +48,27 @@ def _clean(doc: str | None, *, runtime: bool) -> str | None:
 
 def _slot_texts(member: str) -> set[str]:
     """What CPython says of a special method nobody documented."""
-    kinds = (object, int, list, dict, type(iter([])), types.GeneratorType,
+    kinds: tuple[type, ...] = (object, int, list, dict, type(iter([])), types.GeneratorType,
              types.CoroutineType, types.AsyncGeneratorType)
     return {getattr(kind, member).__doc__ for kind in kinds if hasattr(kind, member)}
 
 
 def _runtime_doc(class_name: str, member: str | None) -> tuple[bool, str | None]:
     """(present, docstring) of a class or of one of its methods."""
-    cls = getattr(core, class_name, None)
-    if cls is None:
+    cls: object = getattr(core, class_name, None)
+    if not isinstance(cls, type):
         return False, None
     if member is None:
         return True, _clean(cls.__doc__, runtime=True)
-    if member not in vars(cls):  # inherited from object is no docstring of ours
+    namespace: dict[str, object] = dict(vars(cls))
+    if member not in namespace:  # inherited from object is no docstring of ours
         return False, None
-    value = vars(cls)[member]
-    doc = getattr(value, "__doc__", None)
-    if doc in _slot_texts(member):
-        return True, None  # CPython's text for the slot ("Implement iter(self).")
-    if isinstance(value, classmethod):
-        value = value.__func__
-    return True, _clean(getattr(value, "__doc__", None), runtime=True) or None
+    value = namespace[member]
+    function: object = getattr(value, "__func__", value)  # a classmethod's function
+    doc: object = getattr(function, "__doc__", None)
+    if not isinstance(doc, str) or doc in _slot_texts(member):
+        return True, None  # none, or CPython's for the slot ("Implement iter(self).")
+    return True, _clean(doc, runtime=True) or None
 
 
 def _stub_doc(node: ast.ClassDef | ast.FunctionDef) -> ast.Constant | None:
@@ -77,6 +77,10 @@ def _stub_doc(node: ast.ClassDef | ast.FunctionDef) -> ast.Constant | None:
         if isinstance(first.value.value, str):
             return first.value
     return None
+
+
+def _stub_text(node: ast.Constant | None) -> str | None:
+    return None if node is None else inspect.cleandoc(str(node.value))
 
 
 def docstrings() -> list[Docstring]:
@@ -90,8 +94,7 @@ def docstrings() -> list[Docstring]:
         node = _stub_doc(cls)
         present, built = _runtime_doc(cls.name, None)
         found.append(Docstring(cls.name, node, cls.col_offset + 4,
-                               None if node is None else inspect.cleandoc(node.value),
-                               built, not present))
+                               _stub_text(node), built, not present))
         seen: set[str] = set()
         for item in cls.body:
             if not isinstance(item, ast.FunctionDef) or item.name in seen:
@@ -103,8 +106,7 @@ def docstrings() -> list[Docstring]:
             seen.add(item.name)
             present, built = _runtime_doc(cls.name, item.name)
             found.append(Docstring(f"{cls.name}.{item.name}", node, item.col_offset + 4,
-                                   None if node is None else inspect.cleandoc(node.value),
-                                   built, not present))
+                                   _stub_text(node), built, not present))
     return found
 
 
