@@ -1,6 +1,6 @@
 """The surface every memstore backend offers, so code written against one
 runs unchanged on another (``TrieStore`` in memory, ``RedisStore`` on a
-server).  The shared contract tests in ``tests/contract`` run against each
+server).  The shared contract tests in ``tests/test_contract.py`` run against each
 backend through this protocol.
 """
 
