@@ -1448,32 +1448,42 @@ cdef class StoreIterator:
 
     cdef inline bint _advance(self) except -1:
         """Moves to the next item: True, or False once the listing is over."""
-        cdef int rc, verdict
         if self.remaining == 0:
             self._finish()
             return False
-        while True:
-            if self.group_len:
-                self._skip_group()
-            rc = rx_iter_next(&self.it)
-            if rc == 0:
-                self._finish()
-                return False
-            if rc < 0:
-                raise MemoryError("out of memory while iterating")
-            if not self.ranged:
-                break
-            verdict = self._place()
-            if verdict == _TAKE:
-                break
-            if verdict == _END:
-                self._finish()
-                return False
+        # A plain prefix listing takes every key; only bounded and
+        # delimited ones pay for _next_entry's checks.
+        if not (self._next_entry() if self.ranged else self._next_key()):
+            self._finish()
+            return False
         if self.remaining > 0:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
         return True
+
+    cdef inline int _next_key(self) except -1:
+        """Steps the C iterator: 1 on the next key, 0 when there is none."""
+        cdef int rc = rx_iter_next(&self.it)
+        if rc < 0:
+            raise MemoryError("out of memory while iterating")
+        return rc
+
+    cdef int _next_entry(self) except -1:
+        """_next_key for a bounded or delimited listing: 1 on the next key
+        within the bounds (rolled up into its group, see _place), 0 at the
+        end."""
+        cdef int verdict
+        while True:
+            if self.group_len:
+                self._skip_group()
+            if not self._next_key():
+                return 0
+            verdict = self._place()
+            if verdict == _TAKE:
+                return 1
+            if verdict == _END:
+                return 0
 
     cdef int _place(self) except -1:
         """Checks the key the C iterator stands on against the end bound,
