@@ -29,8 +29,11 @@ Reference discipline
   writes: validation does type checks only; encoding and the tree's
   allocator (PyMem_*) allocate nothing the garbage collector tracks, so no
   collection (and no finalizer) can run either; releases are deferred.
-  That is what makes every method atomic with respect to other threads and
-  lets a batch be all or nothing.
+  That is what makes batches and single-key methods atomic with respect to
+  other threads and lets a batch be all or nothing.  (``==``, ``repr``,
+  pickling and building from a mapping run Python code between their steps
+  -- values' ``__eq__``/``__repr__``, the mapping's iteration -- and are not
+  atomic: the README says which operations are.)
 * References the binding holds temporarily (a batch's keys and values, a
   value being compared or returned, the object owning a key's bytes, kept
   in a local named ``owner``) are strong ones, so Python code that runs in
