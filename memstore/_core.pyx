@@ -1427,8 +1427,11 @@ cdef class StoreIterator:
     cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
     cdef object after_owner    # forward delimiter listing: start_after, for groups
     # The group last listed or passed over: forward its successor, reversed
-    # the group itself, the target of the seek that skips its keys.
-    cdef bytearray group
+    # the group itself, the target of the seek that skips its keys.  A C
+    # buffer (PyMem), grown as needed: a Python object per listing would
+    # cost more than the rest of a short listing.
+    cdef unsigned char *group
+    cdef size_t group_cap
     cdef size_t group_len      # length of the group pending a skip; 0: none
 
     def __cinit__(self):
@@ -1440,6 +1443,7 @@ cdef class StoreIterator:
     def __dealloc__(self):
         if self.ready:
             rx_iter_release(&self.it)
+        PyMem_Free(self.group)
 
     def __iter__(self):
         return self
@@ -1523,13 +1527,16 @@ cdef class StoreIterator:
 
     cdef int _remember_group(self, const unsigned char *key, size_t group_len) except -1:
         """Keeps the seek target that skips the group key[:group_len]."""
-        cdef unsigned char *dest
-        if self.group is None or <size_t>len(self.group) < group_len:
-            self.group = bytearray(group_len)
-        dest = <unsigned char *>(<char *>self.group)
-        memcpy(dest, key, group_len)
+        cdef unsigned char *grown
+        if group_len > self.group_cap:
+            grown = <unsigned char *>PyMem_Realloc(self.group, group_len)
+            if grown is NULL:
+                raise MemoryError("out of memory while iterating")
+            self.group = grown
+            self.group_cap = group_len
+        memcpy(self.group, key, group_len)
         if not self.reverse:
-            dest[group_len - 1] += 1  # the successor: see _group_successor
+            self.group[group_len - 1] += 1  # the successor: see _group_successor
         self.group_len = group_len
         return 0
 
@@ -1541,7 +1548,7 @@ cdef class StoreIterator:
         cdef size_t n = self.group_len
         self.group_len = 0
         if rx_iter_seek(&self.it, RX_SEEK_LT if self.reverse else RX_SEEK_GE,
-                        <const unsigned char *>(<char *>self.group), n) != RX_OK:
+                        self.group, n) != RX_OK:
             raise MemoryError("out of memory while iterating")
         return 0
 
