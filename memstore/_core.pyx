@@ -326,14 +326,17 @@ cdef Py_ssize_t _parse_limit(object limit) except -2:
     return value
 
 
-cdef inline int _refuse_text_batch(object batch, str method) except -1:
+cdef inline int _refuse_text_batch(object batch, str method, bint pairs=False) except -1:
     """A str, bytes or bytearray is iterable, so mget("user:1") would read
     the keys "u", "s", "e", ...: refuse it before anything is read or
     written."""
     cdef PyObject *o = <PyObject *>batch
     if PyUnicode_Check(o) or PyBytes_Check(o) or PyByteArray_Check(o):
-        raise TypeError(f"{method}() takes a batch (a list or other iterable), "
-                        f"not a single {_type_name(batch)}; wrap one key in a list")
+        if pairs:
+            raise TypeError(f"{method}() takes a batch of (key, value) pairs, "
+                            f"not a {_type_name(batch)}")
+        raise TypeError(f"{method}() takes a batch of keys, not a single "
+                        f"{_type_name(batch)}; pass [key] for one key")
     return 0
 
 
@@ -563,7 +566,7 @@ cdef class TrieStoreBase:
         cdef PyObject **items
         cdef _Write *w
         cdef bint encoding_failed
-        _refuse_text_batch(key_value_pairs, "mset")
+        _refuse_text_batch(key_value_pairs, "mset", True)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         n = PySequence_Fast_GET_SIZE(seq)
@@ -755,7 +758,7 @@ cdef class TrieStoreBase:
         cdef PyObject *item
         cdef PyObject *key
         cdef PyObject *value
-        _refuse_text_batch(key_value_pairs, method)
+        _refuse_text_batch(key_value_pairs, method, True)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         snapshot = PySequence_Tuple(seq)  # the outer sequence, frozen
