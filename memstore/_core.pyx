@@ -1322,7 +1322,7 @@ cdef object _reverse_upper_bound(object after, const unsigned char *prefix, size
     cdef Py_ssize_t found
     cdef size_t group_len
     _owner_bytes(<PyObject *>after, &data, &size)
-    if size < prefix_size or memcmp(data, prefix, prefix_size) != 0:
+    if ms_common(data, size, prefix, prefix_size) != prefix_size:
         return after  # outside the prefix: every entry lies on one side
     found = ms_find(data + prefix_size, size - prefix_size, delim, delim_size)
     if found < 0:
