@@ -516,10 +516,11 @@ def test_options_are_tested_by_length_not_truthiness():
 # ------------------------------------------------------- == recursion
 
 
-@pytest.mark.parametrize("limit", [10_000, 20_000])
+@pytest.mark.parametrize("limit", [1_000, 10_000, 20_000, 1_000_000])
 @pytest.mark.parametrize("other", ["store", "dict", "self"])
 def test_nested_comparison_raises_recursion_error(limit, other):
-    """a["k"] = a; b["k"] = b; a == b used to exhaust the C stack.  Run in a
+    """a["k"] = a; b["k"] = b; a == b used to exhaust the C stack (from a
+    recursion limit of about 11,000 here, lower under ASan).  Run in a
     subprocess, so a crash fails this test instead of killing pytest."""
     code = textwrap.dedent(
         f"""
@@ -546,6 +547,53 @@ def test_nested_comparison_raises_recursion_error(limit, other):
     # a store is equal to itself without looking inside (identity first)
     outcome = "True" if other == "self" else "RecursionError"
     assert proc.stdout.split() == [outcome, outcome, "ok"]
+
+
+def _run_python(code):
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    return proc.stdout.split()
+
+
+def test_nesting_depth_bound_is_per_thread_and_fits_a_small_stack():
+    """The fixed bound (2,000 nested store comparisons) holds whatever the
+    recursion limit, in a thread with a 4 MB stack too; nesting below it
+    still compares."""
+    out = _run_python(
+        """
+        import sys, threading
+        from memstore import TrieStore
+        sys.setrecursionlimit(1_000_000)
+
+        def nest(depth, make):
+            s = make()
+            for _ in range(depth):
+                outer = make()
+                outer["k"] = s
+                s = outer
+            return s
+
+        def compare(depth, other):
+            try:
+                print(nest(depth, TrieStore) == nest(depth, other))
+            except RecursionError:
+                print("RecursionError")
+
+        def run():
+            compare(1_500, TrieStore)
+            compare(1_500, dict)
+            compare(50_000, TrieStore)
+            compare(50_000, dict)
+
+        run()
+        threading.stack_size(4 * 1024 * 1024)
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+        """
+    )
+    assert out == ["True", "True", "RecursionError", "RecursionError"] * 2
 
 
 def test_deep_but_finite_nesting_still_compares_equal():
