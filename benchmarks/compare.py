@@ -381,11 +381,61 @@ class Row:
     kw: names for the timed source; setup: untimed source run before each
     call; undo: op run untimed after each call (a write's inverse), with
     check = (what, q, after, before) verified around the first call;
-    only: restrict to these systems."""
+    only: restrict to these systems; exprs: {system: timed source} for an
+    op the adapters in systems.py do not have (only those systems run)."""
 
-    def __init__(self, label, op, per, kw, setup=None, undo=None, check=None, only=None):
+    def __init__(self, label, op, per, kw, setup=None, undo=None, check=None, only=None,
+                 exprs=None):
         self.label, self.op, self.per, self.kw = label, op, per, kw
         self.setup, self.undo, self.check, self.only = setup, undo, check, only
+        self.exprs = exprs
+
+    def source(self, s):
+        """The timed source for system s, or None when s does not run."""
+        if self.only and s.name not in self.only:
+            return None
+        if self.exprs is not None:
+            return self.exprs.get(s.name)
+        return s.exprs.get(self.op)
+
+
+# Range listing: the ~100 keys from one stored key up to (not including)
+# another, with no common prefix to lean on.  Only systems with an ordered
+# range API, plus the dict's scan as the baseline.
+RANGE_KEYS = 100
+RANGE_EXPRS = {
+    "dict": "sorted(k for k in h if lo <= k < hi)",
+    "SortedDict": "list(h.irange(lo, hi, inclusive=(True, False)))",
+    "memstore": "list(h.yield_keys(start=lo, stop=hi))",
+}
+
+# Delimiter listing (S3-style): a prefix holding 3 groups of 10^5 keys each
+# against prefixes holding 3 groups of one key and 1 group of one key, in one
+# store of their own.  Equal times say a group costs one seek whatever it
+# holds.  memstore only: no peer lists by delimiter.
+DELIM_GROUP_KEYS = 100_000
+DELIM_ROWS = (  # (label, op, prefix, expected entries)
+    (f"delimiter listing, 3 groups of {DELIM_GROUP_KEYS:,} keys", "delim_big", "big/",
+     ["big/a/", "big/b/", "big/c/"]),
+    ("delimiter listing, 3 groups of 1 key", "delim_small", "small/",
+     ["small/a/", "small/b/", "small/c/"]),
+    ("delimiter listing, 1 group of 1 key", "delim_one", "one/", ["one/a/"]),
+)
+_DELIM_STORE = None
+
+
+def _delimiter_store():
+    """The store of the delimiter rows, built once per run (3 x 10^5 keys)."""
+    global _DELIM_STORE
+    if _DELIM_STORE is None:
+        from memstore import TrieStore
+        d = TrieStore()
+        for g in "abc":
+            d.mset([(f"big/{g}/{i:06}", None) for i in range(DELIM_GROUP_KEYS)])
+            d[f"small/{g}/0"] = None
+        d["one/a/0"] = None
+        _DELIM_STORE = d
+    return _DELIM_STORE
 
 
 def _time_ops(ds, active, stores, params, cfg, add, log):
@@ -398,7 +448,8 @@ def _time_ops(ds, active, stores, params, cfg, add, log):
         cases = {}
         for i, row in enumerate(rows):
             for s in active:
-                if row.op not in s.exprs or (row.only and s.name not in row.only):
+                src = row.source(s)
+                if src is None:
                     continue
                 ns = _ns(s, stores[s.name], **row.kw)
                 extra = {}
@@ -412,7 +463,7 @@ def _time_ops(ds, active, stores, params, cfg, add, log):
                         ns["_chk"] = c
                         teardown = "_chk(); " + teardown
                     extra["teardown"] = teardown
-                cases[(i, s.name)] = compile_timer(s.exprs[row.op], ns,
+                cases[(i, s.name)] = compile_timer(src, ns,
                                                    is_async=row.op.startswith("a"), **extra)
         res = measure(cases, cfg)
         for i, row in enumerate(rows):
@@ -457,11 +508,40 @@ def _time_ops(ds, active, stores, params, cfg, add, log):
         Row(f"yield_keys {big} ({bc:,}) (sync twin of ayield_keys)", "yield", bc,
             {"p": bp, "lo": bp, "hi": bhi}, only=asyncs))
     wrong = {}
+    _range_and_delimiter_rows(ds, active, stores, run, wrong)
     for name, c in checks:
         err = c.check_undone()
         if err and name not in wrong:
             wrong[name] = err
     return wrong
+
+
+def _range_and_delimiter_rows(ds, active, stores, run, wrong):
+    """The range row on every system with a range API, then the delimiter
+    rows on memstore; every answer is checked before anything is timed."""
+    if ds.n > RANGE_KEYS:
+        i = ds.n // 3  # a range from the middle of the key order
+        lo, hi = ds.sorted_keys[i], ds.sorted_keys[i + RANGE_KEYS]
+        expected = ds.sorted_keys[i : i + RANGE_KEYS]
+        row = Row(f"range listing start/stop ({RANGE_KEYS} keys)", "range", RANGE_KEYS,
+                  {"lo": lo, "hi": hi}, exprs=RANGE_EXPRS)
+        for s in active:
+            src = row.source(s)
+            if src is not None and s.name not in wrong:
+                got = evaluate(src, _ns(s, stores[s.name], lo=lo, hi=hi))
+                if got != expected:
+                    wrong[s.name] = f"range listing [{lo!r}, {hi!r}) differs"
+        run(row)
+    if any(s.name == "memstore" for s in active) and "memstore" not in wrong:
+        d = _delimiter_store()
+        rows = []
+        for label, op, prefix, entries in DELIM_ROWS:
+            src = f"list(d.yield_keys(prefix={prefix!r}, delimiter='/'))"
+            if evaluate(src, {"d": d}) != entries:
+                wrong["memstore"] = f"delimiter listing of {prefix!r} differs"
+                return
+            rows.append(Row(label, op, len(entries), {"d": d}, exprs={"memstore": src}))
+        run(*rows)
 
 
 # ----------------------------------------------------------------- memory
@@ -628,6 +708,30 @@ def targets(all_results, mem, sizes):
                         "PASS" if b / a <= 2 else "MISS"))
         else:
             out.append(("yield_keys ~100 matches: flat as N grows", "needs two sizes", "n.a."))
+    _, rr = _find(R, "range")
+    _, rp = _find(R, "yield", "yield_keys ~100 ")
+    if rr and rp:
+        m, sd = rr["times"].get("memstore"), rr["times"].get("SortedDict")
+        pm, psd = rp["times"].get("memstore"), rp["times"].get("SortedDict")
+        if m and sd and pm and psd:
+            row(f"range listing of {rr['per']} keys: SortedDict.irange ÷ memstore >= the "
+                f"prefix listing's ratio",
+                f"{sd / m:.2f}x vs {psd / pm:.2f}x ({fmt_ns(m)} vs {fmt_ns(sd)})",
+                sd / m >= psd / pm)
+        else:
+            row("range listing: SortedDict.irange ÷ memstore >= the prefix listing's ratio",
+                "—", None)
+    _, rbig = _find(R, "delim_big")
+    _, rone = _find(R, "delim_one")
+    _, rsmall = _find(R, "delim_small")
+    if rbig and rone:
+        big, one = rbig["times"].get("memstore"), rone["times"].get("memstore")
+        small = rsmall["times"].get("memstore") if rsmall else None
+        extra = f"; vs 3 groups of 1 key: {big / small:.2f}x" if big and small else ""
+        row(f"delimiter listing, 3 groups of {DELIM_GROUP_KEYS:,} keys: <= 1.5x one group "
+            f"of one key",
+            f"{big / one:.2f}x ({fmt_ns(big)} vs {fmt_ns(one)}){extra}" if big and one else "—",
+            (big / one <= 1.5) if big and one else None)
     counts = [(lab, r) for lab, r in R.items() if r.get("op") == "count" and "none" not in lab]
     ms = [r["times"].get("memstore") for _, r in counts]
     if counts and all(ms):

@@ -29,8 +29,11 @@ Reference discipline
   writes: validation does type checks only; encoding and the tree's
   allocator (PyMem_*) allocate nothing the garbage collector tracks, so no
   collection (and no finalizer) can run either; releases are deferred.
-  That is what makes every method atomic with respect to other threads and
-  lets a batch be all or nothing.
+  That is what makes batches and single-key methods atomic with respect to
+  other threads and lets a batch be all or nothing.  (``==``, ``repr``,
+  pickling and building from a mapping run Python code between their steps
+  -- values' ``__eq__``/``__repr__``, the mapping's iteration -- and are not
+  atomic: the README says which operations are.)
 * References the binding holds temporarily (a batch's keys and values, a
   value being compared or returned, the object owning a key's bytes, kept
   in a local named ``owner``) are strong ones, so Python code that runs in
@@ -45,13 +48,14 @@ Reference discipline
 cimport cython
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 
 from memstore._radix cimport (
     RX_ENOMEM,
     RX_MAX_KEY_LEN,
     RX_OK,
     RX_SEEK_FIRST,
+    RX_SEEK_GE,
     RX_SEEK_GT,
     RX_SEEK_LAST,
     RX_SEEK_LT,
@@ -73,6 +77,7 @@ from memstore._radix cimport (
     rx_spare_memory,
     rx_remove,
     rx_remove_prefix,
+    rx_seek_op,
     rx_size,
     rx_tree,
     rx_tree_free,
@@ -102,7 +107,10 @@ cdef extern from "Python.h":
         PyObject *o, const char *encoding, const char *errors) noexcept
     PyObject *PyErr_Occurred() noexcept
 
+    bint PyBytes_Check(PyObject *o)
     bint PyBytes_CheckExact(PyObject *o)
+    bint PyByteArray_Check(PyObject *o)
+    bint PyBool_Check(PyObject *o)
     char *PyBytes_AS_STRING(PyObject *o)
     Py_ssize_t PyBytes_GET_SIZE(PyObject *o)
 
@@ -128,6 +136,8 @@ cdef extern from "Python.h":
     int Py_EQ
     int Py_ReprEnter(object o) except -1
     void Py_ReprLeave(object o)
+    int Py_EnterRecursiveCall(const char *where) except -1
+    void Py_LeaveRecursiveCall()
     bint PyIndex_Check(object o)
     Py_ssize_t PY_SSIZE_T_MAX
 
@@ -301,10 +311,12 @@ cdef int _raise_insert_error(int rc) except -1:
 
 
 cdef Py_ssize_t _parse_limit(object limit) except -2:
-    """-1 for no limit, else the limit (clamped to PY_SSIZE_T_MAX)."""
+    """-1 for no limit, else the limit (clamped to PY_SSIZE_T_MAX).  An int
+    or an object with ``__index__`` (numpy integers); a bool is refused like
+    RedisStore refuses it, since ``limit=True`` is almost surely a mistake."""
     if limit is None:
         return -1
-    if not PyIndex_Check(limit):
+    if PyBool_Check(<PyObject *>limit) or not PyIndex_Check(limit):
         raise TypeError(f"limit must be an int or None, not {_type_name(limit)}")
     value = _index(limit)
     if value < 0:
@@ -312,6 +324,20 @@ cdef Py_ssize_t _parse_limit(object limit) except -2:
     if value >= PY_SSIZE_T_MAX:
         return PY_SSIZE_T_MAX
     return value
+
+
+cdef inline int _refuse_text_batch(object batch, str method, bint pairs=False) except -1:
+    """A str, bytes or bytearray is iterable, so mget("user:1") would read
+    the keys "u", "s", "e", ...: refuse it before anything is read or
+    written."""
+    cdef PyObject *o = <PyObject *>batch
+    if PyUnicode_Check(o) or PyBytes_Check(o) or PyByteArray_Check(o):
+        if pairs:
+            raise TypeError(f"{method}() takes a batch of (key, value) pairs, "
+                            f"not a {_type_name(batch)}")
+        raise TypeError(f"{method}() takes a batch of keys, not a single "
+                        f"{_type_name(batch)}; pass [key] for one key")
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -413,6 +439,50 @@ cdef void _free_deletes(_Delete *d, Py_ssize_t n) noexcept:
 
 
 # --------------------------------------------------------------------------
+# Nested comparisons.
+#
+# `a == b` on stores that contain stores recurses in C: each level holds two
+# rx_iters and half a dozen C frames (~550 bytes, ~750 under ASan).  From 3.12
+# Py_EnterRecursiveCall also bounds C recursion; on 3.11 it counts against
+# sys.getrecursionlimit() only, and a program that raises that limit (to
+# 20,000, where dict comparisons still work) runs out of C stack first.  So
+# nesting is also bounded by a fixed depth per thread, deep enough for any
+# real nesting and shallow enough for a 2 MB stack.
+
+cdef enum:
+    _MAX_COMPARE_DEPTH = 2000
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define MS_THREAD_LOCAL __declspec(thread)
+    #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+    #define MS_THREAD_LOCAL _Thread_local
+    #else
+    #define MS_THREAD_LOCAL __thread
+    #endif
+
+    /* Store comparisons under way in this thread, nested in one another. */
+    static MS_THREAD_LOCAL int ms_compare_depth = 0;
+
+    static int ms_enter_compare(int limit)
+    {
+        if (ms_compare_depth >= limit)
+            return 0;
+        ms_compare_depth++;
+        return 1;
+    }
+
+    static void ms_leave_compare(void)
+    {
+        ms_compare_depth--;
+    }
+    """
+    bint ms_enter_compare(int limit) noexcept
+    void ms_leave_compare() noexcept
+
+
+# --------------------------------------------------------------------------
 # The store.
 
 @cython.trashcan(True)  # a long chain of stores in stores frees without recursion
@@ -491,6 +561,7 @@ cdef class TrieStoreBase:
         cdef size_t sizes[_FIND_LANES]
         cdef void *found[_FIND_LANES]
         cdef PyObject *owners[_FIND_LANES]  # temporary UTF-8 bytes, or NULL
+        _refuse_text_batch(keys, "mget")
         seq = PySequence_Fast(keys, "mget() argument must be an iterable of str")
         n = PySequence_Fast_GET_SIZE(seq)
         result = PyList_New(n)
@@ -539,6 +610,7 @@ cdef class TrieStoreBase:
         cdef PyObject **items
         cdef _Write *w
         cdef bint encoding_failed
+        _refuse_text_batch(key_value_pairs, "mset", True)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         n = PySequence_Fast_GET_SIZE(seq)
@@ -695,6 +767,7 @@ cdef class TrieStoreBase:
         cdef size_t size
         cdef void *old
         cdef _Delete *d
+        _refuse_text_batch(keys, "mdelete")
         seq = PySequence_Fast(keys, "mdelete() argument must be an iterable of str")
         n = PySequence_Fast_GET_SIZE(seq)
         if n == 0:
@@ -721,13 +794,15 @@ cdef class TrieStoreBase:
     # snapshot: a caller or another task changing the batch meanwhile cannot
     # turn it into a partial write.
 
-    def _validate_pairs(self, key_value_pairs):
+    def _validate_pairs(self, key_value_pairs, str method="amset"):
         """Checks a whole mset batch without writing anything and returns a
-        snapshot of it: a new list of (key, value) tuples.  O(B)."""
+        snapshot of it: a new list of (key, value) tuples.  ``method`` is
+        the name errors give.  O(B)."""
         cdef Py_ssize_t i, n
         cdef PyObject *item
         cdef PyObject *key
         cdef PyObject *value
+        _refuse_text_batch(key_value_pairs, method, True)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         snapshot = PySequence_Tuple(seq)  # the outer sequence, frozen
@@ -749,9 +824,10 @@ cdef class TrieStoreBase:
                 PyList_SET_ITEM(pairs, i, <PyObject *>pair)
         return pairs
 
-    def _validate_keys(self, keys):
+    def _validate_keys(self, keys, str method="amget"):
         """Checks that every key is a str and returns a snapshot of the keys
-        (a tuple).  O(B)."""
+        (a tuple).  ``method`` is the name errors give.  O(B)."""
+        _refuse_text_batch(keys, method)
         seq = PySequence_Fast(keys, "argument must be an iterable of str")
         snapshot = PySequence_Tuple(seq)
         _check_keys(PySequence_Fast_ITEMS(snapshot), PySequence_Fast_GET_SIZE(snapshot))
@@ -759,53 +835,83 @@ cdef class TrieStoreBase:
 
     # ------------------------------------------------------------ listing
 
-    def yield_keys(self, *, prefix=None, start_after=None, limit=None, bint reverse=False):
+    def yield_keys(self, *, prefix=None, start_after=None, limit=None, bint reverse=False,
+                   start=None, stop=None, delimiter=None):
         """Iterator over the keys starting with ``prefix``, in code-point
         order (``reverse=True``: descending).
 
-        ``start_after`` resumes a listing after that key (before it when
-        reversed; it need not be stored); ``limit`` caps how many keys are
-        returned.  The iterator stays valid while the store changes: it
-        carries on after the last key it returned.  O(L + M) for a prefix of
-        length L and M keys listed.
+        ``start`` (inclusive) and ``stop`` (exclusive) bound the keys too,
+        in the same order; ``start >= stop`` lists nothing.  ``start_after``
+        resumes a listing after that key (before it when reversed; it need
+        not be stored); ``limit`` caps how many keys are returned.  The
+        iterator stays valid while the store changes: it carries on after
+        the last key it returned.  O(L + M) for a prefix or bound of length
+        L and M keys listed: the listing starts from a seek, never a scan.
 
         >>> s = TrieStore([("a:1", 1), ("a:2", 2), ("a:3", 3), ("b:1", 4)])
         >>> list(s.yield_keys(prefix="a:", start_after="a:1", limit=1))
         ['a:2']
+        >>> list(s.yield_keys(start="a:2", stop="b"))
+        ['a:2', 'a:3']
+
+        ``delimiter`` lists like a directory (Amazon S3's ListObjects): a
+        key whose rest after ``prefix`` contains the delimiter is rolled up
+        into its group, ``prefix`` + that rest up to and including the
+        first delimiter, listed once at its place in key order.  ``limit``
+        counts entries (a group is one), and ``start_after`` is compared
+        with entries, so resuming after a group skips all of it.  O(E·L)
+        for E entries listed, however many keys a group holds.
+
+        >>> s = TrieStore(dict.fromkeys(["docs/a.md", "docs/img/1.png", "readme"], 0))
+        >>> list(s.yield_keys(delimiter="/"))
+        ['docs/', 'readme']
+        >>> list(s.yield_keys(prefix="docs/", delimiter="/"))
+        ['docs/a.md', 'docs/img/']
         """
-        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+        return _open(self, _KEYS, prefix, start_after, limit, reverse, start, stop, delimiter)
 
     def __iter__(self):
         """Iterator over all keys in code-point order.  O(N) in total."""
         return _open(self, _KEYS, None, None, None, False)
 
-    def keys(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def keys(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+             start=None, stop=None, delimiter=None):
         """Iterator over keys; same options as :meth:`yield_keys`.
 
-        O(L + M) for a prefix of length L and M keys listed.
+        O(L + M) for a prefix of length L and M keys listed (O(E·L) for E
+        entries with a delimiter).
 
         >>> list(TrieStore({"b": 1, "a": 2}).keys())
         ['a', 'b']
+        >>> s = TrieStore(dict.fromkeys(["a/1", "a/2", "b"], 0))
+        >>> list(s.keys(delimiter="/", reverse=True))
+        ['b', 'a/']
         """
-        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+        return _open(self, _KEYS, prefix, start_after, limit, reverse, start, stop, delimiter)
 
-    def values(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def values(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+               start=None, stop=None):
         """Iterator over values in key order; same options as
-        :meth:`yield_keys`.  O(L + M).
+        :meth:`yield_keys` but ``delimiter``.  O(L + M).
 
         >>> list(TrieStore({"b": 1, "a": 2}).values())
         [2, 1]
+        >>> list(TrieStore({"a": 1, "b": 2, "c": 3}).values(start="b"))
+        [2, 3]
         """
-        return _open(self, _VALUES, prefix, start_after, limit, reverse)
+        return _open(self, _VALUES, prefix, start_after, limit, reverse, start, stop)
 
-    def items(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def items(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+              start=None, stop=None):
         """Iterator over ``(key, value)`` pairs in key order; same options
-        as :meth:`yield_keys`.  O(L + M).
+        as :meth:`yield_keys` but ``delimiter``.  O(L + M).
 
         >>> list(TrieStore({"b": 1, "a": 2}).items(reverse=True))
         [('b', 1), ('a', 2)]
+        >>> list(TrieStore({"a": 1, "b": 2, "c": 3}).items(stop="b"))
+        [('a', 1)]
         """
-        return _open(self, _ITEMS, prefix, start_after, limit, reverse)
+        return _open(self, _ITEMS, prefix, start_after, limit, reverse, start, stop)
 
     # -------------------------------------------------------- single keys
 
@@ -1012,12 +1118,34 @@ cdef class TrieStoreBase:
     # -------------------------------------------------- equality, pickling
 
     def __eq__(self, other):
-        """Equal to another store or any mapping with the same items.  O(N·L)."""
+        """Equal to another store or any mapping with the same items.  O(N·L).
+
+        Stores that contain each other nest comparisons without end; like
+        ``dict`` this raises ``RecursionError`` instead of exhausting the C
+        stack."""
         if isinstance(other, TrieStoreBase):
-            return self._equals_store(<TrieStoreBase>other)
-        if isinstance(other, _Mapping):
-            return self._equals_mapping(other)
-        return NotImplemented
+            is_store = True
+        elif isinstance(other, _Mapping):
+            is_store = False
+        else:
+            return NotImplemented
+        # Each nesting level is counted against the recursion limit (next
+        # to the count PyObject_RichCompare makes) and against a fixed
+        # depth (see "Nested comparisons" above).
+        Py_EnterRecursiveCall(" in comparison")
+        try:
+            if not ms_enter_compare(_MAX_COMPARE_DEPTH):
+                raise RecursionError(
+                    f"maximum recursion depth exceeded in comparison (stores "
+                    f"nested more than {_MAX_COMPARE_DEPTH} deep)")
+            try:
+                if is_store:
+                    return self._equals_store(<TrieStoreBase>other)
+                return self._equals_mapping(other)
+            finally:
+                ms_leave_compare()
+        finally:
+            Py_LeaveRecursiveCall()
 
     def __ne__(self, other):
         """The negation of ``==``.  O(N·L)."""
@@ -1133,38 +1261,234 @@ cdef enum:
     _VALUES = 1
     _ITEMS = 2
 
+# What StoreIterator._group decides about a key with the delimiter.
+cdef enum:
+    _TAKE = 0  # list it, or the group it rolls up into
+    _SKIP = 1  # a group already behind start_after: seek past it, go on
 
-cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
-                         object start_after, object limit, bint reverse):
-    """Validates the listing options and returns a positioned iterator."""
+
+cdef extern from *:
+    """
+    /* Byte order of two strings, memcmp-style (<0, 0, >0); a proper prefix
+     * sorts first.  UTF-8 byte order is code-point order.  Runs once per
+     * key of a bounded listing, on keys a few dozen bytes long: inline, 8
+     * bytes at a time, it costs a fraction of a call to memcmp.  The first
+     * byte is tried alone: callers skip the bytes known to be equal, so it
+     * usually decides. */
+    static inline int ms_compare(const unsigned char *a, size_t na,
+                                 const unsigned char *b, size_t nb)
+    {
+        size_t n = na < nb ? na : nb, i = 0;
+        uint64_t x, y;
+        if (n && a[0] != b[0])
+            return a[0] < b[0] ? -1 : 1;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                break;  /* the differing byte is among these 8 */
+        }
+        for (; i < n; i++) {
+            if (a[i] != b[i])
+                return a[i] < b[i] ? -1 : 1;
+        }
+        return na < nb ? -1 : (na > nb ? 1 : 0);
+    }
+
+    /* Length of the longest common prefix of two strings. */
+    static inline size_t ms_common(const unsigned char *a, size_t na,
+                                   const unsigned char *b, size_t nb)
+    {
+        size_t n = na < nb ? na : nb, i = 0;
+        while (i < n && a[i] == b[i])
+            i++;
+        return i;
+    }
+
+    /* Offset of the first occurrence of needle (m >= 1 bytes) in hay, or
+     * -1.  A byte match of UTF-8 text is always a character match, since no
+     * character's encoding starts inside another's.  memmem is not C99. */
+    static inline Py_ssize_t ms_find(const unsigned char *hay, size_t n,
+                                     const unsigned char *needle, size_t m)
+    {
+        const unsigned char *p = hay, *end = hay + n;
+        while ((size_t)(end - p) >= m) {
+            p = (const unsigned char *)memchr(p, needle[0], (size_t)(end - p) - m + 1);
+            if (p == NULL)
+                return -1;
+            if (memcmp(p + 1, needle + 1, m - 1) == 0)
+                return p - hay;
+            p++;
+        }
+        return -1;
+    }
+    """
+    int ms_compare(const unsigned char *a, size_t na,
+                   const unsigned char *b, size_t nb) noexcept
+    size_t ms_common(const unsigned char *a, size_t na,
+                     const unsigned char *b, size_t nb) noexcept
+    Py_ssize_t ms_find(const unsigned char *hay, size_t n,
+                       const unsigned char *needle, size_t m) noexcept
+
+
+cdef inline object _option_bytes(object option, str name):
+    """None, or the object owning option's UTF-8 bytes (see _key_owner);
+    TypeError naming the option when it is not a str."""
+    if option is None:
+        return None
+    if not PyUnicode_Check(<PyObject *>option):
+        raise TypeError(f"{name} must be str or None, not {_type_name(option)}")
+    return _key_owner(<PyObject *>option)
+
+
+cdef inline int _compare_owned(object a, object b):
+    """Byte order of two owners from _option_bytes (<0, 0, >0)."""
+    cdef const unsigned char *da
+    cdef const unsigned char *db
+    cdef size_t na, nb
+    _owner_bytes(<PyObject *>a, &da, &na)
+    _owner_bytes(<PyObject *>b, &db, &nb)
+    return ms_compare(da, na, db, nb)
+
+
+cdef bytes _group_successor(const unsigned char *data, size_t n):
+    """The smallest string above every string starting with data[:n]: its
+    last byte plus one.  Callers pass a group, which ends with a delimiter's
+    last byte, and UTF-8 never contains 0xFF, so the byte cannot overflow."""
+    successor = bytearray(data[:n])
+    successor[n - 1] += 1
+    return bytes(successor)
+
+
+cdef object _reverse_upper_bound(object after, const unsigned char *prefix, size_t prefix_size,
+                                 const unsigned char *delim, size_t delim_size):
+    """The exclusive upper key bound of a reversed delimiter listing resumed
+    from start_after `after` (an owner).  Entries, not keys, are compared
+    with start_after, so when start_after lies inside a group G (G a proper
+    prefix of it: G < start_after), G is still to be listed, and keys of G
+    above start_after count for it: the bound is then G's successor."""
     cdef const unsigned char *data
     cdef size_t size
+    cdef Py_ssize_t found
+    cdef size_t group_len
+    _owner_bytes(<PyObject *>after, &data, &size)
+    if ms_common(data, size, prefix, prefix_size) != prefix_size:
+        return after  # outside the prefix: every entry lies on one side
+    found = ms_find(data + prefix_size, size - prefix_size, delim, delim_size)
+    if found < 0:
+        return after
+    group_len = prefix_size + <size_t>found + delim_size
+    if group_len == size:
+        return after  # start_after is the group itself: G < start_after is false
+    return _group_successor(data, group_len)
+
+
+cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
+                         object start_after, object limit, bint reverse,
+                         object start=None, object stop=None, object delimiter=None):
+    """Validates the listing options and returns a positioned iterator.
+
+    Forward, the first key is found with one seek to the larger of start
+    (>=) and start_after (>), and stop is the end bound each step checks;
+    reversed, the seek is < the smaller of stop and start_after, and start
+    the end bound.  The prefix restricts the C iterator itself."""
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef const unsigned char *prefix_data = NULL
+    cdef size_t prefix_size = 0
+    cdef const unsigned char *walk_data
+    cdef size_t walk_size, shared
+    cdef const unsigned char *stop_data
+    cdef size_t stop_size
     cdef Py_ssize_t remaining
     cdef int rc
+    cdef rx_seek_op op
     cdef StoreIterator self
     _check_optional_str(prefix, "prefix")
-    _check_optional_str(start_after, "start_after")
+    after_owner = _option_bytes(start_after, "start_after")
+    start_owner = _option_bytes(start, "start")
+    stop_owner = _option_bytes(stop, "stop")
+    delim_owner = _option_bytes(delimiter, "delimiter")
     remaining = _parse_limit(limit)
+    if delim_owner is not None and PyUnicode_GET_LENGTH(<PyObject *>delimiter) == 0:
+        raise ValueError("delimiter must not be empty")
 
     self = StoreIterator.__new__(StoreIterator)
     self.store = store
     self.kind = kind
     self.remaining = remaining
     self.hint = -1
+    self.reverse = reverse
     rx_iter_init(&self.it, store.tree)
     self.ready = True
-    if prefix:
-        owner = _key_bytes(<PyObject *>prefix, &data, &size)
-        if rx_iter_set_prefix(&self.it, data, size) != RX_OK:
-            raise MemoryError("out of memory while opening an iterator")
-    if start_after is None:
+    if start_owner is not None and stop_owner is not None \
+            and _compare_owned(start_owner, stop_owner) >= 0:
+        self._finish()  # start >= stop: an empty range
+        return self
+    if prefix is not None:
+        # By length, not truthiness: a str subclass's __bool__ is not called.
+        prefix_owner = _key_owner(<PyObject *>prefix)
+        _owner_bytes(<PyObject *>prefix_owner, &prefix_data, &prefix_size)
+    # The C walk's own prefix: the user's, or longer when start and stop
+    # share more, since every key in [start, stop) starts with what they
+    # share.  The walk then ends by itself past the range's subtree, and
+    # the bound check per key compares only the bytes after that prefix.
+    walk_data = prefix_data
+    walk_size = prefix_size
+    if start_owner is not None and stop_owner is not None:
+        _owner_bytes(<PyObject *>start_owner, &data, &size)
+        _owner_bytes(<PyObject *>stop_owner, &stop_data, &stop_size)
+        shared = ms_common(data, size, stop_data, stop_size)
+        if shared > prefix_size and ms_common(prefix_data, prefix_size, data, shared) == prefix_size:
+            walk_data = data
+            walk_size = shared
+    if walk_size and rx_iter_set_prefix(&self.it, walk_data, walk_size) != RX_OK:
+        raise MemoryError("out of memory while opening an iterator")
+    if delim_owner is not None:
+        self.delim_owner = delim_owner
+        _owner_bytes(<PyObject *>delim_owner, &self.delim_data, &self.delim_size)
+        self.prefix_size = prefix_size
+
+    # Where the listing starts (target; None for the prefix's first or
+    # last key) and the bound that ends it (end_owner).
+    target = None
+    if not reverse:
+        op = RX_SEEK_GE
+        target = start_owner
+        if after_owner is not None and (target is None or _compare_owned(after_owner, target) >= 0):
+            op = RX_SEEK_GT
+            target = after_owner
+        self.end_owner = stop_owner
+        if delim_owner is not None and after_owner is not None:
+            self.after_owner = after_owner  # groups at or before it are skipped
+    else:
+        op = RX_SEEK_LT
+        if after_owner is not None and delim_owner is not None:
+            after_owner = _reverse_upper_bound(after_owner, prefix_data, prefix_size,
+                                               self.delim_data, self.delim_size)
+        target = stop_owner
+        if after_owner is not None and (target is None or _compare_owned(after_owner, target) < 0):
+            target = after_owner
+        self.end_owner = start_owner
+    if self.end_owner is not None:
+        _owner_bytes(<PyObject *>self.end_owner, &self.end_data, &self.end_size)
+        self.has_end = True
+        # every key listed starts with walk_data, so with these bytes of the bound
+        self.end_skip = ms_common(walk_data, walk_size, self.end_data, self.end_size)
+    self.ranged = self.has_end or delim_owner is not None
+
+    if target is None:
         rc = rx_iter_seek(&self.it, RX_SEEK_LAST if reverse else RX_SEEK_FIRST, NULL, 0)
     else:
-        owner = _key_bytes(<PyObject *>start_after, &data, &size)
-        rc = rx_iter_seek(&self.it, RX_SEEK_LT if reverse else RX_SEEK_GT, data, size)
+        _owner_bytes(<PyObject *>target, &data, &size)
+        rc = rx_iter_seek(&self.it, op, data, size)
     if rc != RX_OK:
         raise MemoryError("out of memory while opening an iterator")
-    if start_after is None:  # past start_after the count is only a bound
+    if target is None and not self.ranged:
+        # Every key with the prefix will be listed.  With a bound, a
+        # delimiter or a cursor the prefix's count is only an upper bound,
+        # maybe a huge one (3 groups over 10^5 keys), and list() would
+        # allocate that much: no hint then.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
     return self
 
@@ -1183,10 +1507,31 @@ cdef class StoreIterator:
 
     cdef TrieStoreBase store
     cdef rx_iter it
-    cdef Py_ssize_t remaining  # keys still allowed by limit; -1: no limit
+    cdef Py_ssize_t remaining  # entries still allowed by limit; -1: no limit
     cdef Py_ssize_t hint       # keys still expected, -1 when unknown
     cdef int kind
     cdef bint ready            # it was initialised (so release it)
+    cdef bint reverse
+    # Range and delimiter listings (all unset for a plain prefix listing,
+    # whose steps then skip _next_entry altogether).
+    cdef bint ranged           # end bound or delimiter: steps go through _next_entry
+    cdef bint has_end          # keys are checked against end_data
+    cdef object end_owner      # owns end_data: stop (forward) or start (reversed)
+    cdef const unsigned char *end_data
+    cdef size_t end_size
+    cdef size_t end_skip       # leading bytes every key shares with end_data
+    cdef object delim_owner    # owns delim_data
+    cdef const unsigned char *delim_data
+    cdef size_t delim_size     # 0: no delimiter
+    cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
+    cdef object after_owner    # forward delimiter listing: start_after, for groups
+    # The group last listed or passed over: forward its successor, reversed
+    # the group itself, the target of the seek that skips its keys.  A C
+    # buffer (PyMem), grown as needed: a Python object per listing would
+    # cost more than the rest of a short listing.
+    cdef unsigned char *group
+    cdef size_t group_cap
+    cdef size_t group_len      # length of the group pending a skip; 0: none
 
     def __cinit__(self):
         # Made only by _open; one made from Python (type(it)()) is empty
@@ -1197,6 +1542,7 @@ cdef class StoreIterator:
     def __dealloc__(self):
         if self.ready:
             rx_iter_release(&self.it)
+        PyMem_Free(self.group)
 
     def __iter__(self):
         return self
@@ -1208,26 +1554,109 @@ cdef class StoreIterator:
 
     cdef inline bint _advance(self) except -1:
         """Moves to the next item: True, or False once the listing is over."""
-        cdef int rc
         if self.remaining == 0:
             self._finish()
             return False
-        rc = rx_iter_next(&self.it)
-        if rc == 0:
+        # A plain prefix listing takes every key; only bounded and
+        # delimited ones pay for _next_entry's checks.
+        if not (self._next_entry() if self.ranged else self._next_key()):
             self._finish()
             return False
-        if rc < 0:
-            raise MemoryError("out of memory while iterating")
         if self.remaining > 0:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
         return True
 
+    cdef inline int _next_key(self) except -1:
+        """Steps the C iterator: 1 on the next key, 0 when there is none."""
+        cdef int rc = rx_iter_next(&self.it)
+        if rc < 0:
+            raise MemoryError("out of memory while iterating")
+        return rc
+
+    cdef inline int _next_entry(self) except -1:
+        """_next_key for a bounded or delimited listing: 1 on the next key
+        within the bounds (or the group it rolls up into, see _group), 0
+        at the end."""
+        while True:
+            if self.group_len:
+                self._skip_group()
+            if not self._next_key():
+                return 0
+            if self.has_end and self._past_end():
+                return 0
+            if self.delim_size == 0 or self._group() == _TAKE:
+                return 1
+
+    cdef inline bint _past_end(self) noexcept:
+        """Whether the current key is beyond the end bound: >= stop forward,
+        < start reversed.  The leading bytes every key shares with the
+        bound are not compared again."""
+        cdef size_t skip = self.end_skip
+        cdef int c = ms_compare(self.it.key + skip, self.it.key_len - skip,
+                                self.end_data + skip, self.end_size - skip)
+        return (c < 0) if self.reverse else (c >= 0)
+
+    cdef int _group(self) except -1:
+        """Rolls the current key up into its group when its rest after the
+        prefix has the delimiter.  A group is entered once, from its first
+        key in the listing's direction; its remaining keys are skipped by
+        one seek (_skip_group, at the next step), so a group of a million
+        keys costs what a group of one does.  _TAKE, or _SKIP for a group
+        already behind start_after."""
+        cdef const unsigned char *key = self.it.key
+        cdef size_t n = self.it.key_len
+        cdef Py_ssize_t found
+        cdef size_t group_len
+        cdef const unsigned char *after_data
+        cdef size_t after_size
+        found = ms_find(key + self.prefix_size, n - self.prefix_size,
+                        self.delim_data, self.delim_size)
+        if found < 0:
+            return _TAKE
+        group_len = self.prefix_size + <size_t>found + self.delim_size
+        self._remember_group(key, group_len)
+        if self.after_owner is not None:
+            # Forward with start_after: the first group met may sort at or
+            # before it (start_after inside the group), and is not listed.
+            _owner_bytes(<PyObject *>self.after_owner, &after_data, &after_size)
+            if ms_compare(key, group_len, after_data, after_size) <= 0:
+                return _SKIP
+        return _TAKE
+
+    cdef int _remember_group(self, const unsigned char *key, size_t group_len) except -1:
+        """Keeps the seek target that skips the group key[:group_len]."""
+        cdef unsigned char *grown
+        if group_len > self.group_cap:
+            grown = <unsigned char *>PyMem_Realloc(self.group, group_len)
+            if grown is NULL:
+                raise MemoryError("out of memory while iterating")
+            self.group = grown
+            self.group_cap = group_len
+        memcpy(self.group, key, group_len)
+        if not self.reverse:
+            self.group[group_len - 1] += 1  # the successor: see _group_successor
+        self.group_len = group_len
+        return 0
+
+    cdef int _skip_group(self) except -1:
+        """Seeks past every key of the group remembered by _remember_group:
+        forward to the first key >= its successor, reversed to the last key
+        < the group.  Keys written into the group since it was listed are
+        skipped too, so a group is never listed twice."""
+        cdef size_t n = self.group_len
+        self.group_len = 0
+        if rx_iter_seek(&self.it, RX_SEEK_LT if self.reverse else RX_SEEK_GE,
+                        self.group, n) != RX_OK:
+            raise MemoryError("out of memory while iterating")
+        return 0
+
     cdef inline object _item(self):
         """The item _advance moved to; call it before any Python code runs."""
         if self.kind == _KEYS:
-            return _decode(self.it.key, self.it.key_len)
+            # a group pending its skip is the entry just reached
+            return _decode(self.it.key, self.group_len or self.it.key_len)
         # Take the value's reference first: building the key allocates
         # nothing that can run Python code, building the tuple can.
         value = <object>self.it.value
@@ -1239,6 +1668,7 @@ cdef class StoreIterator:
         """Frees the iterator's buffers once it is done; it stays done."""
         self.remaining = 0
         self.hint = 0
+        self.group_len = 0
         if self.ready:
             rx_iter_release(&self.it)
 

@@ -95,7 +95,7 @@ class TrieStore(TrieStoreBase[V]):
 
         >>> await store.amdelete(["a", "missing"])  # doctest: +SKIP
         """
-        keys = self._validate_keys(keys)
+        keys = self._validate_keys(keys, "amdelete")
         for start in range(0, len(keys), _CHUNK):
             if start:
                 await _let_loop_run()
@@ -108,9 +108,14 @@ class TrieStore(TrieStoreBase[V]):
         start_after: str | None = None,
         limit: int | None = None,
         reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
     ) -> AsyncStoreIterator[str]:
-        """Async :meth:`yield_keys`: same options and order, yielding to the
-        loop every 1024 keys.  O(L + M).
+        """Async :meth:`yield_keys`: same options (range bounds ``start`` and
+        ``stop``, ``delimiter`` for a directory listing) and order, yielding
+        to the loop every 1024 entries.  O(L + M) for M keys listed; with a
+        delimiter O(E·L) for E entries, whatever a group holds.
 
         The options are checked at the call, like :meth:`yield_keys`.  Like
         the synchronous iterator it survives changes to the store made while
@@ -119,9 +124,17 @@ class TrieStore(TrieStoreBase[V]):
 
         >>> [k async for k in store.ayield_keys(prefix="a")]  # doctest: +SKIP
         ['a', 'ab']
+        >>> [k async for k in store.ayield_keys(delimiter="/")]  # doctest: +SKIP
+        ['docs/', 'readme']
         """
         keys = self.yield_keys(
-            prefix=prefix, start_after=start_after, limit=limit, reverse=reverse
+            prefix=prefix,
+            start_after=start_after,
+            limit=limit,
+            reverse=reverse,
+            start=start,
+            stop=stop,
+            delimiter=delimiter,
         )
         return AsyncStoreIterator(keys, _LIST_CHUNK)
 
