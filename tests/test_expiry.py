@@ -670,6 +670,71 @@ def test_out_of_memory_in_single_key_writes_changes_nothing(clock):
     assert sorted(s) == ["a"]
 
 
+def test_out_of_memory_while_purging_loses_no_key_and_no_value(clock):
+    """Purging 300 keys (more than the purge's first buffer) with each
+    allocation made to fail in turn: the call may raise MemoryError, but
+    afterwards the expired keys go, their values are released, and the
+    live keys keep their values and lifetimes."""
+    _testcapi = pytest.importorskip("_testcapi")
+    raised = 0
+    for fail_at in range(0, 30):
+        s = TrieStore(clock=clock)
+        values = [Noted() for _ in range(300)]
+        refs = [weakref.ref(v) for v in values]
+        s.mset([(f"x{i:03d}" + "é" * (i % 3), v) for i, v in enumerate(values)], ttl=1)
+        s.mset([(f"live{i}", i) for i in range(10)], ttl=5)
+        s.mset([("plain", 0)])
+        del values
+        clock.advance(1)
+        _testcapi.set_nomemory(fail_at, fail_at + 1)
+        try:
+            len(s)
+        except MemoryError:
+            raised += 1
+        finally:
+            _testcapi.remove_mem_hooks()
+        assert sorted(s) == sorted([f"live{i}" for i in range(10)] + ["plain"])
+        assert all(r() is None for r in refs), fail_at
+        assert all(s.ttl(f"live{i}") == 4.0 for i in range(10))
+        # a key written again after a failed purge is not purged by a
+        # queue key left behind
+        s.mset([("x001é", "again")], ttl=None)
+        clock.advance(4)
+        assert sorted(s) == ["plain", "x001é"]
+    assert raised >= 1
+
+
+def test_out_of_memory_while_removing_a_lifetime_leaves_no_trap(clock):
+    """Removing a long key's lifetime needs scratch space to spell its
+    queue key; when that fails, the queue key stays behind, and must not
+    expire the key when it is written again without a lifetime."""
+    _testcapi = pytest.importorskip("_testcapi")
+    long_key = "k" * 10_000
+    removals = {
+        "delitem": lambda s: s.__delitem__(long_key),
+        "mdelete": lambda s: s.mdelete([long_key]),
+        "persist": lambda s: s.persist(long_key),
+        "overwrite": lambda s: s.mset([(long_key, "plain")], ttl=None),
+        "delete_prefix": lambda s: s.delete_prefix("k"),
+    }
+    for name, remove in removals.items():
+        for fail_at in range(0, 4):
+            s = TrieStore(clock=clock)
+            s.mset([(long_key, 1), ("other", 2)], ttl=5)
+            s.mset([("plain", 3)])
+            _testcapi.set_nomemory(fail_at, fail_at + 1)
+            try:
+                remove(s)
+            except MemoryError:
+                pass
+            finally:
+                _testcapi.remove_mem_hooks()
+            s[long_key] = "again"
+            clock.advance(5)
+            assert sorted(s) == sorted([long_key, "plain"]), (name, fail_at)
+            assert s[long_key] == "again" and s.ttl(long_key) is None
+
+
 # ------------------------------------------------ references and memory
 
 
