@@ -958,8 +958,7 @@ cdef class TrieStoreBase:
                              double now, bint have_now) except -1:
         """Resolves a write's ttl argument (_LEFT_OUT: the store's default)
         into *expiring and *deadline, reading the clock if it was not read
-        yet, and makes sure the queue exists.  Raises for a bad ttl before
-        anything is written."""
+        yet.  Raises for a bad ttl before anything is written."""
         cdef double seconds
         if ttl is _LEFT_OUT:
             expiring[0] = self._has_ttl
@@ -973,7 +972,6 @@ cdef class TrieStoreBase:
             if not have_now:
                 now = self._now()
             deadline[0] = now + seconds
-            self._ensure_queue()
         return 0
 
     cdef int _drop_lifetimes_under(self, const unsigned char *prefix, size_t size) except -1:
@@ -1209,6 +1207,8 @@ cdef class TrieStoreBase:
         n = PySequence_Fast_GET_SIZE(seq)
         if n == 0:
             return
+        if expiring:
+            self._ensure_queue()
         items = PySequence_Fast_ITEMS(seq)
         w = <_Write *>PyMem_Calloc(<size_t>n, sizeof(_Write))
         if w is NULL:

@@ -787,6 +787,9 @@ def test_store_without_lifetimes_uses_the_same_memory(clock):
     with_options = TrieStore(keys, clock=clock)
     with_options.mset(keys[:100], ttl=None)
     with_options.persist("user:0:doc:0")
+    with_options.mset([], ttl=5)  # no key got a lifetime
+    assert with_options.expire("missing", 5) is False
+    assert TrieStore(ttl=5).memory_usage() == TrieStore().memory_usage()
     assert with_options.memory_usage() == plain.memory_usage()
     assert sys.getsizeof(with_options) == sys.getsizeof(plain)
 
