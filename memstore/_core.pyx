@@ -383,7 +383,7 @@ cdef inline PyObject *_value_of(void *stored) noexcept:
     return <PyObject *>stored
 
 
-cdef void _release_stored(void *stored) noexcept:
+cdef inline void _release_stored(void *stored) noexcept:
     """Releases what the tree stored for a key, once it has left the tree:
     the entry is freed before the reference is dropped, because dropping it
     can run Python code."""
