@@ -73,9 +73,8 @@ def best_ns(fn, inner, repeats):
 
 def worker(args):
     sys.path.insert(0, args.path)
-    from memstore import TrieStore
-
     import memstore
+    from memstore import TrieStore
 
     assert memstore.__file__.startswith(args.path), memstore.__file__
     if args.op == "purge":

@@ -203,7 +203,7 @@ class ExpiryMachine(RuleBasedStateMachine):
             expected = [k for k in expected if (k < start_after if reverse else k > start_after)]
         if limit is not None:
             expected = expected[:limit]
-        kw = dict(prefix=prefix, start_after=start_after, limit=limit, reverse=reverse)
+        kw = {"prefix": prefix, "start_after": start_after, "limit": limit, "reverse": reverse}
         if method == "keys":
             assert list(self.store.keys(**kw)) == expected
         elif method == "values":
