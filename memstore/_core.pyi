@@ -412,7 +412,7 @@ class TrieStoreBase(Generic[_V]):
 
         Keys with a lifetime add their expiry bookkeeping: a 16-byte entry
         each, plus the nodes of the expiry queue, which holds each such key
-        once more behind its 8-byte deadline: at most 16 + (8 + L) bytes
+        once more behind its 8-byte deadline: about 16 + (8 + L) bytes
         plus a tree's node overhead per key of L bytes (measured for
         25-byte keys: +58 bytes a key when a batch shares one deadline, +84
         when every key has its own).  A store that never had a lifetime has
@@ -426,7 +426,8 @@ class TrieStoreBase(Generic[_V]):
         for its next listing (values not included), plus the expiry
         bookkeeping described in :meth:`memory_usage`.  O(1)."""
     def __eq__(self, other: object) -> bool:
-        """Equal to another store or any mapping with the same items.  O(N·L).
+        """Equal to another store or any mapping with the same live items
+        (lifetimes are not compared).  O(N·L).
 
         Stores that contain each other nest comparisons without end; like
         ``dict`` this raises ``RecursionError`` instead of exhausting the C

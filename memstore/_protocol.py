@@ -7,7 +7,7 @@ backend through this protocol.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar, overload, runtime_checkable
+from typing import Protocol, TypeVar, overload, runtime_checkable
 
 __all__ = ["PrefixStore"]
 
@@ -177,27 +177,23 @@ class PrefixStore(Protocol[V]):
         """Removes every key."""
         ...
 
-    # Expiry.  Declared for the type checkers only until every backend has
-    # it at runtime: isinstance() on a runtime_checkable protocol looks for
-    # every member, and would reject a backend built before expiry.
-    # (tests/typing/test_usage.py says when to drop this guard.)
-    if TYPE_CHECKING:
+    # expiry
 
-        @property
-        def default_ttl(self) -> float | None:
-            """The store's default lifetime in seconds, or ``None``."""
-            ...
+    @property
+    def default_ttl(self) -> float | None:
+        """The store's default lifetime in seconds, or ``None``."""
+        ...
 
-        def expire(self, key: str, ttl: float) -> bool:
-            """Gives ``key`` a lifetime of ``ttl`` seconds from now; False
-            when it is absent or expired."""
-            ...
+    def expire(self, key: str, ttl: float) -> bool:
+        """Gives ``key`` a lifetime of ``ttl`` seconds from now; False
+        when it is absent or expired."""
+        ...
 
-        def ttl(self, key: str) -> float | None:
-            """Seconds ``key`` has left, ``None`` when it never expires;
-            ``KeyError`` when it is absent or expired."""
-            ...
+    def ttl(self, key: str) -> float | None:
+        """Seconds ``key`` has left, ``None`` when it never expires;
+        ``KeyError`` when it is absent or expired."""
+        ...
 
-        def persist(self, key: str) -> bool:
-            """Removes ``key``'s lifetime; True when it had one."""
-            ...
+    def persist(self, key: str) -> bool:
+        """Removes ``key``'s lifetime; True when it had one."""
+        ...

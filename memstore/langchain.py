@@ -26,6 +26,14 @@ Each class inherits from both the memstore store and
   and ``reverse``, and the whole memstore API (``count``, ``delete_prefix``,
   ``longest_prefix``, mapping access, ...) is available.
 
+Both in-memory classes take memstore's keyword-only constructor options,
+``ttl`` (a default lifetime in seconds for every write that gives none) and
+``clock`` (the time source, default the wall clock), and have ``expire``,
+``ttl`` and ``persist``; ``mset``/``amset`` take ``ttl=`` for one batch::
+
+    cache = InMemoryByteStore(ttl=3600)           # entries live an hour
+    cache.mset([("emb:a", b"[0.1]")], ttl=60)     # this batch a minute
+
 Keys follow ``BaseStore[str, V]``: any ``str`` is a valid key (there are no
 forbidden characters, unlike ``LocalFileStore`` whose keys become file
 paths), and a key that is not a ``str`` raises ``TypeError``.
@@ -68,6 +76,8 @@ class InMemoryStore(_TrieStore[V], BaseStore[str, V]):
         docstore.mset([("doc:1", Document(page_content="hello"))])
         docstore.mget(["doc:1", "doc:2"])          # [Document(...), None]
         list(docstore.yield_keys(prefix="doc:"))   # ['doc:1']
+
+        sessions = InMemoryStore(ttl=1800)         # keys expire after 30 min
     """
 
 
@@ -85,6 +95,7 @@ class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):
         cache = InMemoryByteStore()
         cache.mset([("emb:a", b"[0.1, 0.2]")])
         cache.mget(["emb:a"])                      # [b'[0.1, 0.2]']
+        cache.mset([("emb:b", b"[0.3]")], ttl=60)  # gone after a minute
     """
 
 

@@ -428,10 +428,8 @@ def check_langchain_redis_store() -> None:
 
 
 def test_protocol_runtime_check_covers_the_expiry_api_once_built() -> None:
-    # PrefixStore declares expiry for the type checkers only (inside
-    # `if TYPE_CHECKING:`) while some backend lacks it at runtime, so that
-    # isinstance() keeps accepting them.  Once every backend has it, the
-    # guard must go, or isinstance() stops checking those members.
+    # Every backend has expiry, so isinstance(x, PrefixStore) must check
+    # those members too: an object with everything else is not a store.
     members = ("default_ttl", "expire", "ttl", "persist")
     backends: list[type[object]] = [TrieStore, RedisStore]
     if not all(hasattr(b, m) for b in backends for m in members):
@@ -447,6 +445,5 @@ def test_protocol_runtime_check_covers_the_expiry_api_once_built() -> None:
         if name not in members and (not name.startswith("_") or name in dunders)
     })
     assert isinstance(without_expiry(), PrefixStore) is False, (
-        "every backend has expiry now: drop the `if TYPE_CHECKING:` guard "
-        "around it in memstore/_protocol.py"
+        "PrefixStore's runtime check ignores the expiry members"
     )
