@@ -122,6 +122,9 @@ struct rx_tree {
      * per listing were a third of its fixed cost).  Empty when stack,
      * buf, prefix, staged and resume are all NULL. */
     struct rx_iter_buffers spare;
+    /* buffers_size(&spare), kept so that a removal checks the bound on
+     * them (spare_within_bound) with one compare. */
+    size_t spare_size;
     rx_allocator alloc;
 };
 
@@ -559,6 +562,7 @@ static void visit_stack_install(rx_tree *t, struct visit_frame *stack, size_t ca
 }
 
 static void drop_spare_buffers(rx_tree *t);
+static void spare_within_bound(rx_tree *t);
 
 /* Called when the last key left: an empty tree holds no spare memory. */
 static void tree_emptied(rx_tree *t)
@@ -621,6 +625,7 @@ rx_tree *rx_tree_new(const rx_allocator *alloc)
     t->visit_stack = NULL;
     t->visit_cap = 0;
     memset(&t->spare, 0, sizeof t->spare);
+    t->spare_size = 0;
     t->alloc = *alloc;
     return t;
 }
@@ -1056,6 +1061,7 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
         tidy(tree, ref);
     }
     tree->version++;
+    spare_within_bound(tree);
     return 1;
 
 missing:
@@ -1134,6 +1140,7 @@ size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix, size_t len,
     unlinked = uncount_path(tree, prefix, ref, (uint32_t)removed);
     tree->version++;
     free_subtree(tree, unlinked, release, ctx);
+    spare_within_bound(tree);
     return removed;
 }
 
@@ -1340,11 +1347,22 @@ static void drop_spare_buffers(rx_tree *t)
 {
     free_buffers(t, &t->spare);
     memset(&t->spare, 0, sizeof t->spare);
+    t->spare_size = 0;
+}
+
+/* The bound rx_iter_release applies when it keeps buffers must still hold
+ * once the tree has shrunk: otherwise a tree that once held (and listed) a
+ * long key keeps buffers sized for it after the key is gone.  Called by
+ * every removal; costs one compare when nothing is to be dropped. */
+static void spare_within_bound(rx_tree *t)
+{
+    if (t->spare_size > t->memory / SPARE_SHARE)
+        drop_spare_buffers(t);
 }
 
 size_t rx_spare_memory(const rx_tree *tree)
 {
-    return buffers_size(&tree->spare);
+    return tree->spare_size;
 }
 
 void rx_trim(rx_tree *tree)
@@ -1378,6 +1396,7 @@ void rx_iter_init(rx_iter *it, rx_tree *tree)
         it->prefix_cap = 0;
     }
     memset(b, 0, sizeof *b);
+    tree->spare_size = 0;
 }
 
 void rx_iter_release(rx_iter *it)
@@ -1398,9 +1417,10 @@ void rx_iter_release(rx_iter *it)
      * already, or they are big next to the tree: a program holding many
      * small stores, or one that once listed a very deep key, should not
      * carry idle buffers (an empty tree keeps none). */
-    if (t->root && buffers_size(&t->spare) == 0 &&
-        buffers_size(&mine) <= t->memory / SPARE_SHARE) {
+    size_t size = buffers_size(&mine);
+    if (t->root && t->spare_size == 0 && size > 0 && size <= t->memory / SPARE_SHARE) {
         t->spare = mine;
+        t->spare_size = size;
     } else {
         free_buffers(t, &mine);
     }

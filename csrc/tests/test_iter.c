@@ -857,6 +857,93 @@ static void test_iter_spare_buffers(void)
     FREE_TREE(t, &a);
 }
 
+/* Fills t with `n` keys of `len` bytes: byte 0 is `group`, byte 1 the
+ * key's number, the rest filler.  A listing of them needs a key buffer of
+ * about `len` bytes. */
+static void put_long_keys(rx_tree *t, unsigned char group, size_t n, size_t len)
+{
+    unsigned char *k = malloc(len);
+    size_t i;
+    void *old;
+    REQUIRE(k != NULL);
+    memset(k, 'x', len);
+    k[0] = group;
+    for (i = 0; i < n; i++) {
+        k[1] = (unsigned char)('A' + i);
+        CHECK_EQ(rx_insert(t, k, len, V(i + 1), &old), 1);
+    }
+    free(k);
+}
+
+/* Lists every key, so the tree may keep the iterator's buffers. */
+static size_t list_all(rx_tree *t)
+{
+    rx_iter it;
+    size_t n = 0;
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while (rx_iter_next(&it) == 1)
+        n++;
+    rx_iter_release(&it);
+    return n;
+}
+
+/* The bound on the buffers a tree keeps (1/16 of its memory) holds after
+ * the tree shrinks, not only when they are handed back: listing long keys
+ * and then removing most of them (rx_remove, rx_remove_prefix) must not
+ * leave the tree with buffers sized for the keys that are gone. */
+static void test_iter_spare_bound_on_shrink(void)
+{
+    enum { LONG = 64 * 1024 };
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    unsigned char k[LONG];
+    size_t i, kept;
+    void *old;
+
+    put_long_keys(t, 'a', 35, LONG);
+    put_long_keys(t, 'b', 5, LONG);
+    CHECK_EQ(list_all(t), 40);
+    kept = rx_spare_memory(t);
+    CHECK(kept > LONG); /* the key buffer alone is longer than one key */
+    CHECK(kept <= rx_memory(t) / 16);
+    CHECK_MEM(t, &a);
+
+    /* one key less: still well within the bound, still kept */
+    memset(k, 'x', LONG);
+    k[0] = 'a';
+    k[1] = 'A';
+    CHECK_EQ(rx_remove(t, k, LONG, &old), 1);
+    CHECK_EQ(rx_spare_memory(t), kept);
+    CHECK_MEM(t, &a);
+
+    /* rx_remove down to a tree the buffers outweigh: they go with the key
+     * that crossed the bound */
+    for (i = 1; i < 35 && rx_spare_memory(t) == kept; i++) {
+        k[1] = (unsigned char)('A' + i);
+        CHECK_EQ(rx_remove(t, k, LONG, &old), 1);
+        CHECK(rx_spare_memory(t) == kept || rx_spare_memory(t) == 0);
+    }
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK(kept > rx_memory(t) / 16);
+    CHECK_MEM(t, &a);
+    CHECK_EQ(rx_clear(t, NULL, NULL), 40 - i);
+
+    /* rx_remove_prefix: the same, in one call */
+    put_long_keys(t, 'a', 35, LONG);
+    put_long_keys(t, 'b', 5, LONG);
+    CHECK_EQ(list_all(t), 40);
+    CHECK_EQ(rx_spare_memory(t), kept);
+    CHECK_EQ(rx_remove_prefix(t, KEY("a"), NULL, NULL), 35);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_MEM(t, &a);
+    /* and a listing of the smaller tree keeps nothing either */
+    CHECK_EQ(list_all(t), 5);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
 /* rx_iter_prefix_count right after a seek is the prefix's count: checked
  * against rx_count_prefix and the model for every prefix of every key (and
  * prefixes matching nothing), after FIRST and LAST seeks. */
@@ -1208,5 +1295,6 @@ void run_iter_tests(void)
     t_run("iter_digit_leaves", test_iter_digit_leaves);
     t_run("iter_digit_seeks", test_iter_digit_seeks);
     t_run("iter_spare_buffers", test_iter_spare_buffers);
+    t_run("iter_spare_bound_on_shrink", test_iter_spare_bound_on_shrink);
     t_run("iter_prefix_count", test_iter_prefix_count);
 }
