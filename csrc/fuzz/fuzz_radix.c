@@ -1351,9 +1351,9 @@ static void op_range(fz *F, unsigned control)
                 a++;
         }
     }
+    it_release(F, OWNER_VERIFY, &it); /* first: verify_full's iterator has the same owner */
     if (rc == RX_ENOMEM)
         after_enomem(F, "range listing");
-    it_release(F, OWNER_VERIFY, &it);
     free(last);
     key_free(&p);
     key_free(&start);
