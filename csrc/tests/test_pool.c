@@ -189,6 +189,48 @@ static void test_pool_trees(void)
         m_free(&m[w]);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+
+/* Under AddressSanitizer the pool marks free blocks (past their link word)
+ * and its unused bump region unaddressable, and blocks in use addressable:
+ * the sanitizer builds catch overflows and uses after free inside chunks. */
+static void test_pool_asan_poison(void)
+{
+    t_alloc a;
+    rx_allocator al;
+    rx_pool *pool = new_pool(&a, &al);
+    unsigned char *b, *c, *d;
+    REQUIRE(CHECK(pool != NULL));
+    b = al.malloc_fn(al.ctx, 24);
+    c = al.malloc_fn(al.ctx, 40);
+    REQUIRE(CHECK(b != NULL && c != NULL));
+    CHECK(!__asan_region_is_poisoned(b, 24));
+    CHECK(!__asan_region_is_poisoned(c, 40));
+    CHECK(__asan_address_is_poisoned(c + 40)); /* the bump region after it */
+    al.free_fn(al.ctx, c, 40);
+    CHECK(!__asan_address_is_poisoned(c));     /* the link word */
+    CHECK(__asan_address_is_poisoned(c + 8));  /* the rest of the free block */
+    CHECK(__asan_address_is_poisoned(c + 39));
+    d = al.malloc_fn(al.ctx, 16); /* split from c: addressable again, the rest not */
+    CHECK_PTR(d, c);
+    CHECK(!__asan_region_is_poisoned(d, 16));
+    CHECK(__asan_address_is_poisoned(c + 24));
+    al.free_fn(al.ctx, d, 16);
+    al.free_fn(al.ctx, b, 24);
+    rx_pool_free(pool);
+    CHECK_EQ(a.live_bytes, 0);
+}
+#endif
+
 /* rx_pool_new fails cleanly when its backing allocator does. */
 static void test_pool_new_fails(void)
 {
@@ -207,4 +249,7 @@ void run_pool_tests(void)
     t_run("pool_split_reuse", test_pool_split_reuse);
     t_run("pool_trees", test_pool_trees);
     t_run("pool_new_fails", test_pool_new_fails);
+#ifdef TEST_ASAN
+    t_run("pool_asan_poison", test_pool_asan_poison);
+#endif
 }
