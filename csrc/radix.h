@@ -213,9 +213,10 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
 size_t rx_iter_prefix_count(const rx_iter *it);
 
 /* Moves the iterator past every key that starts with group (len bytes,
- * copied; the empty group holds every key): forward, the next key returned
- * is the first key with the iterator's prefix that sorts after every key
- * starting with group; backward, the last one that sorts before group.  So
+ * copied first, so group may point into it->key; the empty group holds
+ * every key): forward, the next key returned is the first key with the
+ * iterator's prefix that sorts after every key starting with group;
+ * backward, the last one that sorts before group.  So
  * it is a seek -- forward it is RX_SEEK_GE to the smallest string above
  * every extension of group, with no such string to compute; backward it is
  * RX_SEEK_LT group -- in the direction of the last rx_iter_seek and with
