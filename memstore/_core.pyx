@@ -99,6 +99,7 @@ from memstore._radix cimport (
     rx_iter_release,
     rx_iter_seek,
     rx_iter_set_prefix,
+    rx_iter_skip_prefix,
     rx_longest_prefix,
     rx_memory,
     rx_spare_memory,
@@ -2478,20 +2479,19 @@ cdef class StoreIterator:
             self.group = grown
             self.group_cap = group_len
         memcpy(self.group, key, group_len)
-        if not self.reverse:
-            self.group[group_len - 1] += 1  # the successor: see _group_successor
         self.group_len = group_len
         return 0
 
     cdef int _skip_group(self) except -1:
-        """Seeks past every key of the group remembered by _remember_group:
-        forward to the first key >= its successor, reversed to the last key
-        < the group.  Keys written into the group since it was listed are
-        skipped too, so a group is never listed twice."""
+        """Moves past every key of the group remembered by _remember_group,
+        in the listing's direction.  Standing on one of its keys, the C
+        iterator only climbs out of the group's subtree, with no descent
+        from the root.  Keys written into the group since it was listed are
+        skipped too (after a change it seeks), so a group is never listed
+        twice."""
         cdef size_t n = self.group_len
         self.group_len = 0
-        if rx_iter_seek(&self.it, RX_SEEK_LT if self.reverse else RX_SEEK_GE,
-                        self.group, n) != RX_OK:
+        if rx_iter_skip_prefix(&self.it, self.group, n) != RX_OK:
             raise MemoryError("out of memory while iterating")
         return 0
 
