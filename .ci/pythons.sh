@@ -62,7 +62,7 @@ run_version() {
     mkdir -p "$dir/run"
     # The copy's tests, from an empty directory: the installed package is
     # what gets imported.  (cd inside a subshell: jobs run concurrently.)
-    (cd "$dir/run" && "$dir/venv/bin/python" -m pytest -q -p no:cacheprovider -rs \
+    (cd "$dir/run" && "$dir/venv/bin/python" -m pytest -q -p no:cacheprovider -rs --tb=short \
         --rootdir "$WORK/src" "${SUITES[@]}") || return 1
     t2=$(date +%s)
     echo "== Python $v: install + build $((t1 - t0)) s, tests $((t2 - t1)) s"
@@ -88,9 +88,14 @@ done
 wait
 
 for v in "${RAN[@]}"; do
-    if [ "$(cat "$WORK/py$v.rc")" = 0 ]; then status=ok; else status=FAILED; FAILED+=("$v"); fi
-    echo "---- Python $v: $status"
-    cat "$WORK/py$v.log"
+    if [ "$(cat "$WORK/py$v.rc")" = 0 ]; then
+        echo "---- Python $v: ok"
+        grep -E "^(== |   memstore |SKIPPED|[0-9]+ (passed|failed))" "$WORK/py$v.log" || true
+    else
+        FAILED+=("$v")
+        echo "---- Python $v: FAILED; the end of its log:"
+        tail -n 80 "$WORK/py$v.log"
+    fi
 done
 
 echo "== pythons.sh: ran ${RAN[*]:-none}; failed: ${FAILED[*]:-none}; $(($(date +%s) - START)) s"
