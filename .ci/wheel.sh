@@ -43,6 +43,22 @@ case $(basename "$REPAIRED") in
 *) echo "wheel.sh: the repaired wheel is not tagged manylinux_*" >&2; exit 1 ;;
 esac
 
+echo "== metadata: name, version from memstore/__init__.py, SPDX licence"
+"$PY" - "$REPAIRED" "$ROOT/memstore/__init__.py" <<'PY'
+import re, sys, zipfile
+wheel = zipfile.ZipFile(sys.argv[1])
+[name] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+meta = wheel.read(name).decode()
+version = re.search(r'^__version__ = "([^"]+)"', open(sys.argv[2]).read(), re.M).group(1)
+expected = ["Name: memstore-trie", f"Version: {version}", "License-Expression: MIT", "License-File: LICENSE"]
+missing = [line for line in expected if line not in meta.splitlines()]
+if not any(n.endswith("licenses/LICENSE") for n in wheel.namelist()):
+    missing.append("the LICENSE file in .dist-info/licenses/")
+if missing:
+    sys.exit(f"wheel.sh: the wheel's metadata lacks: {missing}")
+print("   " + ", ".join(expected))
+PY
+
 echo "== the shipped extension is stripped"
 "$PY" - "$REPAIRED" <<'PY'
 import sys, zipfile
