@@ -16,5 +16,5 @@ status=0
 echo "== ruff check"
 "$PY" -m ruff check --output-format=concise . || status=1
 echo "== ruff format --check"
-"$PY" -m ruff format --check . || status=1
+"$PY" -m ruff format --check --output-format=concise . || status=1
 exit $status

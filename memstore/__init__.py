@@ -28,35 +28,41 @@ def _missing_extension_message() -> str:
     Python found a source checkout (the current directory comes first on
     ``sys.path``) that was installed with a plain ``pip install .``, which
     builds the extension into site-packages, not into the checkout."""
+    import importlib.machinery
     import os
+    import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
-    lines = [
-        f"memstore's compiled extension memstore._core is missing from {here}.",
-    ]
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        dist = distribution("memstore-trie")
-        installed = os.path.abspath(str(dist.locate_file("memstore")))
-    except (ImportError, PackageNotFoundError):
-        installed = None
-    if installed is not None and installed != here and os.path.isdir(installed):
-        lines.append(
+    # A copy of the package that has the extension for this Python, further
+    # along sys.path (an installed wheel), hidden by this one.
+    installed = None
+    for entry in sys.path:
+        candidate = os.path.abspath(os.path.join(entry or os.getcwd(), "memstore"))
+        if candidate == here:
+            continue
+        if any(
+            os.path.exists(os.path.join(candidate, "_core" + suffix))
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        ):
+            installed = candidate
+            break
+    lines = [f"memstore's compiled extension memstore._core is missing from {here}."]
+    if installed is not None:
+        lines += [
             f"Python imported this source tree instead of the installed copy in "
-            f"{installed}: run from another directory to use that one,"
-        )
-        lines.append("or build the extension here:")
+            f"{installed}:",
+            "run from another directory to use that one, or build the extension here",
+            "(from the directory that holds setup.py) with one of:",
+        ]
     else:
-        lines.append(
-            "This is a source tree whose extension was not built here; build it"
-        )
-        lines.append("(from the directory that holds setup.py) with one of:")
-    lines.append(
-        "    pip install -e .    "
-        "(editable: builds the extension next to the sources)"
-    )
-    lines.append("    python setup.py build_ext --inplace")
+        lines += [
+            "This is a source tree whose extension was not built here; build it",
+            "(from the directory that holds setup.py) with one of:",
+        ]
+    lines += [
+        "    pip install -e .    (editable: builds the extension next to the sources)",
+        "    python setup.py build_ext --inplace",
+    ]
     return "\n".join(lines)
 
 

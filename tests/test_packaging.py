@@ -4,6 +4,7 @@ extension was built elsewhere says what to do."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.metadata
 import shutil
 import subprocess
@@ -84,6 +85,26 @@ def test_import_from_a_checkout_without_the_extension(tmp_path):
     assert "memstore._core is missing" in r.stderr
     assert "pip install -e ." in r.stderr
     assert "build_ext --inplace" in r.stderr
+
+
+def test_import_from_a_checkout_names_the_installed_copy(tmp_path):
+    # The checkout hides an installed copy (with its extension) further
+    # along sys.path: the message points there.
+    checkout = tmp_path / "checkout"
+    installed = tmp_path / "site-packages" / "memstore"
+    for package in (checkout / "memstore", installed):
+        package.mkdir(parents=True)
+        for source in PACKAGE_DIR.glob("*.py"):
+            shutil.copy(source, package / source.name)
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (installed / f"_core{suffix}").write_bytes(b"")  # only looked for, never loaded
+    code = f"import sys; sys.path.append({str(installed.parent)!r}); import memstore"
+    r = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=checkout, capture_output=True, text=True
+    )
+    assert r.returncode != 0
+    assert f"instead of the installed copy in {installed}" in r.stderr, r.stderr
+    assert "run from another directory" in r.stderr
 
 
 def test_other_missing_modules_are_not_disguised(tmp_path):
