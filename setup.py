@@ -24,14 +24,15 @@ extra_compile_args = [] if sys.platform == "win32" else ["-O2"]
 
 def wants_symbols() -> bool:
     flags = os.environ.get("CFLAGS", "").split()
-    return (
-        os.environ.get("MEMSTORE_KEEP_SYMBOLS", "") not in ("", "0")
-        or any(f.startswith(("-g", "-fsanitize")) for f in flags)
+    return os.environ.get("MEMSTORE_KEEP_SYMBOLS", "") not in ("", "0") or any(
+        f.startswith(("-g", "-fsanitize")) for f in flags
     )
 
 
 # macOS keeps debug info out of the binary already; Windows links with MSVC.
-extra_link_args = ["-s"] if sys.platform.startswith("linux") and not wants_symbols() else []
+extra_link_args = (
+    ["-s"] if sys.platform.startswith("linux") and not wants_symbols() else []
+)
 
 core = Extension(
     "memstore._core",

@@ -44,6 +44,7 @@ def pytest_pycollect_makemodule(module_path, parent):
         return _SkippedModule.from_parent(parent, path=module_path)
     return None
 
+
 settings.register_profile(
     "default",
     max_examples=150,
@@ -111,7 +112,9 @@ def pytest_runtest_setup(item):
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return
-    if not any(isinstance(v, str) and v in REDIS_BACKENDS for v in callspec.params.values()):
+    if not any(
+        isinstance(v, str) and v in REDIS_BACKENDS for v in callspec.params.values()
+    ):
         return
     try:
         import redis  # noqa: F401
@@ -142,12 +145,29 @@ def _start_redis(tmp_path, *extra):
     port = _free_port()
     # Under .ci/asan_python.sh the sanitizer runtimes are preloaded into
     # every child; the server is not ours to check and must not get them.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+    }
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     client = redis.Redis(port=port)
     deadline = time.monotonic() + 20
@@ -202,22 +222,34 @@ def redis_cluster_port(tmp_path_factory):
             # The cluster bus defaults to port + 10000, which may be taken
             # or past 65535: give it a free port of its own.
             bus = _free_port()
-            proc, port = _start_redis(tmp, "--cluster-enabled", "yes",
-                                      "--cluster-port", str(bus),
-                                      "--cluster-config-file", str(tmp / f"nodes-{i}.conf"))
+            proc, port = _start_redis(
+                tmp,
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                str(bus),
+                "--cluster-config-file",
+                str(tmp / f"nodes-{i}.conf"),
+            )
             servers.append((proc, port, bus))
         nodes = [redis.Redis(port=port) for _, port, _ in servers]
         bounds = [0, 5461, 10923, 16384]
         for i, node in enumerate(nodes):
-            node.execute_command("CLUSTER", "ADDSLOTSRANGE", bounds[i], bounds[i + 1] - 1)
+            node.execute_command(
+                "CLUSTER", "ADDSLOTSRANGE", bounds[i], bounds[i + 1] - 1
+            )
         for _, port, bus in servers[1:]:
             nodes[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port, bus)
         deadline = time.monotonic() + 30
-        while not all(b"cluster_state:ok" in n.execute_command("CLUSTER", "INFO")
-                      and b"cluster_known_nodes:3" in n.execute_command("CLUSTER", "INFO")
-                      for n in nodes):
+        while not all(
+            b"cluster_state:ok" in n.execute_command("CLUSTER", "INFO")
+            and b"cluster_known_nodes:3" in n.execute_command("CLUSTER", "INFO")
+            for n in nodes
+        ):
             if time.monotonic() > deadline:
-                pytest.fail("the three-node cluster did not reach state ok", pytrace=False)
+                pytest.fail(
+                    "the three-node cluster did not reach state ok", pytrace=False
+                )
             time.sleep(0.05)
         for node in nodes:
             node.close()

@@ -75,7 +75,9 @@ def test_layout_checks_in_a_child_process():
 
 def test_store_type_is_gc_tracked():
     for cls in (TrieStoreBase, TrieStore):
-        assert cls.__flags__ & Py_TPFLAGS_HAVE_GC, f"{cls.__name__} lost Py_TPFLAGS_HAVE_GC"
+        assert cls.__flags__ & Py_TPFLAGS_HAVE_GC, (
+            f"{cls.__name__} lost Py_TPFLAGS_HAVE_GC"
+        )
     assert gc.is_tracked(TrieStore())
 
 

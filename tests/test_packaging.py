@@ -81,7 +81,9 @@ def test_import_from_a_checkout_without_the_extension(tmp_path):
     )
     assert r.returncode != 0
     last = r.stderr.strip().splitlines()
-    assert any(line.startswith("ImportError: memstore's compiled extension") for line in last), r.stderr
+    assert any(
+        line.startswith("ImportError: memstore's compiled extension") for line in last
+    ), r.stderr
     assert "memstore._core is missing" in r.stderr
     assert "pip install -e ." in r.stderr
     assert "build_ext --inplace" in r.stderr
