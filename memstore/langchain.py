@@ -1,6 +1,6 @@
 """memstore stores that *are* LangChain stores.
 
-Install with ``pip install 'memstore[langchain]'`` (the extra pulls in
+Install with ``pip install 'memstore-trie[langchain]'`` (the extra pulls in
 ``langchain-core``; the rest of memstore does not need it).
 
 ``InMemoryStore`` and ``InMemoryByteStore`` here are drop-in replacements for
@@ -49,7 +49,7 @@ try:
     from langchain_core.stores import BaseStore
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
-        "memstore.langchain needs langchain-core; install it with pip install 'memstore[langchain]'"
+        "memstore.langchain needs langchain-core; install it with pip install 'memstore-trie[langchain]'"
     ) from exc
 
 from memstore import InMemoryByteStore as _TrieByteStore

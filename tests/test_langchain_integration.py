@@ -536,5 +536,5 @@ def test_core_works_and_extra_explains_itself_without_langchain():
         """
     )
     assert r.returncode == 0, r.stderr
-    assert "pip install 'memstore[langchain]'" in r.stdout
+    assert "pip install 'memstore-trie[langchain]'" in r.stdout
 
