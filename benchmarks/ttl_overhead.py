@@ -82,7 +82,9 @@ def worker(args):
         store = TrieStore(clock=lambda: now[0])
         keys = chat_keys(args.purge_keys)
         for start in range(0, len(keys), 10_000):
-            store.mset([(k, i) for i, k in enumerate(keys[start : start + 10_000])], ttl=1)
+            store.mset(
+                [(k, i) for i, k in enumerate(keys[start : start + 10_000])], ttl=1
+            )
         now[0] = 1.0
         t0 = time.perf_counter_ns()
         left = len(store)  # purges everything
@@ -113,9 +115,23 @@ def worker(args):
 
 
 def run_worker(path, op, share=0.0, inner=200, repeats=60, purge_keys=0):
-    cmd = [sys.executable, __file__, "--worker", "--path", str(path), "--op", op,
-           "--share", str(share), "--inner", str(inner), "--repeats", str(repeats),
-           "--purge-keys", str(purge_keys)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--path",
+        str(path),
+        "--op",
+        op,
+        "--share",
+        str(share),
+        "--inner",
+        str(inner),
+        "--repeats",
+        str(repeats),
+        "--purge-keys",
+        str(purge_keys),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)["ns"]
 
@@ -125,20 +141,31 @@ def base_commit(spec):
         ref = spec
     else:
         try:
-            ref = subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout.strip()
+            ref = subprocess.run(
+                ["git", "merge-base", "HEAD", "main"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
         except subprocess.CalledProcessError:
             ref = "HEAD~1"
-    return subprocess.run(["git", "rev-parse", ref], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", ref], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def build_base(commit, where):
-    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", commit], cwd=ROOT, check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", where], input=archive, check=True)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=where,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=where,
+        check=True,
+        capture_output=True,
+    )
 
 
 def compare(label, a, b, rounds, **kw):
@@ -153,8 +180,11 @@ def compare(label, a, b, rounds, **kw):
     ma, mb = statistics.median(times[0]), statistics.median(times[1])
     ratios = sorted(tb / ta for ta, tb in zip(times[0], times[1]))
     ratio = statistics.median(ratios)
-    print(f"  {label:<12} {ma:10.0f} ns  {mb:10.0f} ns  {ratio:6.3f}x"
-          f"  (rounds {ratios[0]:.3f}..{ratios[-1]:.3f})", flush=True)
+    print(
+        f"  {label:<12} {ma:10.0f} ns  {mb:10.0f} ns  {ratio:6.3f}x"
+        f"  (rounds {ratios[0]:.3f}..{ratios[-1]:.3f})",
+        flush=True,
+    )
     return ratio
 
 
@@ -167,9 +197,13 @@ def main():
     ap.add_argument("--inner", type=int, default=2000, help=argparse.SUPPRESS)
     ap.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     ap.add_argument("--purge-keys", type=int, default=0, help=argparse.SUPPRESS)
-    ap.add_argument("--base", help="commit to compare with (default: merge base with main)")
+    ap.add_argument(
+        "--base", help="commit to compare with (default: merge base with main)"
+    )
     ap.add_argument("--quick", action="store_true", help="5 rounds, 10^5 keys purged")
-    ap.add_argument("--rounds", type=int, help="rounds per comparison (default 9, quick 5)")
+    ap.add_argument(
+        "--rounds", type=int, help="rounds per comparison (default 9, quick 5)"
+    )
     args = ap.parse_args()
     if args.worker:
         worker(args)
@@ -177,24 +211,36 @@ def main():
     rounds = args.rounds or (5 if args.quick else 9)
     purge_keys = 10**5 if args.quick else 10**6
     commit = base_commit(args.base)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f}; base {commit[:10]}; {rounds} rounds; "
-          f"store of {N_KEYS} chat keys, batches of {BATCH}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}; base {commit[:10]}; {rounds} rounds; "
+        f"store of {N_KEYS} chat keys, batches of {BATCH}"
+    )
     with tempfile.TemporaryDirectory(prefix="memstore-base-") as where:
         build_base(commit, where)
-        print("\n1. store that never used TTL: base build vs this build (target <= 1.03x)")
+        print(
+            "\n1. store that never used TTL: base build vs this build (target <= 1.03x)"
+        )
         print(f"  {'op':<12} {'base':>13} {'this':>13}  ratio (range over rounds)")
         for op in ("mget", "mset", "yield_keys"):
             compare(op, {"path": where}, {"path": str(ROOT)}, rounds, op=op)
     print("\n2. this build: no lifetimes vs 10% of keys with one (target <= 1.2x)")
     print(f"  {'op':<12} {'none':>13} {'10%':>13}  ratio (range over rounds)")
     for op in ("mget", "mset", "yield_keys"):
-        compare(op, {"path": str(ROOT), "share": 0.0}, {"path": str(ROOT), "share": 0.1},
-                rounds, op=op)
+        compare(
+            op,
+            {"path": str(ROOT), "share": 0.0},
+            {"path": str(ROOT), "share": 0.1},
+            rounds,
+            op=op,
+        )
     print(f"\n3. purging {purge_keys} expired keys at once (one call)")
     runs = [run_worker(str(ROOT), "purge", purge_keys=purge_keys) for _ in range(3)]
-    print(f"  {statistics.median(runs):.0f} ns per key (median of 3 runs: "
-          + ", ".join(f"{r:.0f}" for r in runs) + ")")
+    print(
+        f"  {statistics.median(runs):.0f} ns per key (median of 3 runs: "
+        + ", ".join(f"{r:.0f}" for r in runs)
+        + ")"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,14 @@ The docstrings are the extension's own, so that editors show them on hover
 module's.
 """
 
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+)
 from types import GenericAlias
 from typing import Any, Generic, SupportsIndex, TypeVar, overload
 

@@ -213,8 +213,13 @@ def test_a_key_removed_and_written_again_does_not_expire_with_its_old_deadline(c
 def test_clock_must_be_callable_and_return_a_finite_number():
     with pytest.raises(TypeError, match="clock"):
         TrieStore(clock=3)
-    for reading, error in (("x", TypeError), (None, TypeError), (True, TypeError),
-                           (math.nan, ValueError), (math.inf, ValueError)):
+    for reading, error in (
+        ("x", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+    ):
         s = TrieStore(clock=lambda reading=reading: reading)
         with pytest.raises(error, match="clock"):
             s.mset([("a", 1)], ttl=1)
@@ -230,8 +235,10 @@ def test_clock_must_be_callable_and_return_a_finite_number():
 # ---------------------------------------- an expired key is gone, everywhere
 
 OPERATIONS = {
-    "get": lambda s: [s.get(k) for k in sorted(LIVE) + sorted(DOOMED)]
-    == [LIVE[k] for k in sorted(LIVE)] + [None] * len(DOOMED),
+    "get": lambda s: (
+        [s.get(k) for k in sorted(LIVE) + sorted(DOOMED)]
+        == [LIVE[k] for k in sorted(LIVE)] + [None] * len(DOOMED)
+    ),
     "get-default": lambda s: s.get("ab", "gone") == "gone",
     "mget": lambda s: s.mget(sorted(DOOMED) + ["a"]) == [None] * len(DOOMED) + [1],
     "in": lambda s: all(k not in s for k in DOOMED) and all(k in s for k in LIVE),
@@ -239,26 +246,39 @@ OPERATIONS = {
     "delitem": lambda s: _raises_key_error(s, "ab", delete=True),
     "len": lambda s: len(s) == len(LIVE),
     "count": lambda s: s.count() == len(LIVE) and s.count("") == len(LIVE),
-    "count-prefix": lambda s: s.count("a:") == 2 and s.count("c") == 1 and s.count("z") == 0,
+    "count-prefix": lambda s: (
+        s.count("a:") == 2 and s.count("c") == 1 and s.count("z") == 0
+    ),
     "iter": lambda s: list(s) == sorted_live(),
     "keys": lambda s: list(s.keys()) == sorted_live(),
     "keys-prefix": lambda s: list(s.keys("a")) == sorted_live("a"),
     "keys-reverse": lambda s: list(s.keys(reverse=True)) == sorted_live()[::-1],
-    "keys-start_after": lambda s: list(s.keys(start_after="a:1")) == ["a:3", "b", "c:x"],
-    "keys-reverse-start_after": lambda s: list(s.keys(start_after="c", reverse=True))
-    == ["b", "a:3", "a:1", "a"],
+    "keys-start_after": lambda s: (
+        list(s.keys(start_after="a:1")) == ["a:3", "b", "c:x"]
+    ),
+    "keys-reverse-start_after": lambda s: (
+        list(s.keys(start_after="c", reverse=True)) == ["b", "a:3", "a:1", "a"]
+    ),
     "keys-limit": lambda s: list(s.keys(limit=3)) == sorted_live()[:3],
-    "keys-prefix-limit-reverse": lambda s: list(s.keys("a", limit=2, reverse=True))
-    == ["a:3", "a:1"],
+    "keys-prefix-limit-reverse": lambda s: (
+        list(s.keys("a", limit=2, reverse=True)) == ["a:3", "a:1"]
+    ),
     "yield_keys": lambda s: list(s.yield_keys(prefix="c")) == ["c:x"],
     "values": lambda s: list(s.values()) == [LIVE[k] for k in sorted_live()],
     "items": lambda s: list(s.items()) == sorted(LIVE.items()),
-    "items-reverse": lambda s: list(s.items(reverse=True)) == sorted(LIVE.items())[::-1],
-    "ayield_keys": lambda s: asyncio.run(_alist(s.ayield_keys(prefix="a"))) == sorted_live("a"),
+    "items-reverse": lambda s: (
+        list(s.items(reverse=True)) == sorted(LIVE.items())[::-1]
+    ),
+    "ayield_keys": lambda s: (
+        asyncio.run(_alist(s.ayield_keys(prefix="a"))) == sorted_live("a")
+    ),
     "amget": lambda s: asyncio.run(s.amget(["ab", "a"])) == [None, 1],
-    "longest_prefix": lambda s: s.longest_prefix("abc") == ("a", 1)
-    and s.longest_prefix("zz") is None,
-    "delete_prefix-count": lambda s: s.delete_prefix("a") == 3 and s.delete_prefix("z") == 0,
+    "longest_prefix": lambda s: (
+        s.longest_prefix("abc") == ("a", 1) and s.longest_prefix("zz") is None
+    ),
+    "delete_prefix-count": lambda s: (
+        s.delete_prefix("a") == 3 and s.delete_prefix("z") == 0
+    ),
     "delete_prefix-all": lambda s: s.delete_prefix("") == len(LIVE) and len(s) == 0,
     "eq-dict": lambda s: s == LIVE and (s != LIVE) is False,
     "eq-store": lambda s: s == TrieStore(LIVE) and TrieStore(LIVE) == s,
@@ -310,8 +330,22 @@ def test_every_operation_sees_expired_keys_as_gone(clock, op):
     assert OPERATIONS[op](s)
 
 
-@pytest.mark.parametrize("op", ["get", "mget", "in", "len", "count", "items", "keys-reverse",
-                                "longest_prefix", "eq-dict", "copy", "pickle"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "get",
+        "mget",
+        "in",
+        "len",
+        "count",
+        "items",
+        "keys-reverse",
+        "longest_prefix",
+        "eq-dict",
+        "copy",
+        "pickle",
+    ],
+)
 def test_keys_live_until_their_deadline(clock, op):
     s = TrieStore(clock=clock)
     s.mset(LIVE.items())
@@ -481,7 +515,9 @@ def test_release_that_writes_to_the_store_during_a_purge_is_safe(clock, unraisab
     keys = list(s)
     assert keys == sorted(keys) and len(keys) == len(s)
     clock.advance(1)
-    assert list(s) == sorted(["a"] + [f"w:{i}" for i in range(20)] + [f"wt:{i}" for i in range(20)])
+    assert list(s) == sorted(
+        ["a"] + [f"w:{i}" for i in range(20)] + [f"wt:{i}" for i in range(20)]
+    )
     clock.advance(100)
     assert list(s) == sorted(["a"] + [f"w:{i}" for i in range(20)])
 
@@ -564,7 +600,9 @@ def test_bad_ttl_raises_and_writes_nothing(clock, ttl, error):
 def test_good_ttl_types(clock):
     np = pytest.importorskip("numpy")
     s = TrieStore(clock=clock)
-    for i, ttl in enumerate([1, 2.5, Fraction(1, 3), np.float64(2.0), np.int64(3), 1e-9]):
+    for i, ttl in enumerate(
+        [1, 2.5, Fraction(1, 3), np.float64(2.0), np.int64(3), 1e-9]
+    ):
         s.mset([(f"k{i}", i)], ttl=ttl)
         assert s.ttl(f"k{i}") == pytest.approx(float(ttl))
 
@@ -626,7 +664,9 @@ def test_out_of_memory_midway_undoes_the_batch_and_its_lifetimes(clock):
             assert sorted(s.items(), key=lambda kv: kv[0]) == before
             assert {k: s.ttl(k) for k in s} == lifetimes
         else:
-            assert s["old0"] is news[5] and s.ttl("old0") == 7.0 and s.ttl("old2") == 7.0
+            assert (
+                s["old0"] is news[5] and s.ttl("old0") == 7.0 and s.ttl("old2") == 7.0
+            )
             s.delete_prefix("new:")
             s.mset([("old0", olds[0]), ("old1", olds[1])], ttl=30)
             s.mset([("old2", olds[2]), ("old3", olds[3])], ttl=None)
@@ -649,8 +689,11 @@ def test_out_of_memory_in_single_key_writes_changes_nothing(clock):
         before = sorted(s.items())
         lifetimes = {k: s.ttl(k) for k in s}
         key = f"k{fail_at}" + "x" * 200
-        for op in (lambda key=key: s.__setitem__(key, 0), lambda: s.expire("a", 9),
-                   lambda: s.expire("b", 9)):
+        for op in (
+            lambda key=key: s.__setitem__(key, 0),
+            lambda: s.expire("a", 9),
+            lambda: s.expire("b", 9),
+        ):
             _testcapi.set_nomemory(fail_at, fail_at + 1)
             try:
                 op()
@@ -924,7 +967,9 @@ def test_amset_ttl(clock):
         await s.amset([(f"big{i}", i) for i in range(10_000)], ttl=3)
 
     asyncio.run(main())
-    assert s.ttl("default") == 30.0 and s.ttl("none") is None and s.ttl("big9999") == 3.0
+    assert (
+        s.ttl("default") == 30.0 and s.ttl("none") is None and s.ttl("big9999") == 3.0
+    )
     clock.advance(3)
     assert len(s) == 2
 
@@ -948,7 +993,7 @@ def test_langchain_stores_take_ttl_and_clock(clock):
     cache.mset([("emb:a", b"[0.1]")])
     with pytest.raises(TypeError):
         cache.mset([("emb:b", "not bytes")], ttl=5)
-    with pytest.raises(ValueError, match="^ttl"):
+    with pytest.raises(ValueError, match=r"^ttl"):
         cache.mset([("emb:b", b"x")], ttl=-5)
     clock.advance(10)
     assert docs.mget(["doc:1", "doc:keep"]) == [None, {"text": "kept"}]

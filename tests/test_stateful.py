@@ -16,13 +16,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from memstore import TrieStore
 
-ALPHABET = ["a", "b", "\x00", "é", "\U0001F600", "\ud800"]
+ALPHABET = ["a", "b", "\x00", "é", "\U0001f600", "\ud800"]
 keys = st.lists(st.sampled_from(ALPHABET), max_size=5).map("".join)
 opt_keys = st.none() | keys
 values = st.integers(0, 50)
 limits = st.none() | st.integers(0, 6)
 # Delimiters drawn from the keys' own alphabet, one or two characters long.
-delimiters = st.none() | st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=2).map("".join)
+delimiters = st.none() | st.lists(
+    st.sampled_from(ALPHABET), min_size=1, max_size=2
+).map("".join)
 END = object()
 
 
@@ -49,7 +51,9 @@ def next_entry(model, opts, last):
     beyond = [x for x in (last, opts["start_after"]) if x is not None]
     cands = [
         e
-        for e in model_entries(model, opts["prefix"], opts["start"], opts["stop"], opts["delimiter"])
+        for e in model_entries(
+            model, opts["prefix"], opts["start"], opts["stop"], opts["delimiter"]
+        )
         if all((e < b) if reverse else (e > b) for b in beyond)
     ]
     if not cands:
@@ -163,7 +167,10 @@ class StoreMachine(RuleBasedStateMachine):
         assert p == self.store
         assert list(p.items()) == list(self.store.items())
 
-    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6), ks=st.lists(keys, max_size=4))
+    @rule(
+        pairs=st.lists(st.tuples(keys, values), max_size=6),
+        ks=st.lists(keys, max_size=4),
+    )
     def async_ops(self, pairs, ks):
         async def go():
             await self.store.amset(pairs)
@@ -207,11 +214,18 @@ class StoreMachine(RuleBasedStateMachine):
         start_after=opt_keys,
         limit=limits,
         reverse=st.booleans(),
-        method=st.sampled_from(["yield_keys", "keys", "values", "items", "ayield_keys"]),
+        method=st.sampled_from(
+            ["yield_keys", "keys", "values", "items", "ayield_keys"]
+        ),
     )
     def listing(self, prefix, start_after, limit, reverse, method):
         expected = model_listing(self.model, prefix, start_after, limit, reverse)
-        kw = dict(prefix=prefix, start_after=start_after, limit=limit, reverse=reverse)
+        kw = {
+            "prefix": prefix,
+            "start_after": start_after,
+            "limit": limit,
+            "reverse": reverse,
+        }
         if method == "yield_keys":
             assert list(self.store.yield_keys(**kw)) == expected
         elif method == "keys":
@@ -219,7 +233,9 @@ class StoreMachine(RuleBasedStateMachine):
         elif method == "values":
             assert list(self.store.values(**kw)) == [self.model[k] for k in expected]
         elif method == "items":
-            assert list(self.store.items(**kw)) == [(k, self.model[k]) for k in expected]
+            assert list(self.store.items(**kw)) == [
+                (k, self.model[k]) for k in expected
+            ]
         else:
 
             async def go():
@@ -235,19 +251,31 @@ class StoreMachine(RuleBasedStateMachine):
         limit=limits,
         reverse=st.booleans(),
         delimiter=delimiters,
-        method=st.sampled_from(["yield_keys", "keys", "values", "items", "ayield_keys"]),
+        method=st.sampled_from(
+            ["yield_keys", "keys", "values", "items", "ayield_keys"]
+        ),
     )
-    def range_listing(self, prefix, start, stop, start_after, limit, reverse, delimiter, method):
+    def range_listing(
+        self, prefix, start, stop, start_after, limit, reverse, delimiter, method
+    ):
         if method in ("values", "items"):
             delimiter = None  # only key listings roll keys up into groups
         expected = model_entries(self.model, prefix, start, stop, delimiter)
         if reverse:
             expected.reverse()
         if start_after is not None:
-            expected = [e for e in expected if (e < start_after if reverse else e > start_after)]
+            expected = [
+                e for e in expected if (e < start_after if reverse else e > start_after)
+            ]
         if limit is not None:
             expected = expected[:limit]
-        kw = dict(start_after=start_after, limit=limit, reverse=reverse, start=start, stop=stop)
+        kw = {
+            "start_after": start_after,
+            "limit": limit,
+            "reverse": reverse,
+            "start": start,
+            "stop": stop,
+        }
         if delimiter is not None:
             kw["delimiter"] = delimiter
         if method == "yield_keys":
@@ -255,9 +283,13 @@ class StoreMachine(RuleBasedStateMachine):
         elif method == "keys":
             assert list(self.store.keys(prefix, **kw)) == expected
         elif method == "values":
-            assert list(self.store.values(prefix, **kw)) == [self.model[k] for k in expected]
+            assert list(self.store.values(prefix, **kw)) == [
+                self.model[k] for k in expected
+            ]
         elif method == "items":
-            assert list(self.store.items(prefix, **kw)) == [(k, self.model[k]) for k in expected]
+            assert list(self.store.items(prefix, **kw)) == [
+                (k, self.model[k]) for k in expected
+            ]
         else:
 
             async def go():
@@ -267,7 +299,9 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(prefix=keys)
     def count(self, prefix):
-        assert self.store.count(prefix) == sum(1 for k in self.model if k.startswith(prefix))
+        assert self.store.count(prefix) == sum(
+            1 for k in self.model if k.startswith(prefix)
+        )
 
     @rule(k=keys)
     def longest_prefix(self, k):
@@ -320,14 +354,14 @@ class StoreMachine(RuleBasedStateMachine):
         delimiter=delimiters,
     )
     def open_range_iterator(self, prefix, start, stop, start_after, reverse, delimiter):
-        opts = dict(
-            prefix=prefix,
-            start=start,
-            stop=stop,
-            start_after=start_after,
-            reverse=reverse,
-            delimiter=delimiter,
-        )
+        opts = {
+            "prefix": prefix,
+            "start": start,
+            "stop": stop,
+            "start_after": start_after,
+            "reverse": reverse,
+            "delimiter": delimiter,
+        }
         entry = [self.store.yield_keys(**opts), opts, None]
         self.range_iters.append(entry)
         self._advance_range(entry)

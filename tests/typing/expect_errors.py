@@ -21,7 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MARKER = re.compile(r"#\s*expect-error\b")
-MYPY_ERROR = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$")
+MYPY_ERROR = re.compile(
+    r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$"
+)
 
 
 def marked_lines(path: Path) -> set[int]:
@@ -30,33 +32,56 @@ def marked_lines(path: Path) -> set[int]:
 
 
 def run(command: list[str]) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent.parent)
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=HERE.parent.parent
+    )
     if done.returncode not in (0, 1):  # 1: errors found; anything else: it broke
-        sys.exit(f"{command[2]} failed to run ({done.returncode}):\n{done.stdout}{done.stderr}")
+        sys.exit(
+            f"{command[2]} failed to run ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
     return done.stdout
 
 
 def mypy_errors(files: list[Path]) -> dict[Path, dict[int, list[str]]]:
     # follow-imports=silent: errors in memstore itself are the other run's.
-    output = run([
-        sys.executable, "-m", "mypy", "--config-file", str(HERE / "mypy.ini"),
-        "--follow-imports=silent", "--no-error-summary", "--show-absolute-path",
-        *map(str, files),
-    ])
+    output = run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(HERE / "mypy.ini"),
+            "--follow-imports=silent",
+            "--no-error-summary",
+            "--show-absolute-path",
+            *map(str, files),
+        ]
+    )
     found: dict[Path, dict[int, list[str]]] = {}
     for line in output.splitlines():
         match = MYPY_ERROR.match(line)
         if match:
             path = Path(match["path"]).resolve()
-            found.setdefault(path, {}).setdefault(int(match["line"]), []).append(match["message"])
+            found.setdefault(path, {}).setdefault(int(match["line"]), []).append(
+                match["message"]
+            )
     return found
 
 
 def pyright_errors(files: list[Path]) -> dict[Path, dict[int, list[str]]]:
-    output = run([
-        sys.executable, "-m", "basedpyright", "--project", str(HERE / "pyrightconfig.json"),
-        "--pythonpath", sys.executable, "--outputjson", *map(str, files),
-    ])
+    output = run(
+        [
+            sys.executable,
+            "-m",
+            "basedpyright",
+            "--project",
+            str(HERE / "pyrightconfig.json"),
+            "--pythonpath",
+            sys.executable,
+            "--outputjson",
+            *map(str, files),
+        ]
+    )
     found: dict[Path, dict[int, list[str]]] = {}
     for diagnostic in json.loads(output)["generalDiagnostics"]:
         if diagnostic["severity"] != "error":
@@ -68,7 +93,9 @@ def pyright_errors(files: list[Path]) -> dict[Path, dict[int, list[str]]]:
     return found
 
 
-def compare(checker: str, files: list[Path], errors: dict[Path, dict[int, list[str]]]) -> int:
+def compare(
+    checker: str, files: list[Path], errors: dict[Path, dict[int, list[str]]]
+) -> int:
     problems = 0
     for path in files:
         expected = marked_lines(path)
@@ -77,11 +104,15 @@ def compare(checker: str, files: list[Path], errors: dict[Path, dict[int, list[s
         name = path.relative_to(HERE.parent.parent)
         for line in sorted(expected - got.keys()):
             problems += 1
-            print(f"{name}:{line}: {checker} accepts a line it must reject: {source[line - 1].strip()}")
+            print(
+                f"{name}:{line}: {checker} accepts a line it must reject: {source[line - 1].strip()}"
+            )
         for line in sorted(got.keys() - expected):
             problems += 1
             print(f"{name}:{line}: {checker} rejects an unmarked line: {got[line][0]}")
-        print(f"{checker}: {name}: {len(expected & got.keys())} of {len(expected)} marked lines rejected")
+        print(
+            f"{checker}: {name}: {len(expected & got.keys())} of {len(expected)} marked lines rejected"
+        )
     return problems
 
 

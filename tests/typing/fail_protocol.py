@@ -30,8 +30,12 @@ any_number(TrieStore[int]())  # expect-error: invariant
 total(TrieStore[bool]())  # expect-error: invariant
 total({"a": 1})  # expect-error: a dict has no prefix API
 total(LangChainInMemoryStore())  # expect-error: LangChain's own store neither
-texts(RedisStore(url="redis://localhost:6379/0"))  # expect-error: RedisStore() holds bytes
-texts(RedisStore[bytes](url="redis://localhost:6379/0"))  # expect-error: the same, explicit
+texts(
+    RedisStore(url="redis://localhost:6379/0")
+)  # expect-error: RedisStore() holds bytes
+texts(
+    RedisStore[bytes](url="redis://localhost:6379/0")
+)  # expect-error: the same, explicit
 
 
 def protocol_options(store: PrefixStore[int]) -> None:

@@ -25,7 +25,9 @@ import memstore._core as core
 
 STUB = Path(__file__).resolve().parent.parent.parent / "memstore" / "_core.pyi"
 # Cython's embedsignature puts "Class.method(args)" and a blank line first.
-EMBEDDED_SIGNATURE = re.compile(r"\A\w+(?:\.\w+)?\(.*?\)(?: -> [^\n]*)?(?:\n\n|\Z)", re.S)
+EMBEDDED_SIGNATURE = re.compile(
+    r"\A\w+(?:\.\w+)?\(.*?\)(?: -> [^\n]*)?(?:\n\n|\Z)", re.S
+)
 
 
 @dataclass
@@ -48,8 +50,16 @@ def _clean(doc: str | None, *, runtime: bool) -> str | None:
 
 def _slot_texts(member: str) -> set[str]:
     """What CPython says of a special method nobody documented."""
-    kinds: tuple[type, ...] = (object, int, list, dict, type(iter([])), types.GeneratorType,
-             types.CoroutineType, types.AsyncGeneratorType)
+    kinds: tuple[type, ...] = (
+        object,
+        int,
+        list,
+        dict,
+        type(iter([])),
+        types.GeneratorType,
+        types.CoroutineType,
+        types.AsyncGeneratorType,
+    )
     return {getattr(kind, member).__doc__ for kind in kinds if hasattr(kind, member)}
 
 
@@ -93,20 +103,33 @@ def docstrings() -> list[Docstring]:
             continue
         node = _stub_doc(cls)
         present, built = _runtime_doc(cls.name, None)
-        found.append(Docstring(cls.name, node, cls.col_offset + 4,
-                               _stub_text(node), built, not present))
+        found.append(
+            Docstring(
+                cls.name, node, cls.col_offset + 4, _stub_text(node), built, not present
+            )
+        )
         seen: set[str] = set()
         for item in cls.body:
             if not isinstance(item, ast.FunctionDef) or item.name in seen:
                 continue
             node = _stub_doc(item)
-            if node is None and any(isinstance(d, ast.Name) and d.id == "overload"
-                                    for d in item.decorator_list):
+            if node is None and any(
+                isinstance(d, ast.Name) and d.id == "overload"
+                for d in item.decorator_list
+            ):
                 continue  # a later overload may carry it
             seen.add(item.name)
             present, built = _runtime_doc(cls.name, item.name)
-            found.append(Docstring(f"{cls.name}.{item.name}", node, item.col_offset + 4,
-                                   _stub_text(node), built, not present))
+            found.append(
+                Docstring(
+                    f"{cls.name}.{item.name}",
+                    node,
+                    item.col_offset + 4,
+                    _stub_text(node),
+                    built,
+                    not present,
+                )
+            )
     return found
 
 
@@ -118,7 +141,9 @@ def differences() -> list[Docstring]:
 
 def _render(text: str, indent: int) -> list[str]:
     if '"""' in text or "\\" in text:
-        raise ValueError(f"cannot write this docstring as a plain literal: {text[:40]!r}")
+        raise ValueError(
+            f"cannot write this docstring as a plain literal: {text[:40]!r}"
+        )
     pad = " " * indent
     lines = text.split("\n")
     if len(lines) == 1:
@@ -135,8 +160,12 @@ def write() -> int:
     """Copies the built module's docstrings into the stub; returns how many."""
     lines = STUB.read_text(encoding="utf-8").split("\n")
     changes = [d for d in differences() if d.built is not None and d.node is not None]
-    for d in sorted(changes, key=lambda d: d.node.lineno if d.node else 0, reverse=True):
-        assert d.node is not None and d.built is not None and d.node.end_lineno is not None
+    for d in sorted(
+        changes, key=lambda d: d.node.lineno if d.node else 0, reverse=True
+    ):
+        assert (
+            d.node is not None and d.built is not None and d.node.end_lineno is not None
+        )
         lines[d.node.lineno - 1 : d.node.end_lineno] = _render(d.built, d.indent)
     STUB.write_text("\n".join(lines), encoding="utf-8")
     return len(changes)

@@ -2,10 +2,9 @@
 and they stay the built module's: see stub_docstrings.py."""
 
 import pytest
+import stub_docstrings  # tests/typing/, on sys.path under pytest
 
 from memstore import TrieStore
-
-import stub_docstrings  # tests/typing/, on sys.path under pytest
 
 
 def _engine_has(option: str) -> bool:
@@ -17,8 +16,11 @@ def _engine_has(option: str) -> bool:
 
 
 def test_the_stub_documents_every_member_the_built_module_documents():
-    undocumented = [d.name for d in stub_docstrings.docstrings()
-                    if d.stub is None and d.built is not None]
+    undocumented = [
+        d.name
+        for d in stub_docstrings.docstrings()
+        if d.stub is None and d.built is not None
+    ]
     assert not undocumented, "give these a docstring in memstore/_core.pyi"
 
 

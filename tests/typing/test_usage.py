@@ -29,7 +29,7 @@ from typing import TypeVar
 import pytest
 
 from memstore import InMemoryByteStore, InMemoryStore, PrefixStore, TrieStore
-from memstore._core import AsyncStoreIterator, StoreIterator
+from memstore._core import AsyncStoreIterator
 from memstore.redis import RedisStore
 
 if sys.version_info >= (3, 11):
@@ -51,10 +51,12 @@ def _engine_has(option: str) -> bool:
 
 
 needs_expiry = pytest.mark.skipif(
-    not hasattr(TrieStore, "expire"), reason="the built extension has no expiry yet (ttl branch)"
+    not hasattr(TrieStore, "expire"),
+    reason="the built extension has no expiry yet (ttl branch)",
 )
 needs_range = pytest.mark.skipif(
-    not _engine_has("start"), reason="the built extension has no start/stop yet (listing branch)"
+    not _engine_has("start"),
+    reason="the built extension has no start/stop yet (listing branch)",
 )
 needs_delimiter = pytest.mark.skipif(
     not _engine_has("delimiter"),
@@ -211,15 +213,23 @@ def test_range_listing() -> None:
     assert_type(store.items(prefix="e:", start="e:2"), "StoreIterator[tuple[str, int]]")
     assert_type(store.yield_keys(start="e:2", stop=None), "StoreIterator[str]")
     assert list(between) == ["e:2"]
-    assert list(store.yield_keys(prefix="e:", start="e:2", reverse=True)) == ["e:3", "e:2"]
+    assert list(store.yield_keys(prefix="e:", start="e:2", reverse=True)) == [
+        "e:3",
+        "e:2",
+    ]
 
 
 @needs_delimiter
 def test_delimiter_listing() -> None:
-    store = TrieStore[bytes](dict.fromkeys(["docs/a.md", "docs/img/1.png", "readme"], b""))
+    store = TrieStore[bytes](
+        dict.fromkeys(["docs/a.md", "docs/img/1.png", "readme"], b"")
+    )
     assert_type(store.keys(delimiter="/"), "StoreIterator[str]")
     assert list(store.keys(delimiter="/")) == ["docs/", "readme"]
-    assert list(store.yield_keys(prefix="docs/", delimiter="/")) == ["docs/a.md", "docs/img/"]
+    assert list(store.yield_keys(prefix="docs/", delimiter="/")) == [
+        "docs/a.md",
+        "docs/img/",
+    ]
 
     async def listing() -> list[str]:
         return [k async for k in store.ayield_keys(delimiter="/", start="a", stop="z")]
@@ -263,7 +273,9 @@ def first_value(store: PrefixStore[V], prefix: str) -> V | None:
     return None
 
 
-def copy_keys(source: PrefixStore[V], target: PrefixStore[V], keys: Sequence[str]) -> None:
+def copy_keys(
+    source: PrefixStore[V], target: PrefixStore[V], keys: Sequence[str]
+) -> None:
     values = source.mget(keys)
     target.mset([(k, v) for k, v in zip(keys, values) if v is not None])
 
@@ -282,7 +294,7 @@ def use_protocol(store: PrefixStore[int]) -> None:
     assert_type(list(store.keys("a", limit=1, reverse=True)), list[str])
     assert_type(list(store.values()), list[int])
     assert_type(list(store.items()), list[tuple[str, int]])
-    assert_type([k for k in store], list[str])
+    assert_type(list(store), list[str])
     store.mset([("b", 2)])
     store["c"] = 3
     del store["c"]
@@ -400,7 +412,9 @@ def check_redis_with_a_serializer() -> None:
     assert_type(store.get("a"), "dict[str, int] | None")
     assert_type(store.get("a", {}), "dict[str, int]")
     as_protocol: PrefixStore[dict[str, int]] = store
-    use_ints: PrefixStore[int] = RedisStore[int](url="redis://localhost", serializer="json")
+    use_ints: PrefixStore[int] = RedisStore[int](
+        url="redis://localhost", serializer="json"
+    )
     use_protocol(use_ints)
     use_protocol_new_api(use_ints)
     assert_type(first_value(as_protocol, "a"), "dict[str, int] | None")
@@ -438,12 +452,23 @@ def test_protocol_runtime_check_covers_the_expiry_api_once_built() -> None:
     def anything(self: object, *args: object, **kwargs: object) -> None:
         pass
 
-    dunders = ("__len__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
-               "__iter__")
-    without_expiry = type("WithoutExpiry", (), {
-        name: anything for name in dir(TrieStore)
-        if name not in members and (not name.startswith("_") or name in dunders)
-    })
+    dunders = (
+        "__len__",
+        "__contains__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__iter__",
+    )
+    without_expiry = type(
+        "WithoutExpiry",
+        (),
+        {
+            name: anything
+            for name in dir(TrieStore)
+            if name not in members and (not name.startswith("_") or name in dunders)
+        },
+    )
     assert isinstance(without_expiry(), PrefixStore) is False, (
         "PrefixStore's runtime check ignores the expiry members"
     )
