@@ -20,6 +20,8 @@ longest-prefix match, and ordered, resumable, reversible listing.
 # installed metadata agrees.
 __version__ = "0.2.0"
 
+import importlib
+
 __all__ = ["InMemoryByteStore", "InMemoryStore", "PrefixStore", "TrieStore"]
 
 
@@ -67,7 +69,7 @@ def _missing_extension_message() -> str:
 
 
 try:
-    from memstore._core import TrieStoreBase as _TrieStoreBase  # noqa: F401
+    importlib.import_module("memstore._core")
 except ModuleNotFoundError as missing:
     if missing.name != "memstore._core":
         raise

@@ -8,6 +8,8 @@ from langchain_core.stores import InMemoryStore as LangChainInMemoryStore
 from memstore import InMemoryByteStore, PrefixStore, TrieStore
 from memstore.redis import RedisStore
 
+URL = "redis://localhost:6379/0"
+
 
 def total(store: PrefixStore[int]) -> int:
     return len(store)
@@ -30,12 +32,8 @@ any_number(TrieStore[int]())  # expect-error: invariant
 total(TrieStore[bool]())  # expect-error: invariant
 total({"a": 1})  # expect-error: a dict has no prefix API
 total(LangChainInMemoryStore())  # expect-error: LangChain's own store neither
-texts(
-    RedisStore(url="redis://localhost:6379/0")
-)  # expect-error: RedisStore() holds bytes
-texts(
-    RedisStore[bytes](url="redis://localhost:6379/0")
-)  # expect-error: the same, explicit
+texts(RedisStore(url=URL))  # expect-error: RedisStore() holds bytes
+texts(RedisStore[bytes](url=URL))  # expect-error: the same, explicit
 
 
 def protocol_options(store: PrefixStore[int]) -> None:

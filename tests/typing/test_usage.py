@@ -29,7 +29,7 @@ from typing import TypeVar
 import pytest
 
 from memstore import InMemoryByteStore, InMemoryStore, PrefixStore, TrieStore
-from memstore._core import AsyncStoreIterator
+from memstore._core import AsyncStoreIterator, StoreIterator  # noqa: F401 (in quoted types)
 from memstore.redis import RedisStore
 
 if sys.version_info >= (3, 11):
