@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,9 @@ def test_examples_run(page, request):
     skipped = []
     for block in blocks_of(page):
         reason = block.skip_reason
+        if reason is None and "langchain" in block.code and sys.version_info < (3, 10):
+            # as conftest.py does for the LangChain test modules
+            reason = "LangChain 1.x needs Python >= 3.10"
         missing = [f for f in block.requires if not FEATURES[f]()]
         if reason is None and missing:
             reason = f"needs {', '.join(missing)} (new in 0.2.0), not in this build"

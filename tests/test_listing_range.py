@@ -505,8 +505,11 @@ def test_limit_values():
     assert list(store.keys(limit=np.uint8(0))) == []
     with pytest.raises(TypeError):
         store.keys(limit=np.float64(1))
-    with pytest.raises(TypeError):
-        store.keys(limit=np.bool_(True))
+    if not hasattr(np.bool_(True), "__index__"):
+        # numpy >= 2: its bool is no integer, like Python's.  (Before 2.0
+        # np.bool_ had a deprecated __index__ and counts as an int here.)
+        with pytest.raises(TypeError):
+            store.keys(limit=np.bool_(True))
 
 
 # ------------------------------------------- a str is not a batch, prefix
@@ -631,7 +634,7 @@ def _run_python(code):
 
 def test_nesting_depth_bound_is_per_thread_and_fits_a_small_stack():
     """The fixed bound (2,000 nested store comparisons) holds whatever the
-    recursion limit, in a thread with a 4 MB stack too; nesting below it
+    recursion limit, in a thread with a 4 MB stack too; shallower nesting
     still compares."""
     out = _run_python(
         """
@@ -654,8 +657,10 @@ def test_nesting_depth_bound_is_per_thread_and_fits_a_small_stack():
                 print("RecursionError")
 
         def run():
-            compare(1_500, TrieStore)
-            compare(1_500, dict)
+            # 500: below CPython 3.12's own C recursion limit (1,500 calls,
+            # two per nesting level) as well as below memstore's bound
+            compare(500, TrieStore)
+            compare(500, dict)
             compare(50_000, TrieStore)
             compare(50_000, dict)
 
