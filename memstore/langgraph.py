@@ -60,7 +60,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import orjson
@@ -78,6 +78,11 @@ try:
         SearchItem,
         SearchOp,
         TTLConfig,
+    )
+    from langgraph.store.base.embed import (
+        ensure_embeddings,
+        get_text_at_path,
+        tokenize_path,
     )
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
@@ -308,6 +313,108 @@ class _Record:
         return decoded
 
 
+# ----------------------------------------------------------- the index
+
+
+class _Embedded(NamedTuple):
+    """A batch's embeddings, as unit float32 rows: by text for puts, by
+    query for searches."""
+
+    texts: dict[str, Any]
+    queries: dict[str, Any]
+
+
+class _Index:
+    """An ``IndexConfig``, checked: which fields of a value are embedded,
+    and the vectors kept for an item (its texts' unit vectors, one float32
+    row each, so a cosine similarity is one dot product)."""
+
+    def __init__(self, config: object) -> None:
+        if not isinstance(config, Mapping):
+            raise TypeError(f"index must be an IndexConfig dict, not {_type_name(config)}")
+        dims = config.get("dims")
+        if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+            raise ValueError(f"index['dims'] must be an int >= 1, not {dims!r}")
+        if config.get("embed") is None:
+            raise ValueError("index['embed'] is required: an Embeddings, a function of "
+                             "a list of texts, or a 'provider:model' string")
+        fields = config.get("fields") or ["$"]
+        if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+            raise TypeError(f"index['fields'] must be a list of str paths, not {fields!r}")
+        try:
+            import numpy
+        except ImportError as exc:
+            raise ImportError("semantic search in memstore.langgraph needs numpy; "
+                              "pip install numpy") from exc
+        self.np = numpy
+        self.config: IndexConfig = dict(config)  # type: ignore[assignment]
+        self.dims = dims
+        self.embeddings = ensure_embeddings(config["embed"])
+        self.fields = _tokenized(fields)
+
+    def texts_of(self, op: PutOp) -> list[str]:
+        """The texts of ``op``'s value its index (or the config's fields)
+        selects; none for ``index=False``."""
+        if op.index is False:
+            return []
+        paths = self.fields if op.index is None else _tokenized(op.index)
+        return [text for _, tokens in paths for text in get_text_at_path(op.value, tokens)]
+
+    def unit_rows(self, vectors: list[Any], what: str) -> Any:
+        np = self.np
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != self.dims:
+            raise ValueError(f"the embedder returned {what} of shape {matrix.shape}, not "
+                             f"(n, {self.dims}) as index['dims'] says")
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0  # a zero vector scores 0, not NaN
+        return matrix / norms
+
+    def embedded(self, texts: list[str], documents: list[Any], queries: list[str],
+                 query_vectors: list[Any]) -> _Embedded:
+        if len(documents) != len(texts):
+            raise ValueError(f"the embedder returned {len(documents)} vectors for "
+                             f"{len(texts)} texts")
+        rows = self.unit_rows(documents, "document vectors") if texts else []
+        query_rows = self.unit_rows(query_vectors, "query vectors") if queries else []
+        return _Embedded(dict(zip(texts, rows)), dict(zip(queries, query_rows)))
+
+    def matrix_of(self, op: PutOp, embedded: _Embedded) -> bytes | None:
+        """The float32 rows stored for ``op``'s item, or None if it has no
+        text to index."""
+        texts = self.texts_of(op)
+        if not texts:
+            return None
+        matrix: bytes = self.np.stack([embedded.texts[t] for t in texts]).tobytes()
+        return matrix
+
+    def ranked(self, stored: Iterable[tuple[str, bytes]], query: Any
+               ) -> list[tuple[str, float]]:
+        """The stored items by descending best cosine similarity of their
+        vectors to ``query`` (ties in key order): one matrix product over
+        the rows of the items given, no others."""
+        np = self.np
+        keys: list[str] = []
+        blobs: list[bytes] = []
+        for key, blob in stored:
+            keys.append(key)
+            blobs.append(blob)
+        if not keys:
+            return []
+        row_bytes = 4 * self.dims
+        counts = np.fromiter((len(b) // row_bytes for b in blobs), dtype=np.intp,
+                             count=len(blobs))
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, self.dims)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        scores = np.maximum.reduceat(matrix @ query, starts)
+        order = np.argsort(-scores, kind="stable")
+        return [(keys[j], float(scores[j])) for j in order]
+
+
+def _tokenized(paths: Iterable[str]) -> list[tuple[str, Any]]:
+    return [(p, p if p == "$" else tokenize_path(p)) for p in paths]
+
+
 # ------------------------------------------------------------ the store
 
 
@@ -328,11 +435,18 @@ class PrefixStoreBackedStore(BaseStore):
     supports_ttl = True
 
     def __init__(self, engine: PrefixStore[bytes], *, index: IndexConfig | None = None,
-                 ttl: TTLConfig | None = None) -> None:
-        _refuse_index(index)
+                 ttl: TTLConfig | None = None,
+                 vector_engine: PrefixStore[bytes] | None = None) -> None:
         self._engine: Any = engine
-        self.index_config = None
         self.ttl_config = _check_ttl_config(ttl)
+        self._index = None if index is None else _Index(index)
+        self.index_config = None if self._index is None else self._index.config
+        self.embeddings = None if self._index is None else self._index.embeddings
+        # Each item's vectors, under the item's own engine key: a namespace
+        # prefix selects the same items in both engines.
+        self._vectors: Any = vector_engine
+        if self._index is not None and vector_engine is None:
+            raise ValueError("an index needs a vector_engine")
         # Serializes this object's read-modify-write of created_at; other
         # processes sharing a Redis engine may still race on it.
         self._lock = threading.RLock()
@@ -348,25 +462,65 @@ class PrefixStoreBackedStore(BaseStore):
         one per search page, one walk per namespace listing, one mget and
         one mset/mdelete for the writes."""
         checked, bodies = _check_ops(ops)
+        embedded = self._embed(checked)
         with self._lock:
-            return self._run(checked, bodies)
+            return self._run(checked, bodies, embedded)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Async :meth:`batch`.  In memory it runs on the calling loop (the
         engine answers in microseconds); on Redis in a worker thread, so the
         loop is free while the server answers."""
         checked, bodies = _check_ops(ops)
+        embedded = await self._aembed(checked)
         if isinstance(self._engine, TrieStore):
             with self._lock:
-                return self._run(checked, bodies)
+                return self._run(checked, bodies, embedded)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._locked_run, checked, bodies)
+        return await loop.run_in_executor(None, self._locked_run, checked, bodies, embedded)
 
-    def _locked_run(self, checked: list[Op], bodies: dict[int, bytes]) -> list[Result]:
+    def _locked_run(self, checked: list[Op], bodies: dict[int, bytes],
+                    embedded: _Embedded) -> list[Result]:
         with self._lock:
-            return self._run(checked, bodies)
+            return self._run(checked, bodies, embedded)
 
-    def _run(self, ops: list[Op], bodies: dict[int, bytes]) -> list[Result]:
+    # -------------------------------------------------------- embedding
+
+    def _texts(self, ops: list[Op]) -> tuple[list[str], list[str]]:
+        """The distinct texts the batch's puts index, and its distinct
+        search queries (both empty without an index)."""
+        if self._index is None:
+            return [], []
+        texts: dict[str, None] = {}
+        queries: dict[str, None] = {}
+        for op in ops:
+            if isinstance(op, PutOp) and op.value is not None:
+                texts.update(dict.fromkeys(self._index.texts_of(op)))
+            elif isinstance(op, SearchOp) and op.query:
+                queries[op.query] = None
+        return list(texts), list(queries)
+
+    def _embed(self, ops: list[Op]) -> _Embedded:
+        """Embeds before anything is written, so an embedder that fails
+        leaves the store unchanged.  One embed_documents call per batch."""
+        texts, queries = self._texts(ops)
+        if self._index is None:
+            return _Embedded({}, {})
+        embeddings = self._index.embeddings
+        documents = embeddings.embed_documents(texts) if texts else []
+        return self._index.embedded(texts, documents, queries,
+                                    [embeddings.embed_query(q) for q in queries])
+
+    async def _aembed(self, ops: list[Op]) -> _Embedded:
+        texts, queries = self._texts(ops)
+        if self._index is None:
+            return _Embedded({}, {})
+        embeddings = self._index.embeddings
+        documents = await embeddings.aembed_documents(texts) if texts else []
+        query_vectors = await asyncio.gather(*(embeddings.aembed_query(q) for q in queries))
+        return self._index.embedded(texts, documents, queries, list(query_vectors))
+
+    def _run(self, ops: list[Op], bodies: dict[int, bytes],
+             embedded: _Embedded) -> list[Result]:
         results: list[Result] = [None] * len(ops)
         to_refresh: dict[str, float] = {}
         gets = [i for i, op in enumerate(ops) if isinstance(op, GetOp)]
@@ -385,7 +539,7 @@ class PrefixStoreBackedStore(BaseStore):
                     to_refresh[engine_key] = record.ttl_minutes
         for i, op in enumerate(ops):
             if isinstance(op, SearchOp):
-                results[i] = self._search(op, to_refresh)
+                results[i] = self._search(op, to_refresh, embedded)
             elif isinstance(op, ListNamespacesOp):
                 results[i] = self._list_namespaces(op)
         self._refresh(to_refresh)
@@ -393,45 +547,61 @@ class PrefixStoreBackedStore(BaseStore):
         writes = {(op.namespace, op.key): i for i, op in enumerate(ops)
                   if isinstance(op, PutOp)}
         if writes:
-            self._write([(ops[i], bodies.get(i)) for i in writes.values()])
+            self._write([(ops[i], bodies.get(i)) for i in writes.values()], embedded)
         return results
 
     # ----------------------------------------------------------- writes
 
-    def _write(self, puts: list[tuple[PutOp, bytes | None]]) -> None:
-        """Applies puts (``body``: the value's JSON) and deletes (``None``)."""
+    def _write(self, puts: list[tuple[PutOp, bytes | None]], embedded: _Embedded) -> None:
+        """Applies puts (``body``: the value's JSON) and deletes (``None``),
+        and replaces the vectors of every item written."""
         deletes = [_item_key(op.namespace, op.key) for op, body in puts if body is None]
         stores = [(op, body) for op, body in puts if body is not None]
+        # Items deleted, and items now written without vectors, lose theirs.
+        unindexed = list(deletes)
         if stores:
             keys = [_item_key(op.namespace, op.key) for op, _ in stores]
             now = _now_us()
             # created_at survives an overwrite: read the old headers first.
-            by_ttl: dict[float | None, list[tuple[str, bytes]]] = {}
+            records: dict[float | None, list[tuple[str, bytes]]] = {}
+            vectors: dict[float | None, list[tuple[str, bytes]]] = {}
             for key, (op, body), old in zip(keys, stores, self._engine.mget(keys)):
                 created = _HEADER.unpack_from(old)[0] if old is not None else now
-                ttl = op.ttl
-                record = _HEADER.pack(created, now, ttl or 0.0) + body
-                by_ttl.setdefault(ttl, []).append((key, record))
-            for ttl, pairs in by_ttl.items():
-                if ttl is None:
-                    self._engine.mset(pairs)
-                else:
-                    self._engine.mset(pairs, ttl=ttl * 60.0)
+                record = _HEADER.pack(created, now, op.ttl or 0.0) + body
+                records.setdefault(op.ttl, []).append((key, record))
+                if self._index is not None:
+                    matrix = self._index.matrix_of(op, embedded)
+                    if matrix is None:
+                        unindexed.append(key)
+                    else:
+                        vectors.setdefault(op.ttl, []).append((key, matrix))
+            _mset_by_ttl(self._engine, records)
+            if vectors:
+                _mset_by_ttl(self._vectors, vectors)
         if deletes:
             self._engine.mdelete(deletes)
+        if unindexed and self._index is not None:
+            self._vectors.mdelete(unindexed)
 
     def _refresh(self, to_refresh: dict[str, float]) -> None:
-        """Renews each read item's lifetime to the ttl it was written with."""
+        """Renews each read item's lifetime (and its vectors') to the ttl it
+        was written with."""
         for engine_key, minutes in to_refresh.items():
             self._engine.expire(engine_key, minutes * 60.0)
+            if self._index is not None:
+                self._vectors.expire(engine_key, minutes * 60.0)
 
     # ----------------------------------------------------------- search
 
-    def _search(self, op: SearchOp, to_refresh: dict[str, float]) -> list[SearchItem]:
+    def _search(self, op: SearchOp, to_refresh: dict[str, float],
+                embedded: _Embedded) -> list[SearchItem]:
         prefix = _namespace_prefix(op.namespace_prefix)
         if op.limit == 0:
             return []
-        if not op.filter:
+        scores: dict[str, float] = {}
+        if op.query and self._index is not None:
+            page = self._ranked_page(op, prefix, embedded.queries[op.query], scores)
+        elif not op.filter:
             # Keys only up to the page's end, values only for the page: the
             # engines list keys in order from a seek but cannot jump over
             # ``offset`` keys, so the cost is O(offset + limit) keys listed
@@ -452,10 +622,45 @@ class PrefixStoreBackedStore(BaseStore):
                 namespace=namespace, key=key,
                 value=record.value() if value is None else value,
                 created_at=_datetime(record.created_us),
-                updated_at=_datetime(record.updated_us)))
+                updated_at=_datetime(record.updated_us),
+                score=scores.get(engine_key)))
             if op.refresh_ttl and record.ttl_minutes:
                 to_refresh[engine_key] = record.ttl_minutes
         return results
+
+    def _ranked_page(self, op: SearchOp, prefix: str, query: Any, scores: dict[str, float]
+                     ) -> list[tuple[str, _Record, dict[str, Any] | None]]:
+        """The page of a semantic search: items with vectors by descending
+        score, then those without (in key order), filtered, then offset and
+        limit.  Only the prefix's vectors are read and scored."""
+        assert self._index is not None
+        ranked = self._index.ranked(self._vectors.items(prefix), query)
+        scores.update(ranked)
+
+        def unscored() -> Iterator[str]:
+            for key in self._engine.yield_keys(prefix=prefix):
+                if key not in scores:
+                    yield key
+
+        candidates = _chain_keys((k for k, _ in ranked), unscored())
+        matching = self._records_matching(candidates, op.filter)
+        return list(islice(matching, op.offset, op.offset + op.limit))
+
+    def _records_matching(self, keys: Iterator[str], spec: Mapping[str, Any] | None
+                          ) -> Iterator[tuple[str, _Record, dict[str, Any] | None]]:
+        """The records of ``keys`` that exist and match ``spec``, read with
+        one mget per chunk of keys."""
+        while chunk := list(islice(keys, 256)):
+            for key, raw in zip(chunk, self._engine.mget(chunk)):
+                if raw is None:
+                    continue
+                record = _Record(raw)
+                if not spec:
+                    yield key, record, None
+                    continue
+                value = record.value()
+                if _matches(value, spec):
+                    yield key, record, value
 
     def _filtered(self, prefix: str, spec: Mapping[str, Any]
                   ) -> Iterator[tuple[str, _Record, dict[str, Any]]]:
@@ -542,8 +747,12 @@ class PrefixStoreBackedStore(BaseStore):
             raise InvalidNamespaceError(
                 "delete_namespace needs a non-empty namespace prefix (an empty one "
                 "would delete every item)")
+        prefix = _namespace_prefix(labels)
         with self._lock:
-            return int(self._engine.delete_prefix(_namespace_prefix(labels)))
+            removed = int(self._engine.delete_prefix(prefix))
+            if self._index is not None:
+                self._vectors.delete_prefix(prefix)
+            return removed
 
     async def adelete_namespace(self, namespace_prefix: tuple[str, ...]) -> int:
         """Async :meth:`delete_namespace`."""
@@ -561,6 +770,8 @@ class PrefixStoreBackedStore(BaseStore):
         Kept for the API of LangGraph's SQLite and Postgres stores."""
         with self._lock:
             len(self._engine)  # any engine call releases what is due
+            if self._vectors is not None:
+                len(self._vectors)
         return 0
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None
@@ -616,10 +827,19 @@ class PrefixStoreBackedStore(BaseStore):
 _DONE: Any = object()
 
 
-def _refuse_index(index: object) -> None:
-    if index is not None:
-        raise NotImplementedError(
-            "semantic search (index=...) is not implemented by memstore.langgraph yet")
+def _chain_keys(*parts: Iterable[str]) -> Iterator[str]:
+    for part in parts:
+        yield from part
+
+
+def _mset_by_ttl(engine: Any, by_ttl: dict[float | None, list[tuple[str, bytes]]]) -> None:
+    """One engine write per lifetime (the engines take one ttl per batch)."""
+    for ttl, pairs in by_ttl.items():
+        if ttl is None:
+            # Left out, the engine's default applies: none, as made here.
+            engine.mset(pairs)
+        else:
+            engine.mset(pairs, ttl=ttl * 60.0)
 
 
 def _first_wildcard(path: tuple[str, ...]) -> int:
@@ -720,7 +940,8 @@ class InMemoryStore(PrefixStoreBackedStore):
 
     def __init__(self, *, index: IndexConfig | None = None,
                  ttl: TTLConfig | None = None) -> None:
-        super().__init__(TrieStore(), index=index, ttl=ttl)
+        super().__init__(TrieStore(), index=index, ttl=ttl,
+                         vector_engine=None if index is None else TrieStore())
 
 
 class RedisStore(PrefixStoreBackedStore):
@@ -745,13 +966,28 @@ class RedisStore(PrefixStoreBackedStore):
             raise ValueError("pass either url or client, not both")
         if url is None and client is None:
             raise ValueError("RedisStore needs a url or a client")
-        _refuse_index(index)
-        _check_ttl_config(ttl)  # before a client is made
-        engine: Any = (_RedisEngine(url=url, namespace=namespace) if url is not None
-                       else _RedisEngine(client, namespace=namespace))
-        super().__init__(engine, index=index, ttl=ttl)
+        if not isinstance(namespace, str) or len(namespace) == 0 or _SEP in namespace:
+            raise ValueError(f"namespace must be a non-empty str without NUL, not "
+                             f"{namespace!r}")
+        # Checked before a client is made, so a bad config leaks no connection.
+        _check_ttl_config(ttl)
+        if index is not None:
+            _Index(index)
+
+        def engine(space: str) -> Any:
+            if url is not None:
+                return _RedisEngine(url=url, namespace=space)
+            return _RedisEngine(client, namespace=space)
+
+        # The vectors live in a Redis namespace of their own, which no
+        # store's namespace can name (those have no NUL).
+        super().__init__(engine(namespace), index=index, ttl=ttl,
+                         vector_engine=None if index is None else engine(
+                             namespace + _SEP + "vectors"))
 
     def close(self) -> None:
         """Stops the sweeper and closes the client if this store made it."""
         self.stop_ttl_sweeper()
         self._engine.close()
+        if self._vectors is not None:
+            self._vectors.close()

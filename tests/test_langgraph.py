@@ -261,11 +261,6 @@ def test_bad_ttl_config_is_refused(make_store):
         make_store(ttl={"refresh_on_read": "yes"})
 
 
-def test_index_is_refused_until_implemented(make_store):
-    with pytest.raises(NotImplementedError):
-        make_store(index={"dims": 2, "embed": lambda texts: [[0.0, 1.0]] * len(texts)})
-
-
 # ------------------------------------------------------------------ batch
 
 
@@ -450,3 +445,100 @@ def test_ttl_sweeper_starts_and_stops(make_store):
     future.result(timeout=10)
     assert store.stop_ttl_sweeper()
     gc.collect()
+
+
+# ---------------------------------------------------------- semantic search
+
+
+class CountingEmbeddings:
+    """Each text's vector counts the letters a, b and c it holds; records
+    every call, so tests see what was embedded and when."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        return [[t.count("a"), t.count("b"), t.count("c")] for t in texts]
+
+
+def _indexed(make_store, fields=("text",)):
+    embed = CountingEmbeddings()
+    store = make_store(index={"dims": 3, "embed": embed, "fields": list(fields)})
+    return store, embed
+
+
+def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
+    store, _ = _indexed(make_store)
+    _needs(store, "delimiter listing")
+    store.put(("docs", "u1"), "aaa", {"text": "aaa"})
+    store.put(("docs", "u1"), "bbb", {"text": "bbb"})
+    store.put(("docs", "u1"), "ab", {"text": "ab"})
+    store.put(("docs", "u1"), "none", {"other": "no text field"})
+    store.put(("docs", "u2"), "aaaa", {"text": "aaaa"})  # outside the prefix
+    found = store.search(("docs", "u1"), query="a", limit=10)
+    assert [i.key for i in found] == ["aaa", "ab", "bbb", "none"]
+    assert found[0].score == pytest.approx(1.0)
+    assert found[1].score == pytest.approx(2 ** -0.5)
+    assert found[2].score == pytest.approx(0.0)
+    assert found[3].score is None  # no vector: after every scored item
+    page = store.search(("docs", "u1"), query="a", limit=2, offset=1)
+    assert [i.key for i in page] == ["ab", "bbb"]
+    filtered = store.search(("docs",), query="a", filter={"text": {"$ne": "aaa"}})
+    assert [i.key for i in filtered] == ["aaaa", "ab", "bbb", "none"]
+
+
+def test_semantic_search_embeds_once_per_batch_and_honours_index_false(make_store):
+    store, embed = _indexed(make_store)
+    _needs(store, "delimiter listing")
+    store.batch([PutOp(("d",), "x", {"text": "abc"}), PutOp(("d",), "y", {"text": "abc"}),
+                 PutOp(("d",), "z", {"text": "aa"}, index=False)])
+    assert embed.calls == [["abc"]]  # distinct texts, one call, none for index=False
+    assert [i.key for i in store.search(("d",), query="aaa")][-1] == "z"
+    store.put(("d",), "x", {"text": "c"}, index=False)  # an update drops old vectors
+    assert store.search(("d",), query="abc", limit=1)[0].key == "y"
+    assert [i.score for i in store.search(("d",), query="abc")][1:] == [None, None]
+
+
+def test_semantic_search_async_awaits_an_async_embedder(make_store):
+    calls = []
+
+    async def aembed(texts):
+        calls.append(list(texts))
+        return [[t.count("a"), t.count("b")] for t in texts]
+
+    store = make_store(index={"dims": 2, "embed": aembed, "fields": ["text"]})
+    _needs(store, "delimiter listing")
+
+    async def run():
+        await store.aput(("d",), "a", {"text": "aa"})
+        await store.aput(("d",), "b", {"text": "bb"})
+        return await store.asearch(("d",), query="b")
+
+    assert [i.key for i in asyncio.run(run())] == ["b", "a"]
+    assert calls == [["aa"], ["bb"], ["b"]]
+
+
+def test_deleting_an_item_or_namespace_drops_its_vectors(make_store):
+    store, _ = _indexed(make_store)
+    _needs(store, "delimiter listing")
+    store.put(("d", "x"), "k", {"text": "a"})
+    store.put(("d", "y"), "k", {"text": "a"})
+    store.delete(("d", "x"), "k")
+    store.delete_namespace(("d", "y"))
+    assert len(store._vectors) == 0
+    assert store.search(("d",), query="a") == []
+
+
+def test_bad_index_configs_and_embedders_change_nothing(make_store):
+    for config, error in [({"dims": 0, "embed": CountingEmbeddings()}, ValueError),
+                          ({"dims": 3}, ValueError),
+                          ({"dims": 3, "embed": CountingEmbeddings(), "fields": "text"},
+                           TypeError),
+                          ([("dims", 3)], TypeError)]:
+        with pytest.raises(error):
+            make_store(index=config)
+    store = make_store(index={"dims": 4, "embed": CountingEmbeddings()})  # returns 3
+    with pytest.raises(ValueError, match="shape"):
+        store.put(("d",), "k", {"text": "a"})
+    assert store.get(("d",), "k") is None

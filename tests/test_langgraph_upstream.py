@@ -40,22 +40,7 @@ import pytest
 LANGGRAPH_CHECKPOINT = "4.3.2"
 
 # test id (in tests/test_store.py) -> why it is not run against memstore.
-_NO_INDEX = "semantic search (index=IndexConfig) is not implemented in memstore.langgraph yet"
-LEFT_OUT = {
-    "test_vector_search_scores_every_item": _NO_INDEX,
-    "test_vector_store_initialization": _NO_INDEX,
-    "test_vector_insert_with_auto_embedding": _NO_INDEX,
-    "test_async_vector_insert_with_auto_embedding": _NO_INDEX,
-    "test_vector_update_with_embedding": _NO_INDEX,
-    "test_async_vector_update_with_embedding": _NO_INDEX,
-    "test_vector_search_with_filters": _NO_INDEX,
-    "test_async_vector_search_with_filters": _NO_INDEX,
-    "test_async_batched_vector_search_concurrent": _NO_INDEX,
-    "test_vector_search_pagination": _NO_INDEX,
-    "test_async_vector_search_pagination": _NO_INDEX,
-    "test_embed_with_path": _NO_INDEX,
-    "test_non_ascii": _NO_INDEX,
-}
+LEFT_OUT: dict[str, str] = {}
 
 _BACKEND = "MEMSTORE_LANGGRAPH_BACKEND"
 _REDIS_URL = "MEMSTORE_LANGGRAPH_REDIS_URL"
