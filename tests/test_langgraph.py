@@ -106,7 +106,6 @@ def test_mutating_a_put_value_changes_nothing_stored(store):
 
 
 def test_mutating_a_returned_value_changes_nothing_stored(store):
-    _needs(store, "delimiter listing")
     store.put(("a",), "k", {"tags": ["a"]})
     store.get(("a",), "k").value["tags"].append("get")
     store.search(("a",))[0].value["tags"].append("search")
@@ -333,13 +332,11 @@ def _fill(store):
     ({"kind": "note", "n": {"$lt": 2}}, ["a"]),
 ])
 def test_search_filters(store, spec, keys):
-    _needs(store, "delimiter listing")
     _fill(store)
     assert [i.key for i in store.search(("docs",), filter=spec)] == keys
 
 
 def test_search_order_is_namespace_then_key_and_pages_cover_the_listing(store):
-    _needs(store, "delimiter listing")
     for ns in [("p", "b"), ("p",), ("p", "a", "z"), ("p", "a")]:
         for key in ["2", "1", "3"]:
             store.put(ns, key, {"v": f"{ns}{key}"})
@@ -413,7 +410,7 @@ def test_list_namespaces_sorts_like_tuples(store):
 
 def test_ttl_expires_items(make_store):
     store = make_store(ttl={"default_ttl": 0.2 / 60})  # 0.2 s
-    _needs(store, "expiry", "delimiter listing")
+    _needs(store, "expiry")
     store.put(("a",), "default", {"v": 1})
     store.put(("a",), "forever", {"v": 1}, ttl=None)
     store.put(("a",), "own", {"v": 1}, ttl=10)
@@ -470,7 +467,6 @@ def _indexed(make_store, fields=("text",)):
 
 def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
     store, _ = _indexed(make_store)
-    _needs(store, "delimiter listing")
     store.put(("docs", "u1"), "aaa", {"text": "aaa"})
     store.put(("docs", "u1"), "bbb", {"text": "bbb"})
     store.put(("docs", "u1"), "ab", {"text": "ab"})
@@ -490,7 +486,6 @@ def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
 
 def test_semantic_search_embeds_once_per_batch_and_honours_index_false(make_store):
     store, embed = _indexed(make_store)
-    _needs(store, "delimiter listing")
     store.batch([PutOp(("d",), "x", {"text": "abc"}), PutOp(("d",), "y", {"text": "abc"}),
                  PutOp(("d",), "z", {"text": "aa"}, index=False)])
     assert embed.calls == [["abc"]]  # distinct texts, one call, none for index=False
@@ -508,7 +503,6 @@ def test_semantic_search_async_awaits_an_async_embedder(make_store):
         return [[t.count("a"), t.count("b")] for t in texts]
 
     store = make_store(index={"dims": 2, "embed": aembed, "fields": ["text"]})
-    _needs(store, "delimiter listing")
 
     async def run():
         await store.aput(("d",), "a", {"text": "aa"})
@@ -521,7 +515,6 @@ def test_semantic_search_async_awaits_an_async_embedder(make_store):
 
 def test_deleting_an_item_or_namespace_drops_its_vectors(make_store):
     store, _ = _indexed(make_store)
-    _needs(store, "delimiter listing")
     store.put(("d", "x"), "k", {"text": "a"})
     store.put(("d", "y"), "k", {"text": "a"})
     store.delete(("d", "x"), "k")
