@@ -535,3 +535,31 @@ def test_bad_index_configs_and_embedders_change_nothing(make_store):
     with pytest.raises(ValueError, match="shape"):
         store.put(("d",), "k", {"text": "a"})
     assert store.get(("d",), "k") is None
+
+
+# ------------------------------------------------------------- packaging
+
+
+def test_memstore_never_imports_langgraph_and_the_module_names_the_extra():
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+
+class NoLangGraph:
+    def find_spec(self, name, path=None, target=None):
+        if name == "langgraph" or name.startswith("langgraph."):
+            raise ImportError(f"blocked {name}")
+
+sys.meta_path.insert(0, NoLangGraph())
+import memstore, memstore.redis
+assert not any(m.startswith("langgraph") for m in sys.modules), "memstore imported langgraph"
+try:
+    import memstore.langgraph
+except ImportError as exc:
+    print(exc)
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert "pip install 'memstore-trie[langgraph]'" in run.stdout
