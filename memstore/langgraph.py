@@ -123,6 +123,8 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
                 f"{what} must be a tuple of str labels, not {_type_name(labels)}")
         labels = tuple(labels)
     for label in labels:
+        if type(label) is str and len(label) and "." not in label and _SEP not in label:
+            continue  # the usual case, checked in one line
         if not isinstance(label, str):
             raise InvalidNamespaceError(
                 f"{what} {labels!r}: labels must be str, not {_type_name(label)}")
@@ -137,52 +139,51 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
     return labels
 
 
-def _check_key(key: object, where: str) -> str:
+def _check_key(key: object) -> str:
     if not isinstance(key, str):
-        raise TypeError(f"{where}: key must be str, not {_type_name(key)}")
+        raise TypeError(f"key must be str, not {_type_name(key)}")
     return key
 
 
-def _check_count(value: object, what: str, where: str) -> int:
+def _check_count(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where}: {what} must be an int, not {_type_name(value)}")
+        raise TypeError(f"{what} must be an int, not {_type_name(value)}")
     count = int(value)
     if count < 0:
-        raise ValueError(f"{where}: {what} must be >= 0, not {count}")
+        raise ValueError(f"{what} must be >= 0, not {count}")
     return count
 
 
-def _check_ttl_minutes(ttl: object, where: str) -> float | None:
+def _check_ttl_minutes(ttl: object, what: str) -> float | None:
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real):
-        raise TypeError(f"{where}: ttl must be a number of minutes or None, "
+        raise TypeError(f"{what} must be a number of minutes or None, "
                         f"not {_type_name(ttl)}")
     minutes = float(ttl)
     if not math.isfinite(minutes) or minutes <= 0:
-        raise ValueError(f"{where}: ttl must be a positive number of minutes, not {ttl!r}")
+        raise ValueError(f"{what} must be a positive number of minutes, not {ttl!r}")
     return minutes
 
 
-def _check_filter(spec: object, where: str) -> None:
+def _check_filter(spec: object) -> None:
     """Refuses a filter the matcher could not apply, before any op runs."""
     if not isinstance(spec, Mapping):
-        raise TypeError(f"{where}: filter must be a dict, not {_type_name(spec)}")
+        raise TypeError(f"filter must be a dict, not {_type_name(spec)}")
     for field, wanted in spec.items():
         if not isinstance(field, str):
-            raise TypeError(f"{where}: filter field names must be str, not "
-                            f"{_type_name(field)}")
+            raise TypeError(f"filter field names must be str, not {_type_name(field)}")
         if isinstance(wanted, Mapping):
             operators = [k for k in wanted if isinstance(k, str) and k.startswith("$")]
             if operators and len(operators) != len(wanted):
-                raise ValueError(f"{where}: filter on {field!r} mixes operators and "
-                                 f"fields: {dict(wanted)!r}")
+                raise ValueError(f"filter on {field!r} mixes operators and fields: "
+                                 f"{dict(wanted)!r}")
             for name in operators:
                 if name not in _OPERATORS:
-                    raise ValueError(f"{where}: unsupported filter operator {name!r} on "
-                                     f"{field!r}; use one of {sorted(_OPERATORS)}")
+                    raise ValueError(f"unsupported filter operator {name!r} on {field!r}; "
+                                     f"use one of {sorted(_OPERATORS)}")
             if not operators:
-                _check_filter(wanted, where)
+                _check_filter(wanted)
 
 
 # ---------------------------------------------------------------- filters
@@ -288,14 +289,13 @@ def _datetime(us: int) -> datetime:
     return _EPOCH + us * _MICROSECOND
 
 
-def _encode_value(value: object, where: str) -> bytes:
+def _encode_value(value: object) -> bytes:
     if not isinstance(value, Mapping):
-        raise TypeError(f"{where}: value must be a dict (or None to delete), "
-                        f"not {_type_name(value)}")
+        raise TypeError(f"value must be a dict (or None to delete), not {_type_name(value)}")
     try:
         return orjson.dumps(value if isinstance(value, dict) else dict(value))
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
-        raise TypeError(f"{where}: value is not JSON-serializable: {exc}") from None
+        raise TypeError(f"value is not JSON-serializable: {exc}") from None
 
 
 class _Record:
@@ -322,6 +322,9 @@ class _Embedded(NamedTuple):
 
     texts: dict[str, Any]
     queries: dict[str, Any]
+
+
+_NOTHING_EMBEDDED = _Embedded({}, {})
 
 
 class _Index:
@@ -462,7 +465,7 @@ class PrefixStoreBackedStore(BaseStore):
         one per search page, one walk per namespace listing, one mget and
         one mset/mdelete for the writes."""
         checked, bodies = _check_ops(ops)
-        embedded = self._embed(checked)
+        embedded = _NOTHING_EMBEDDED if self._index is None else self._embed(checked)
         with self._lock:
             return self._run(checked, bodies, embedded)
 
@@ -471,7 +474,8 @@ class PrefixStoreBackedStore(BaseStore):
         engine answers in microseconds); on Redis in a worker thread, so the
         loop is free while the server answers."""
         checked, bodies = _check_ops(ops)
-        embedded = await self._aembed(checked)
+        embedded = (_NOTHING_EMBEDDED if self._index is None
+                    else await self._aembed(checked))
         if isinstance(self._engine, TrieStore):
             with self._lock:
                 return self._run(checked, bodies, embedded)
@@ -523,32 +527,43 @@ class PrefixStoreBackedStore(BaseStore):
              embedded: _Embedded) -> list[Result]:
         results: list[Result] = [None] * len(ops)
         to_refresh: dict[str, float] = {}
-        gets = [i for i, op in enumerate(ops) if isinstance(op, GetOp)]
-        if gets:
-            stored = [_item_key(ops[i].namespace, ops[i].key) for i in gets]
-            for i, engine_key, raw in zip(gets, stored, self._engine.mget(stored)):
-                if raw is None:
-                    continue
-                record = _Record(raw)
-                op = ops[i]
-                results[i] = Item(value=record.value(), key=op.key,
-                                  namespace=op.namespace,
-                                  created_at=_datetime(record.created_us),
-                                  updated_at=_datetime(record.updated_us))
-                if op.refresh_ttl and record.ttl_minutes:
-                    to_refresh[engine_key] = record.ttl_minutes
-        for i, op in enumerate(ops):
-            if isinstance(op, SearchOp):
-                results[i] = self._search(op, to_refresh, embedded)
-            elif isinstance(op, ListNamespacesOp):
-                results[i] = self._list_namespaces(op)
-        self._refresh(to_refresh)
+        gets: list[int] = []
         # The last put of a key wins, as in LangGraph's stores.
-        writes = {(op.namespace, op.key): i for i, op in enumerate(ops)
-                  if isinstance(op, PutOp)}
+        writes: dict[tuple[tuple[str, ...], str], int] = {}
+        for i, op in enumerate(ops):
+            kind = type(op)
+            if kind is GetOp:
+                gets.append(i)
+            elif kind is PutOp:
+                writes[(op.namespace, op.key)] = i
+            elif kind is SearchOp:
+                results[i] = self._search(op, to_refresh, embedded)
+            else:
+                results[i] = self._list_namespaces(op)
+        if gets:
+            self._get(ops, gets, results, to_refresh)
+        if to_refresh:
+            self._refresh(to_refresh)
         if writes:
             self._write([(ops[i], bodies.get(i)) for i in writes.values()], embedded)
         return results
+
+    def _get(self, ops: list[Op], gets: list[int], results: list[Result],
+             to_refresh: dict[str, float]) -> None:
+        stored = [_item_key(ops[i].namespace, ops[i].key) for i in gets]
+        # One key (what get() sends) skips building a batch in the engine.
+        found = ([self._engine.get(stored[0])] if len(stored) == 1
+                 else self._engine.mget(stored))
+        for i, engine_key, raw in zip(gets, stored, found):
+            if raw is None:
+                continue
+            record = _Record(raw)
+            op = ops[i]
+            results[i] = Item(value=record.value(), key=op.key, namespace=op.namespace,
+                              created_at=_datetime(record.created_us),
+                              updated_at=_datetime(record.updated_us))
+            if op.refresh_ttl and record.ttl_minutes:
+                to_refresh[engine_key] = record.ttl_minutes
 
     # ----------------------------------------------------------- writes
 
@@ -870,45 +885,54 @@ def _check_ops(ops: Iterable[Op]) -> tuple[list[Op], dict[int, bytes]]:
     checked = list(ops)
     bodies: dict[int, bytes] = {}
     for i, op in enumerate(checked):
-        where = f"{_type_name(op)} at index {i}"
-        if isinstance(op, GetOp):
-            _check_labels(op.namespace, f"{where}: namespace")
-            _check_key(op.key, where)
-        elif isinstance(op, PutOp):
-            labels = _check_labels(op.namespace, f"{where}: namespace")
-            if len(labels) == 0:
-                raise InvalidNamespaceError(f"{where}: namespace cannot be empty")
-            _check_key(op.key, where)
-            if op.value is not None:
-                bodies[i] = _encode_value(op.value, where)
-                _check_ttl_minutes(op.ttl, where)
-            if op.index not in (None, False) and not isinstance(op.index, list):
-                raise TypeError(f"{where}: index must be None, False or a list of "
-                                f"field paths, not {_type_name(op.index)}")
-        elif isinstance(op, SearchOp):
-            _check_labels(op.namespace_prefix, f"{where}: namespace_prefix")
-            _check_count(op.limit, "limit", where)
-            _check_count(op.offset, "offset", where)
-            if op.filter is not None:
-                _check_filter(op.filter, where)
-        elif isinstance(op, ListNamespacesOp):
-            for condition in op.match_conditions or ():
-                if condition.match_type not in ("prefix", "suffix"):
-                    raise ValueError(f"{where}: match_type must be 'prefix' or "
-                                     f"'suffix', not {condition.match_type!r}")
-                # "*" passes: only match conditions read it as a wildcard.
-                _check_labels(condition.path, f"{where}: {condition.match_type}")
-            if op.max_depth is not None:
-                depth = _check_count(op.max_depth, "max_depth", where)
-                if depth == 0:
-                    raise ValueError(f"{where}: max_depth must be >= 1 or None")
-            _check_count(op.limit, "limit", where)
-            _check_count(op.offset, "offset", where)
-        else:
-            raise TypeError(f"batch(): op at index {i} must be a GetOp, PutOp, "
-                            f"SearchOp or ListNamespacesOp, not {_type_name(op)}")
+        try:
+            body = _check_op(op)
+        except (TypeError, ValueError) as exc:
+            # The message gains where the op is; built only on error, as
+            # formatting it for every op costs more than the checks.
+            raise type(exc)(f"{_type_name(op)} at index {i}: {exc}") from None
+        if body is not None:
+            bodies[i] = body
     # Namespaces given as lists are used as tuples from here on.
     return [_normalized(op) for op in checked], bodies
+
+
+def _check_op(op: object) -> bytes | None:
+    """Checks one op; returns a put's value as JSON."""
+    if isinstance(op, GetOp):
+        _check_labels(op.namespace, "namespace")
+        _check_key(op.key)
+    elif isinstance(op, PutOp):
+        labels = _check_labels(op.namespace, "namespace")
+        if len(labels) == 0:
+            raise InvalidNamespaceError("namespace cannot be empty")
+        _check_key(op.key)
+        if op.index is not None and op.index is not False and not isinstance(op.index, list):
+            raise TypeError(f"index must be None, False or a list of field paths, "
+                            f"not {_type_name(op.index)}")
+        if op.value is not None:
+            _check_ttl_minutes(op.ttl, "ttl")
+            return _encode_value(op.value)
+    elif isinstance(op, SearchOp):
+        _check_labels(op.namespace_prefix, "namespace_prefix")
+        _check_count(op.limit, "limit")
+        _check_count(op.offset, "offset")
+        if op.filter is not None:
+            _check_filter(op.filter)
+    elif isinstance(op, ListNamespacesOp):
+        for condition in op.match_conditions or ():
+            if condition.match_type not in ("prefix", "suffix"):
+                raise ValueError(f"match_type must be 'prefix' or 'suffix', "
+                                 f"not {condition.match_type!r}")
+            # "*" passes: only match conditions read it as a wildcard.
+            _check_labels(condition.path, condition.match_type)
+        if op.max_depth is not None and _check_count(op.max_depth, "max_depth") == 0:
+            raise ValueError("max_depth must be >= 1 or None")
+        _check_count(op.limit, "limit")
+        _check_count(op.offset, "offset")
+    else:
+        raise TypeError("an op must be a GetOp, PutOp, SearchOp or ListNamespacesOp")
+    return None
 
 
 def _normalized(op: Op) -> Op:
