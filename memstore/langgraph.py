@@ -60,11 +60,12 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 try:
     import orjson
     from langgraph.store.base import (
+        NOT_PROVIDED,
         BaseStore,
         GetOp,
         IndexConfig,
@@ -72,6 +73,7 @@ try:
         Item,
         ListNamespacesOp,
         MatchCondition,
+        NotProvided,
         Op,
         PutOp,
         Result,
@@ -269,11 +271,6 @@ def _namespace_prefix(labels: tuple[str, ...]) -> str:
 
 def _item_key(namespace: tuple[str, ...], key: str) -> str:
     return _namespace_prefix(namespace) + _SEP + key
-
-
-def _split_item_key(stored: str) -> tuple[tuple[str, ...], str]:
-    end = stored.index(_END_OF_NAMESPACE)
-    return tuple(stored[:end].split(_SEP)), stored[end + 2:]
 
 
 def _now_us() -> int:
@@ -565,6 +562,58 @@ class PrefixStoreBackedStore(BaseStore):
             if op.refresh_ttl and record.ttl_minutes:
                 to_refresh[engine_key] = record.ttl_minutes
 
+    # ------------------------------------------------- single-item paths
+
+    def get(self, namespace: tuple[str, ...], key: str, *,
+            refresh_ttl: bool | None = None) -> Item | None:
+        """The item, or ``None``; renews its lifetime unless ``refresh_ttl``
+        is False (default: the TTL config's ``refresh_on_read``, else True).
+        The same checks and answer as ``batch([GetOp(...)])``, without
+        building a batch: one engine read, O(key length) in memory."""
+        labels = _check_labels(namespace, "namespace")
+        engine_key = _item_key(labels, str(key))
+        raw = self._engine.get(engine_key)
+        if raw is None:
+            return None
+        created_us, updated_us, ttl_minutes = _HEADER.unpack_from(raw)
+        if ttl_minutes and self._refresh_on_read(refresh_ttl):
+            self._refresh({engine_key: ttl_minutes})
+        return Item(value=orjson.loads(raw[_HEADER.size:]), key=str(key), namespace=labels,
+                    created_at=_datetime(created_us), updated_at=_datetime(updated_us))
+
+    def put(self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any],
+            index: Literal[False] | list[str] | None = None, *,
+            ttl: float | None | NotProvided = NOT_PROVIDED) -> None:
+        """Stores ``value`` (a JSON dict) under ``(namespace, key)``,
+        keeping ``created_at`` if the item exists; ``ttl`` in minutes
+        (default: the TTL config's ``default_ttl``; ``None``: no expiry).
+        The same checks and effect as ``batch([PutOp(...)])``; without an
+        index, without building a batch."""
+        labels = _check_labels(namespace, "namespace")
+        if len(labels) == 0:
+            raise InvalidNamespaceError("Namespace cannot be empty.")
+        if labels[0] == "langgraph":
+            # LangGraph reserves the root label for its own use in put().
+            raise InvalidNamespaceError(
+                f'Root label for namespace cannot be "langgraph". Got: {labels}')
+        if ttl is NOT_PROVIDED:
+            ttl = (self.ttl_config or {}).get("default_ttl")
+        op = PutOp(labels, str(key), value, index=index, ttl=ttl)  # type: ignore[arg-type]
+        if self._index is not None or value is None:
+            self.batch([op])
+            return
+        try:
+            body = _check_op(op)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"put: {exc}") from None
+        with self._lock:
+            self._write([(op, body)], _NOTHING_EMBEDDED)
+
+    def _refresh_on_read(self, refresh_ttl: bool | None) -> bool:
+        if refresh_ttl is not None:
+            return refresh_ttl
+        return bool((self.ttl_config or {}).get("refresh_on_read", True))
+
     # ----------------------------------------------------------- writes
 
     def _write(self, puts: list[tuple[PutOp, bytes | None]], embedded: _Embedded) -> None:
@@ -624,27 +673,41 @@ class PrefixStoreBackedStore(BaseStore):
             keys = list(islice(self._engine.yield_keys(prefix=prefix,
                                                        limit=op.offset + op.limit),
                                op.offset, None))
-            found = ((k, raw) for k, raw in zip(keys, self._engine.mget(keys))
-                     if raw is not None)
-            page = [(k, _Record(raw), None) for k, raw in found]
+            page = [(k, raw, None) for k, raw in zip(keys, self._engine.mget(keys))
+                    if raw is not None]
         else:
             page = list(islice(self._filtered(prefix, op.filter), op.offset,
                                op.offset + op.limit))
+        return self._search_items(page, scores, to_refresh if op.refresh_ttl else None)
+
+    @staticmethod
+    def _search_items(page: list[tuple[str, bytes, dict[str, Any] | None]],
+                      scores: dict[str, float], to_refresh: dict[str, float] | None
+                      ) -> list[SearchItem]:
+        """SearchItems of (engine key, record, value if already decoded);
+        the per-item loop of every search, kept to plain local calls."""
+        unpack, body, loads = _HEADER.unpack_from, _HEADER.size, orjson.loads
         results = []
-        for engine_key, record, value in page:
-            namespace, key = _split_item_key(engine_key)
+        namespace_text = None
+        namespace: tuple[str, ...] = ()
+        for engine_key, raw, value in page:
+            end = engine_key.index(_END_OF_NAMESPACE)
+            # A page's items mostly share their namespace: split it once.
+            if engine_key[:end] != namespace_text:
+                namespace_text = engine_key[:end]
+                namespace = tuple(namespace_text.split(_SEP))
+            created_us, updated_us, ttl_minutes = unpack(raw)
             results.append(SearchItem(
-                namespace=namespace, key=key,
-                value=record.value() if value is None else value,
-                created_at=_datetime(record.created_us),
-                updated_at=_datetime(record.updated_us),
+                namespace=namespace, key=engine_key[end + 2:],
+                value=loads(raw[body:]) if value is None else value,
+                created_at=_datetime(created_us), updated_at=_datetime(updated_us),
                 score=scores.get(engine_key)))
-            if op.refresh_ttl and record.ttl_minutes:
-                to_refresh[engine_key] = record.ttl_minutes
+            if ttl_minutes and to_refresh is not None:
+                to_refresh[engine_key] = ttl_minutes
         return results
 
     def _ranked_page(self, op: SearchOp, prefix: str, query: Any, scores: dict[str, float]
-                     ) -> list[tuple[str, _Record, dict[str, Any] | None]]:
+                     ) -> list[tuple[str, bytes, dict[str, Any] | None]]:
         """The page of a semantic search: items with vectors by descending
         score, then those without (in key order), filtered, then offset and
         limit.  Only the prefix's vectors are read and scored."""
@@ -662,28 +725,27 @@ class PrefixStoreBackedStore(BaseStore):
         return list(islice(matching, op.offset, op.offset + op.limit))
 
     def _records_matching(self, keys: Iterator[str], spec: Mapping[str, Any] | None
-                          ) -> Iterator[tuple[str, _Record, dict[str, Any] | None]]:
+                          ) -> Iterator[tuple[str, bytes, dict[str, Any] | None]]:
         """The records of ``keys`` that exist and match ``spec``, read with
         one mget per chunk of keys."""
         while chunk := list(islice(keys, 256)):
             for key, raw in zip(chunk, self._engine.mget(chunk)):
                 if raw is None:
                     continue
-                record = _Record(raw)
                 if not spec:
-                    yield key, record, None
+                    yield key, raw, None
                     continue
-                value = record.value()
+                value = orjson.loads(raw[_HEADER.size:])
                 if _matches(value, spec):
-                    yield key, record, value
+                    yield key, raw, value
 
     def _filtered(self, prefix: str, spec: Mapping[str, Any]
-                  ) -> Iterator[tuple[str, _Record, dict[str, Any]]]:
+                  ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+        body = _HEADER.size
         for engine_key, raw in self._engine.items(prefix):
-            record = _Record(raw)
-            value = record.value()
+            value = orjson.loads(raw[body:])
             if _matches(value, spec):
-                yield engine_key, record, value
+                yield engine_key, raw, value
 
     # --------------------------------------------------- list_namespaces
 
