@@ -229,9 +229,27 @@ def _operator_holds(actual: Any, name: str, operand: Any) -> bool:
     return bool(actual <= operand)  # "$lte"; _check_filter refused the rest
 
 
+_ABSENT: Any = object()
+
+
+def _field(value: Mapping[str, Any], name: str) -> Any:
+    """The field ``name`` of a stored value: the top-level key if there is
+    one (LangGraph's InMemoryStore), else a dotted path into nested dicts
+    (``"user.age"``, as the SQLite and Postgres stores read filter keys)."""
+    found = value.get(name, _ABSENT)
+    if found is not _ABSENT or "." not in name:
+        return None if found is _ABSENT else found
+    node: Any = value
+    for part in name.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def _matches(value: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     for field, wanted in spec.items():
-        actual = value.get(field)
+        actual = _field(value, field)
         if isinstance(wanted, Mapping) and wanted and all(
                 isinstance(k, str) and k.startswith("$") for k in wanted):
             if not all(_operator_holds(actual, n, o) for n, o in wanted.items()):

@@ -563,3 +563,13 @@ except ImportError as exc:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=60)
     assert "pip install 'memstore-trie[langgraph]'" in run.stdout
+
+
+def test_filter_keys_are_top_level_fields_first_then_dotted_paths(store):
+    store.put(("d",), "nested", {"user": {"age": 30, "access-level": "x"}})
+    store.put(("d",), "literal", {"user.age": 30})
+    assert [i.key for i in store.search(("d",), filter={"user.age": 30})] == [
+        "literal", "nested"]
+    assert [i.key for i in store.search(("d",), filter={"user.access-level": "x"})] == [
+        "nested"]
+    assert store.search(("d",), filter={"user.age.more": 30}) == []
