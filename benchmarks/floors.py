@@ -87,23 +87,47 @@ def main(argv=None):
     gc.disable()
 
     rows = [
-        (f"new str per key, kept in a list ({n:,})", "ns/key",
-         per_item(lambda: list(map(bytes.decode, same)), n, args.reps)),
-        (f"new str per key, dropped at once ({n:,})", "ns/key",
-         per_item(lambda: [0 for _ in map(bytes.decode, same)][:0], n, args.reps)),
-        ("the same loop calling bytes.__len__ (call and list overhead, no new object)",
-         "ns/key", per_item(lambda: list(map(bytes.__len__, same)), n, args.reps)),
-        ("memstore list(store.yield_keys())", "ns/key",
-         per_item(lambda: list(store.yield_keys()), n, args.reps)),
+        (
+            f"new str per key, kept in a list ({n:,})",
+            "ns/key",
+            per_item(lambda: list(map(bytes.decode, same)), n, args.reps),
+        ),
+        (
+            f"new str per key, dropped at once ({n:,})",
+            "ns/key",
+            per_item(lambda: [0 for _ in map(bytes.decode, same)][:0], n, args.reps),
+        ),
+        (
+            "the same loop calling bytes.__len__ (call and list overhead, no new object)",
+            "ns/key",
+            per_item(lambda: list(map(bytes.__len__, same)), n, args.reps),
+        ),
+        (
+            "memstore list(store.yield_keys())",
+            "ns/key",
+            per_item(lambda: list(store.yield_keys()), n, args.reps),
+        ),
         ("SortedDict list(sd)", "ns/key", per_item(lambda: list(sd), n, args.reps)),
         # CPython's own C loop making the same keys as new strs, for scale.
-        (f"str.split making the same {c} keys as new strs", "ns/call",
-         per_call(lambda: joined.split("\n"), args.reps, 20_000)),
-        (f"memstore list(yield_keys(prefix)), {c} keys", "ns/call",
-         per_call(lambda: list(store.yield_keys(prefix=p)), args.reps, 20_000)),
-        (f"SortedDict list(irange(prefix range)), {c} keys", "ns/call",
-         per_call(lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
-                  args.reps, 20_000)),
+        (
+            f"str.split making the same {c} keys as new strs",
+            "ns/call",
+            per_call(lambda: joined.split("\n"), args.reps, 20_000),
+        ),
+        (
+            f"memstore list(yield_keys(prefix)), {c} keys",
+            "ns/call",
+            per_call(lambda: list(store.yield_keys(prefix=p)), args.reps, 20_000),
+        ),
+        (
+            f"SortedDict list(irange(prefix range)), {c} keys",
+            "ns/call",
+            per_call(
+                lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
+                args.reps,
+                20_000,
+            ),
+        ),
     ]
     # The budget of the 2x-SortedDict target, side by side: `keys - values`
     # is what building (and freeing) one str per key costs in memstore's
@@ -115,29 +139,54 @@ def main(argv=None):
     t_values = per_call(lambda: list(store.values(prefix=p)), args.reps, loops)
     t_tuple = per_call(lambda: list(iter(prefix_keys)), args.reps, loops)
     t_sorted = per_call(
-        lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))), args.reps, loops)
+        lambda: list(sd.irange(p, W.prefix_upper(p), inclusive=(True, False))),
+        args.reps,
+        loops,
+    )
     str_per_key = (t_keys - t_values) / c
     free_walk = t_tuple + (t_keys - t_values)
     rows += [
-        (f"memstore list(values(prefix)), {c} items: the walk and the protocol, no new str",
-         "ns/call", t_values),
-        (f"list(iter(tuple of the same {c} keys)): the cheapest listing of existing objects",
-         "ns/call", t_tuple),
-        ("memstore keys - values: one new str per key, made and freed", "ns/key", str_per_key),
-        ("a listing whose walk costs nothing: tuple listing + the new strs", "ns/call", free_walk),
-        ("SortedDict (same run) / that listing: the ceiling for a listing making a new str per key",
-         "x", t_sorted / free_walk),
+        (
+            f"memstore list(values(prefix)), {c} items: the walk and the protocol, no new str",
+            "ns/call",
+            t_values,
+        ),
+        (
+            f"list(iter(tuple of the same {c} keys)): the cheapest listing of existing objects",
+            "ns/call",
+            t_tuple,
+        ),
+        (
+            "memstore keys - values: one new str per key, made and freed",
+            "ns/key",
+            str_per_key,
+        ),
+        (
+            "a listing whose walk costs nothing: tuple listing + the new strs",
+            "ns/call",
+            free_walk,
+        ),
+        (
+            "SortedDict (same run) / that listing: the ceiling for a listing making a new str per key",
+            "x",
+            t_sorted / free_walk,
+        ),
         ("SortedDict / memstore keys (same run)", "x", t_sorted / t_keys),
     ]
     # Keeping a str per key (so a listing copies pointers) instead: the
     # str objects alone, against a dict's whole footprint (table + keys).
     str_bytes = sum(map(sys.getsizeof, keys)) / n
-    dict_bytes = (sys.getsizeof(dict.fromkeys(keys)) + sum(map(sys.getsizeof, keys))) / n
+    dict_bytes = (
+        sys.getsizeof(dict.fromkeys(keys)) + sum(map(sys.getsizeof, keys))
+    ) / n
     rows += [
         ("bytes per key of one str per key (sys.getsizeof)", "B/key", str_bytes),
         ("a dict's bytes per key (table + key strs)", "B/key", dict_bytes),
-        ("one str per key alone, as a share of the dict (memory target: <= 0.4x in all)",
-         "x", str_bytes / dict_bytes),
+        (
+            "one str per key alone, as a share of the dict (memory target: <= 0.4x in all)",
+            "x",
+            str_bytes / dict_bytes,
+        ),
     ]
     # The async machinery alone: the same values (existing objects, no new
     # str) listed by the sync iterator and by the async iterator ayield_keys
@@ -151,19 +200,32 @@ def main(argv=None):
         return [v async for v in AsyncStoreIterator(store.values(prefix=big_p), 1024)]
 
     rows += [
-        (f"values(prefix), {big_c:,} items: sync list comprehension", "ns/item",
-         per_item(lambda: [v for v in store.values(prefix=big_p)], big_c, args.reps * 4)),
-        ("same values through the async iterator, async comprehension", "ns/item",
-         per_item(lambda: loop.run_until_complete(drain_async()), big_c, args.reps * 4)),
+        (
+            f"values(prefix), {big_c:,} items: sync list comprehension",
+            "ns/item",
+            per_item(lambda: list(store.values(prefix=big_p)), big_c, args.reps * 4),
+        ),
+        (
+            "same values through the async iterator, async comprehension",
+            "ns/item",
+            per_item(
+                lambda: loop.run_until_complete(drain_async()), big_c, args.reps * 4
+            ),
+        ),
     ]
-    print(f"Python {sys.version.split()[0]}, {n:,} chat keys, prefix {p!r} ({c} keys), "
-          f"medians of {args.reps}")
+    print(
+        f"Python {sys.version.split()[0]}, {n:,} chat keys, prefix {p!r} ({c} keys), "
+        f"medians of {args.reps}"
+    )
     print()
     print("| measurement | time | |")
     print("|---|---|---|")
     for label, unit, value in rows:
-        print(f"| {label} | {value:,.2f} | {unit} |" if unit == "x" else
-              f"| {label} | {value:,.1f} | {unit} |")
+        print(
+            f"| {label} | {value:,.2f} | {unit} |"
+            if unit == "x"
+            else f"| {label} | {value:,.1f} | {unit} |"
+        )
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ def main():
 
     class _DS:  # what prepare() needs
         alphabet = ""
+
     if len(sys.argv) > 4:
         with open(sys.argv[4], encoding="utf-8") as f:
             _DS.alphabet = f.read()
@@ -91,6 +92,7 @@ def main():
     settle()
     if mode == "tracemalloc":
         import tracemalloc
+
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
     else:
@@ -107,8 +109,14 @@ def main():
         after = tracemalloc.get_traced_memory()[0]
     else:
         after = rss()
-    out = {"system": name, "mode": mode, "n": n, "bytes": after - before,
-           "bytes_per_key": (after - before) / n, "build_s": build_s}
+    out = {
+        "system": name,
+        "mode": mode,
+        "n": n,
+        "bytes": after - before,
+        "bytes_per_key": (after - before) / n,
+        "build_s": build_s,
+    }
     if name == "memstore":
         out["memory_usage"] = h.memory_usage()
         out["memory_usage_per_key"] = h.memory_usage() / n

@@ -42,9 +42,16 @@ def main():
     h = s.build(ds.pairs)
     p, _ = ds.prefixes.get(a.label, ("", 0))
     ns = s.namespace()
-    ns.update(h=h, p=p, lo=p, hi=W.prefix_upper(p) if p else None,
-              q=ds.absent_q if a.absent else ds.present_q, pairs=ds.absent_pairs)
+    ns.update(
+        h=h,
+        p=p,
+        lo=p,
+        hi=W.prefix_upper(p) if p else None,
+        q=ds.absent_q if a.absent else ds.present_q,
+        pairs=ds.absent_pairs,
+    )
     if a.op == "build":
+
         def step():
             s.build(ds.pairs)
     elif a.op.startswith("a"):
@@ -55,15 +62,20 @@ def main():
         def step():
             loop.run_until_complete(f())
     else:
-        undo = {"mset": s.exprs["mdelete"].replace("q", "[k for k, _ in pairs]"),
-                "mdelete": s.exprs["mset"].replace("pairs", "[(k, 0) for k in q]")}
+        undo = {
+            "mset": s.exprs["mdelete"].replace("q", "[k for k, _ in pairs]"),
+            "mdelete": s.exprs["mset"].replace("pairs", "[(k, 0) for k in q]"),
+        }
         src = f"def _f():\n    for _ in range(100):\n        {s.exprs[a.op]}\n"
         if a.op in undo:
             src += f"        {undo[a.op]}\n"
         exec(src, ns)
         step = ns["_f"]
-    print(f"profiling {a.system} {a.op} on {a.workload} {a.n:,} (prefix {p!r})",
-          file=sys.stderr, flush=True)
+    print(
+        f"profiling {a.system} {a.op} on {a.workload} {a.n:,} (prefix {p!r})",
+        file=sys.stderr,
+        flush=True,
+    )
     end = time.perf_counter() + a.seconds
     calls = 0
     while time.perf_counter() < end:

@@ -57,9 +57,22 @@ def start_server(workdir):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     import redis
 
     client = redis.Redis(port=port)
@@ -129,18 +142,31 @@ def run_size(port, n, cfg, log):
 
     timings = []
     for label, (p, c) in ds.prefixes.items():
-        timings.append((f"yield_keys {label} ({c:,})", c,
-                        "list(s.yield_keys(prefix=p))", "list(t.yield_keys(prefix=pat))",
-                        {"p": p, "pat": p + "*"}))
+        timings.append(
+            (
+                f"yield_keys {label} ({c:,})",
+                c,
+                "list(s.yield_keys(prefix=p))",
+                "list(t.yield_keys(prefix=pat))",
+                {"p": p, "pat": p + "*"},
+            )
+        )
     for label, (p, c) in ds.prefixes.items():
         if label in ("~1", "~100", "~10,000"):
-            timings.append((f"count {label} ({c:,})", None, "s.count(p)",
-                            "sum(1 for _ in t.yield_keys(prefix=pat))",
-                            {"p": p, "pat": p + "*"}))
+            timings.append(
+                (
+                    f"count {label} ({c:,})",
+                    None,
+                    "s.count(p)",
+                    "sum(1 for _ in t.yield_keys(prefix=pat))",
+                    {"p": p, "pat": p + "*"},
+                )
+            )
     timings.append(("mget 1,000 present", 1000, "s.mget(q)", "t.mget(q)", {"q": q}))
     overwrite = pairs[:1000]
-    timings.append(("mset 1,000 (overwrites)", 1000, "s.mset(w)", "t.mset(w)",
-                    {"w": overwrite}))
+    timings.append(
+        ("mset 1,000 (overwrites)", 1000, "s.mset(w)", "t.mset(w)", {"w": overwrite})
+    )
     for label, per, ours_stmt, theirs_stmt, ns in timings:
         cases = {
             "memstore": compile_timer(ours_stmt, {"s": ours, **ns}),
@@ -148,31 +174,46 @@ def run_size(port, n, cfg, log):
         }
         got = measure(cases, cfg)
         rows.append((label, got["memstore"][0], got["LangChain"][0], per))
-        log(f"  {label}: memstore {fmt_ns(got['memstore'][0])}, "
+        log(
+            f"  {label}: memstore {fmt_ns(got['memstore'][0])}, "
             f"LangChain {fmt_ns(got['LangChain'][0])} "
-            f"({got['LangChain'][0] / got['memstore'][0]:,.1f}x)")
+            f"({got['LangChain'][0] / got['memstore'][0]:,.1f}x)"
+        )
     mem_client.close()
     lc_client.close()
     return rows, memory
 
 
 def markdown(results, memory, server, took):
-    out = [f"## memstore.redis vs LangChain community's RedisStore: "
-           f"`python benchmarks/redis_compare.py {' '.join(sys.argv[1:])}`", "",
-           f"{server} on loopback, Python {platform.python_version()}, "
-           f"{os.cpu_count()} CPUs; chat keys, medians of interleaved repetitions; "
-           f"run took {took:.0f} s.", ""]
+    out = [
+        f"## memstore.redis vs LangChain community's RedisStore: "
+        f"`python benchmarks/redis_compare.py {' '.join(sys.argv[1:])}`",
+        "",
+        f"{server} on loopback, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; chat keys, medians of interleaved repetitions; "
+        f"run took {took:.0f} s.",
+        "",
+    ]
     for n, rows in results.items():
-        out += [f"### {n:,} keys", "",
-                "| operation | memstore RedisStore | LangChain RedisStore | LangChain ÷ memstore |",
-                "|---|---|---|---|"]
+        out += [
+            f"### {n:,} keys",
+            "",
+            "| operation | memstore RedisStore | LangChain RedisStore | LangChain ÷ memstore |",
+            "|---|---|---|---|",
+        ]
         for label, ours, theirs, _ in rows:
-            out.append(f"| {label} | {fmt_ns(ours)} | {fmt_ns(theirs)} | "
-                       f"{fmt_ratio(theirs / ours)} |")
+            out.append(
+                f"| {label} | {fmt_ns(ours)} | {fmt_ns(theirs)} | "
+                f"{fmt_ratio(theirs / ours)} |"
+            )
         ours_b, theirs_b = memory[n]
-        out += ["", f"Server memory (used_memory delta per key): memstore {ours_b:.0f} B "
-                f"(value + lex index), LangChain {theirs_b:.0f} B "
-                f"({ours_b / theirs_b:.2f}x).", ""]
+        out += [
+            "",
+            f"Server memory (used_memory delta per key): memstore {ours_b:.0f} B "
+            f"(value + lex index), LangChain {theirs_b:.0f} B "
+            f"({ours_b / theirs_b:.2f}x).",
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -185,8 +226,10 @@ def plot(results, path):
     sizes = sorted(results)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, prefix in zip(axes, ("yield_keys ~100", "count ~100")):
-        for system, column, colour in (("memstore RedisStore (lex index)", 1, "tab:blue"),
-                                       ("LangChain RedisStore (SCAN MATCH)", 2, "tab:red")):
+        for system, column, colour in (
+            ("memstore RedisStore (lex index)", 1, "tab:blue"),
+            ("LangChain RedisStore (SCAN MATCH)", 2, "tab:red"),
+        ):
             ys = []
             for n in sizes:
                 row = next(r for r in results[n] if r[0].startswith(prefix + " "))
@@ -205,8 +248,12 @@ def plot(results, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--quick", action="store_true", help="10^4 and 10^5 keys, fewer repetitions")
+    ap.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000]
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="10^4 and 10^5 keys, fewer repetitions"
+    )
     ap.add_argument("--plot", metavar="PNG")
     ap.add_argument("--md", metavar="FILE")
     args = ap.parse_args(argv)
@@ -226,7 +273,9 @@ def main(argv=None):
         try:
             for n in args.sizes:
                 print(f"== {n:,} chat keys", flush=True)
-                results[n], memory[n] = run_size(port, n, cfg, lambda s: print(s, flush=True))
+                results[n], memory[n] = run_size(
+                    port, n, cfg, lambda s: print(s, flush=True)
+                )
         finally:
             proc.terminate()
             proc.wait(10)

@@ -30,11 +30,11 @@ ASYNC_OPS = ("amget", "amset", "ayield")
 
 class System:
     name = "?"
-    module = None           # import needed, for the "missing" message
-    attr = None             # and a name it must define
-    ordered = True          # yield_keys comes out in code-point order
+    module = None  # import needed, for the "missing" message
+    attr = None  # and a name it must define
+    ordered = True  # yield_keys comes out in code-point order
     has_async = False
-    static = False          # every write rebuilds the whole structure
+    static = False  # every write rebuilds the whole structure
     exprs: dict = {}
 
     def __init__(self):
@@ -131,12 +131,14 @@ class LangChain(System):
 
     def build(self, pairs):
         from langchain_core.stores import InMemoryStore
+
         s = InMemoryStore()
         s.mset(pairs)
         return s
 
     def build_stream(self, chunks):
         from langchain_core.stores import InMemoryStore
+
         s = InMemoryStore()
         for c in chunks:
             s.mset(c)
@@ -163,10 +165,12 @@ class Sorted(System):
 
     def build(self, pairs):
         from sortedcontainers import SortedDict
+
         return SortedDict(pairs)
 
     def build_stream(self, chunks):
         from sortedcontainers import SortedDict
+
         d = SortedDict()
         for c in chunks:
             d.update(c)
@@ -187,8 +191,9 @@ class MarisaStore:
 
     def __init__(self, items):
         import marisa_trie
+
         items = dict(items)
-        t = marisa_trie.Trie(items)        # iterates the keys
+        t = marisa_trie.Trie(items)  # iterates the keys
         vals = [None] * len(t)
         for k, i in t.iteritems():
             vals[i] = items[k]
@@ -234,6 +239,7 @@ class Marisa(System):
     def build_stream(self, chunks):
         # static: the whole key set is needed at once; values list by id
         import marisa_trie
+
         value = None
 
         def keys():
@@ -242,6 +248,7 @@ class Marisa(System):
                 for k, v in c:
                     value = v
                     yield k
+
         s = MarisaStore.__new__(MarisaStore)
         s.t = marisa_trie.Trie(keys())
         s.vals = [value] * len(s.t)
@@ -271,9 +278,11 @@ class Datrie(System):
 
     def unsupported(self, ds):
         if len(ds.alphabet) > self.MAX_ALPHABET:
-            return (f"alphabet of {len(ds.alphabet)} characters; libdatrie "
-                    f"holds at most {self.MAX_ALPHABET} (it corrupts or "
-                    f"crashes beyond)")
+            return (
+                f"alphabet of {len(ds.alphabet)} characters; libdatrie "
+                f"holds at most {self.MAX_ALPHABET} (it corrupts or "
+                f"crashes beyond)"
+            )
         return None
 
     def prepare(self, ds):
@@ -281,12 +290,14 @@ class Datrie(System):
 
     def build(self, pairs):
         import datrie
+
         t = datrie.Trie(self.alphabet)
         _dt_set(t, pairs)
         return t
 
     def build_stream(self, chunks):
         import datrie
+
         t = datrie.Trie(self.alphabet)
         for c in chunks:
             _dt_set(t, c)
@@ -341,6 +352,7 @@ class Pygtrie(System):
 
     def build(self, pairs):
         import pygtrie
+
         t = pygtrie.CharTrie()
         t.enable_sorting(True)
         t.update(pairs)
@@ -348,6 +360,7 @@ class Pygtrie(System):
 
     def build_stream(self, chunks):
         import pygtrie
+
         t = pygtrie.CharTrie()
         t.enable_sorting(True)
         for c in chunks:
@@ -380,12 +393,14 @@ class Memstore(System):
 
     def build(self, pairs):
         from memstore import TrieStore
+
         s = TrieStore()
         s.mset(pairs)
         return s
 
     def build_stream(self, chunks):
         from memstore import TrieStore
+
         s = TrieStore()
         for c in chunks:
             s.mset(c)

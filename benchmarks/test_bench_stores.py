@@ -162,8 +162,11 @@ def test_mset_new(benchmark, system, ds):
     benchmark.group = "mset 1,000 new keys"
     aq = [k for k, _ in ds.absent_pairs]
     undo = _stmt(sys_, h, sys_.exprs["mdelete"], q=aq)
-    benchmark.pedantic(_stmt(sys_, h, sys_.exprs["mset"], pairs=ds.absent_pairs),
-                       teardown=undo, rounds=5 if sys_.static else 50)
+    benchmark.pedantic(
+        _stmt(sys_, h, sys_.exprs["mset"], pairs=ds.absent_pairs),
+        teardown=undo,
+        rounds=5 if sys_.static else 50,
+    )
     undo()  # --benchmark-disable runs the call once without its teardown
     assert _fn(sys_, h, sys_.exprs["mget"], q=aq)() == [None] * len(aq)
 
@@ -174,8 +177,11 @@ def test_mdelete(benchmark, system, ds):
     benchmark.group = "mdelete 1,000"
     dq = ds.delete_q
     undo = _stmt(sys_, h, sys_.exprs["mset"], pairs=ds.delete_pairs)
-    benchmark.pedantic(_stmt(sys_, h, sys_.exprs["mdelete"], q=dq),
-                       teardown=undo, rounds=5 if sys_.static else 50)
+    benchmark.pedantic(
+        _stmt(sys_, h, sys_.exprs["mdelete"], q=dq),
+        teardown=undo,
+        rounds=5 if sys_.static else 50,
+    )
     undo()  # --benchmark-disable runs the call once without its teardown
     assert _fn(sys_, h, sys_.exprs["mget"], q=dq)() == [v for _, v in ds.delete_pairs]
 
@@ -226,4 +232,6 @@ def test_async_yield_keys(benchmark, system, ds, loop, mode):
         f = _fn(sys_, h, sys_.exprs["yield"], p=p, lo=p, hi=hi)
     else:
         f = _async_fn(sys_, h, sys_.exprs["ayield"], loop, p=p)
-    assert _same_keys(sys_, benchmark(f), [k for k in ds.sorted_keys if k.startswith(p)])
+    assert _same_keys(
+        sys_, benchmark(f), [k for k in ds.sorted_keys if k.startswith(p)]
+    )

@@ -21,9 +21,9 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
-EXTRA = 1000          # absent keys drawn from the same distribution
-QUERY = 1000          # keys per mget / mdelete batch
-BATCHES = 100         # distinct mget batches for the cache-cold row
+EXTRA = 1000  # absent keys drawn from the same distribution
+QUERY = 1000  # keys per mget / mdelete batch
+BATCHES = 100  # distinct mget batches for the cache-cold row
 WORKLOADS = ("chat", "paths", "words", "hex", "unicode")
 PREFIX_TARGETS = (1, 10, 100, 10_000)
 
@@ -36,9 +36,7 @@ def _rng(workload: str, n: int, salt: str = "") -> random.Random:
 
 
 def _uuid(r: random.Random) -> str:
-    return "%08x-%04x-4%03x-%04x-%012x" % (
-        r.getrandbits(32), r.getrandbits(16), r.getrandbits(12),
-        0x8000 | r.getrandbits(14), r.getrandbits(48))
+    return f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-4{r.getrandbits(12):03x}-{0x8000 | r.getrandbits(14):04x}-{r.getrandbits(48):012x}"
 
 
 def gen_chat(r: random.Random, total: int):
@@ -48,13 +46,52 @@ def gen_chat(r: random.Random, total: int):
             yield f"message:{sid}:{i}"
 
 
-_ONSETS = ("b bl br c ch cl cr d dr f fl fr g gl gr h j k l m n p pl pr qu r s "
-           "sc sh sk sl sm sn sp st str sw t th tr tw v w wh wr y z").split() + [""] * 6
+_ONSETS = (
+    "b bl br c ch cl cr d dr f fl fr g gl gr h j k l m n p pl pr qu r s "
+    "sc sh sk sl sm sn sp st str sw t th tr tw v w wh wr y z"
+).split() + [""] * 6
 _VOWELS = "a a a e e e e i i i o o o u u y ai ea ee ie oa ou oo".split()
-_CODAS = ("", "", "", "", "n", "r", "s", "t", "l", "m", "d", "ng", "ck", "st", "nt",
-          "rd", "ll", "ss", "sh", "ch", "rt", "nd")
-_SUFFIXES = ("", "", "", "", "s", "ed", "ing", "er", "ly", "ness", "tion", "able",
-             "ment", "est", "ful")
+_CODAS = (
+    "",
+    "",
+    "",
+    "",
+    "n",
+    "r",
+    "s",
+    "t",
+    "l",
+    "m",
+    "d",
+    "ng",
+    "ck",
+    "st",
+    "nt",
+    "rd",
+    "ll",
+    "ss",
+    "sh",
+    "ch",
+    "rt",
+    "nd",
+)
+_SUFFIXES = (
+    "",
+    "",
+    "",
+    "",
+    "s",
+    "ed",
+    "ing",
+    "er",
+    "ly",
+    "ness",
+    "tion",
+    "able",
+    "ment",
+    "est",
+    "ful",
+)
 
 
 def _syllable(r: random.Random) -> str:
@@ -66,31 +103,39 @@ def gen_words(r: random.Random, total: int):
     stems = []
     while True:
         if stems and r.random() < 0.6:
-            stem = stems[min(int(r.paretovariate(1.1)) - 1, len(stems) - 1)
-                         if r.random() < 0.5 else r.randrange(len(stems))]
+            stem = stems[
+                min(int(r.paretovariate(1.1)) - 1, len(stems) - 1)
+                if r.random() < 0.5
+                else r.randrange(len(stems))
+            ]
         else:
             stem = "".join(_syllable(r) for _ in range(r.choice((1, 2, 2, 3, 3, 4))))
             stems.append(stem)
-        yield stem + r.choice(_SUFFIXES) + (
-            _syllable(r) if r.random() < 0.5 else "")
+        yield stem + r.choice(_SUFFIXES) + (_syllable(r) if r.random() < 0.5 else "")
 
 
-_DIRS = ("src lib core utils api models views tests internal cmd pkg server client "
-         "common config db handlers services schemas plugins tools scripts docs "
-         "migrations templates static io net auth cache storage").split()
+_DIRS = (
+    "src lib core utils api models views tests internal cmd pkg server client "
+    "common config db handlers services schemas plugins tools scripts docs "
+    "migrations templates static io net auth cache storage"
+).split()
 
 
 def gen_paths(r: random.Random, total: int):
-    n_orgs = max(4, int(round(total ** 0.33 / 2)))
-    orgs = ["".join(_syllable(r) for _ in range(2)) + r.choice(("", "-labs", "-io", "hq"))
-            for _ in range(n_orgs)]
+    n_orgs = max(4, round(total**0.33 / 2))
+    orgs = [
+        "".join(_syllable(r) for _ in range(2)) + r.choice(("", "-labs", "-io", "hq"))
+        for _ in range(n_orgs)
+    ]
     repos: dict[str, list[str]] = {}
     while True:
         org = orgs[min(int(r.paretovariate(0.9)) - 1, n_orgs - 1)]
         pool = repos.setdefault(org, [])
         if not pool or r.random() < 0.02:
-            pool.append("".join(_syllable(r) for _ in range(r.randint(1, 3)))
-                        + r.choice(("", "-py", "-core", "-api", "_sdk")))
+            pool.append(
+                "".join(_syllable(r) for _ in range(r.randint(1, 3)))
+                + r.choice(("", "-py", "-core", "-api", "_sdk"))
+            )
         repo = r.choice(pool)
         depth = r.choice((1, 2, 2, 3, 3, 4, 5))
         dirs = "/".join(r.choice(_DIRS) for _ in range(depth))
@@ -100,12 +145,14 @@ def gen_paths(r: random.Random, total: int):
 
 def gen_hex(r: random.Random, total: int):
     while True:
-        yield "%032x" % r.getrandbits(128)
+        yield f"{r.getrandbits(128):032x}"
 
 
 _CYR = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 _CJK = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
-_EMOJI = [chr(c) for c in range(0x1F600, 0x1F650)] + [chr(c) for c in range(0x1F300, 0x1F340)]
+_EMOJI = [chr(c) for c in range(0x1F600, 0x1F650)] + [
+    chr(c) for c in range(0x1F300, 0x1F340)
+]
 
 
 def gen_unicode(r: random.Random, total: int):
@@ -118,8 +165,13 @@ def gen_unicode(r: random.Random, total: int):
         yield f"{a}/{b}/{e}{r.randrange(1000)}"
 
 
-GENERATORS = {"chat": gen_chat, "paths": gen_paths, "words": gen_words,
-              "hex": gen_hex, "unicode": gen_unicode}
+GENERATORS = {
+    "chat": gen_chat,
+    "paths": gen_paths,
+    "words": gen_words,
+    "hex": gen_hex,
+    "unicode": gen_unicode,
+}
 
 
 def generate(workload: str, n: int) -> list[str]:
@@ -158,8 +210,9 @@ def count_sorted(sorted_keys: list[str], p: str) -> int:
     return hi - lo
 
 
-def pick_prefix(sorted_keys: list[str], target: int, r: random.Random,
-                samples: int = 300) -> tuple[str, int]:
+def pick_prefix(
+    sorted_keys: list[str], target: int, r: random.Random, samples: int = 300
+) -> tuple[str, int]:
     """A prefix of a stored key whose match count is close to target.
 
     Among prefixes within 25% of the target, one that ends at a separator
@@ -207,18 +260,18 @@ def fresh(s: str) -> str:
 class Dataset:
     workload: str
     n: int
-    keys: list[str]                 # the n stored keys, insertion order
-    absent: list[str]               # EXTRA keys never stored
-    values: list                    # one distinct object per stored key
-    pairs: list                     # list(zip(keys, values))
+    keys: list[str]  # the n stored keys, insertion order
+    absent: list[str]  # EXTRA keys never stored
+    values: list  # one distinct object per stored key
+    pairs: list  # list(zip(keys, values))
     sorted_keys: list[str]
     alphabet: str
-    present_q: list[str]            # QUERY present keys, fresh str copies
-    absent_q: list[str]             # QUERY absent keys, fresh str copies
-    delete_pairs: list              # QUERY stored (key copy, its value) pairs
-    absent_pairs: list              # QUERY (absent key, new value) pairs
-    batches: list = field(default_factory=list)    # BATCHES lists of QUERY present keys
-    prefixes: dict = field(default_factory=dict)   # label -> (prefix, count)
+    present_q: list[str]  # QUERY present keys, fresh str copies
+    absent_q: list[str]  # QUERY absent keys, fresh str copies
+    delete_pairs: list  # QUERY stored (key copy, its value) pairs
+    absent_pairs: list  # QUERY (absent key, new value) pairs
+    batches: list = field(default_factory=list)  # BATCHES lists of QUERY present keys
+    prefixes: dict = field(default_factory=dict)  # label -> (prefix, count)
 
     @property
     def delete_q(self):
@@ -236,13 +289,22 @@ def make_dataset(workload: str, n: int) -> Dataset:
     present = r.sample(range(n), q)
     delete = r.sample(range(n), q)
     ds = Dataset(
-        workload, n, keys, absent, values, list(zip(keys, values)), sk, alphabet,
+        workload,
+        n,
+        keys,
+        absent,
+        values,
+        list(zip(keys, values)),
+        sk,
+        alphabet,
         present_q=[fresh(keys[i]) for i in present],
         absent_q=[fresh(k) for k in absent[:q]],
         delete_pairs=[(fresh(keys[i]), values[i]) for i in delete],
         absent_pairs=[(fresh(k), object()) for k in absent[:q]],
     )
-    ds.batches = [[fresh(keys[i]) for i in r.sample(range(n), q)] for _ in range(BATCHES)]
+    ds.batches = [
+        [fresh(keys[i]) for i in r.sample(range(n), q)] for _ in range(BATCHES)
+    ]
     for t in PREFIX_TARGETS:
         if t > n:
             continue

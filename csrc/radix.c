@@ -122,6 +122,9 @@ struct rx_tree {
      * per listing were a third of its fixed cost).  Empty when stack,
      * buf, prefix, staged and resume are all NULL. */
     struct rx_iter_buffers spare;
+    /* buffers_size(&spare), kept so that a removal checks the bound on
+     * them (spare_within_bound) with one compare. */
+    size_t spare_size;
     rx_allocator alloc;
 };
 
@@ -520,6 +523,62 @@ static void tidy(rx_tree *t, rx_node **ref)
     }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define rx_prefetch(p) __builtin_prefetch(p)
+#else
+#define rx_prefetch(p) ((void)(p))
+#endif
+
+/* For helpers on the hot paths that GCC would keep out of line once they
+ * have several callers: the descent step (every lookup), the iterator's
+ * per-key steps (the forward and the backward loop). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RX_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define RX_ALWAYS_INLINE inline
+#endif
+
+/* ---- the descent: following a key down the tree ---------------------------
+ *
+ * Every operation that looks a key up (find, longest_prefix, count_prefix,
+ * remove, and the recounting walks that retrace a path) moves the same way:
+ * match the node's prefix against the key, then step to the child for the
+ * key's next byte.  descend_step is that one step, written once.  Seeks
+ * are not descents of this kind: they compare for order, not equality.
+ */
+enum descent {
+    DESCENT_DIVERGES, /* the key differs from the node's prefix */
+    DESCENT_INSIDE,   /* the key ends inside the node's prefix (partial only) */
+    DESCENT_HERE,     /* the key ends exactly where the node's prefix ends */
+    DESCENT_NO_CHILD, /* the key goes on; the node has no child for its next byte */
+    DESCENT_CHILD     /* the key goes on into *child */
+};
+
+/* Matches node n's prefix against key[*depth..len).  When it matches,
+ * *depth moves to the end of the prefix (key[*depth] is then the branch
+ * byte, for DESCENT_NO_CHILD and DESCENT_CHILD; the caller steps past it
+ * as it enters *child).  `partial` (a constant at every call, so the test
+ * folds away) says whether a key ending inside the prefix is an answer
+ * (DESCENT_INSIDE: a prefix of keys, for prefix lookups) or a miss
+ * (DESCENT_DIVERGES: exact lookups, which then skip the comparison). */
+static RX_ALWAYS_INLINE int descend_step(rx_node *n, const unsigned char *key, size_t len,
+                                         size_t *depth, rx_node ***child, int partial)
+{
+    size_t plen = n->prefix_len, rest = len - *depth;
+    if (rest < plen) {
+        if (partial && common_length(node_prefix(n), key + *depth, rest) == rest)
+            return DESCENT_INSIDE;
+        return DESCENT_DIVERGES;
+    }
+    if (common_length(node_prefix(n), key + *depth, plen) != plen)
+        return DESCENT_DIVERGES;
+    *depth += plen;
+    if (*depth == len)
+        return DESCENT_HERE;
+    *child = child_ref(n, key[*depth]);
+    return *child ? DESCENT_CHILD : DESCENT_NO_CHILD;
+}
+
 /* ---- tree ---------------------------------------------------------------- */
 
 static void unlink_node(rx_tree *t, rx_node **parent_ref, unsigned char edge);
@@ -559,6 +618,7 @@ static void visit_stack_install(rx_tree *t, struct visit_frame *stack, size_t ca
 }
 
 static void drop_spare_buffers(rx_tree *t);
+static void spare_within_bound(rx_tree *t);
 
 /* Called when the last key left: an empty tree holds no spare memory. */
 static void tree_emptied(rx_tree *t)
@@ -621,6 +681,7 @@ rx_tree *rx_tree_new(const rx_allocator *alloc)
     t->visit_stack = NULL;
     t->visit_cap = 0;
     memset(&t->spare, 0, sizeof t->spare);
+    t->spare_size = 0;
     t->alloc = *alloc;
     return t;
 }
@@ -654,43 +715,35 @@ uint64_t rx_version(const rx_tree *tree)
 
 int rx_find(const rx_tree *tree, const unsigned char *key, size_t len, void **value)
 {
-    key = NONNULL(key);
-    rx_node *n = tree->root;
+    rx_node *n = tree->root, **child;
     size_t depth = 0;
+    key = NONNULL(key);
     while (n) {
-        size_t plen = n->prefix_len;
-        rx_node **next;
-        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
-            return 0;
-        depth += plen;
-        if (depth == len) {
+        switch (descend_step(n, key, len, &depth, &child, 0)) {
+        case DESCENT_CHILD:
+            n = *child;
+            depth++;
+            continue;
+        case DESCENT_HERE:
             if (!n->has_value)
                 return 0;
             *value = n->value;
             return 1;
-        }
-        next = child_ref(n, key[depth]);
-        if (next == NULL)
+        default:
             return 0;
-        n = *next;
-        depth++;
+        }
     }
     return 0;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define rx_prefetch(p) __builtin_prefetch(p)
-#else
-#define rx_prefetch(p) ((void)(p))
-#endif
-
-/* For the iterator's per-key helpers, which GCC keeps out of line once
- * they have two callers (the forward and the backward loop). */
-#if defined(__GNUC__) || defined(__clang__)
-#define RX_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define RX_ALWAYS_INLINE inline
-#endif
+/* rx_find_many requests the next node of a lane as soon as it is known:
+ * the header and what follows it in the next line (N4's keys and children,
+ * most of a leaf's prefix), which is what the lane reads on its next turn. */
+static RX_ALWAYS_INLINE void prefetch_for_lookup(const rx_node *n)
+{
+    rx_prefetch(n);
+    rx_prefetch((const char *)n + 64);
+}
 
 /* Lookups in flight at once in rx_find_many. */
 #define FIND_LANES 8
@@ -742,8 +795,7 @@ size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *k
                 } else if ((child = child_ref((rx_node *)node, l->key[l->depth])) != NULL) {
                     l->node = *child;
                     l->depth++;
-                    rx_prefetch(l->node);
-                    rx_prefetch((const char *)l->node + 64);
+                    prefetch_for_lookup(l->node);
                     i++;
                     continue;
                 }
@@ -767,17 +819,17 @@ size_t rx_find_many(const rx_tree *tree, size_t n, const unsigned char *const *k
 /* Undoes the counting a descent did on the nodes above *stop: adds `up`
  * (+1 or -1) to each node on key's path from the root down to, but not
  * including, *stop, except the first `skip` of them. */
-static void recount_above(rx_tree *t, const unsigned char *key, rx_node **stop, int up,
-                          size_t skip)
+static void recount_above(rx_tree *t, const unsigned char *key, size_t len, rx_node **stop,
+                          int up, size_t skip)
 {
     rx_node **ref = &t->root;
     size_t depth = 0, level = 0;
+    /* the path is known to exist down to *stop: every step is a child */
     while (ref != stop) {
         rx_node *n = *ref;
         if (level++ >= skip)
             n->count += (uint32_t)up; /* unsigned wrap-around makes -1 work */
-        depth += n->prefix_len;
-        ref = child_ref(n, key[depth]);
+        descend_step(n, key, len, &depth, &ref, 0);
         depth++;
     }
 }
@@ -906,7 +958,7 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         if (depth == len) {
             if (n->has_value) {
                 if (passed_count > PATH_MEMO)
-                    recount_above(tree, key, ref, -1, PATH_MEMO);
+                    recount_above(tree, key, len, ref, -1, PATH_MEMO);
                 *old = n->value;
                 n->value = value;
                 rc = 0;
@@ -934,7 +986,7 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
         depth++;
     }
     if (rc < 0 && passed_count > PATH_MEMO)
-        recount_above(tree, key, ref, -1, PATH_MEMO);
+        recount_above(tree, key, len, ref, -1, PATH_MEMO);
     if (rc == 1) {
         size_t i, memo = passed_count < PATH_MEMO ? passed_count : PATH_MEMO;
         for (i = 0; i < memo; i++)
@@ -959,7 +1011,8 @@ int rx_insert(rx_tree *tree, const unsigned char *key, size_t len, void *value, 
  * *last, then unlinks the highest node whose count fell to zero (it holds
  * no value any more; neither does anything below it) and returns it for
  * freeing, or NULL when every node on the path still holds something. */
-static rx_node *uncount_path(rx_tree *t, const unsigned char *key, rx_node **last, uint32_t amount)
+static rx_node *uncount_path(rx_tree *t, const unsigned char *key, size_t len, rx_node **last,
+                            uint32_t amount)
 {
     rx_node **ref = &t->root, **parent_ref = NULL, **zero_ref = NULL, **zero_parent = NULL;
     unsigned char edge = 0, zero_edge = 0;
@@ -976,11 +1029,10 @@ static rx_node *uncount_path(rx_tree *t, const unsigned char *key, rx_node **las
         }
         if (ref == last)
             break;
-        depth += n->prefix_len;
-        edge = key[depth];
         parent_ref = ref;
-        ref = child_ref(n, edge);
-        depth++;
+        /* the path is known to exist down to *last: every step is a child */
+        descend_step(n, key, len, &depth, &ref, 0);
+        edge = key[depth++];
     }
     if (zero_ref == NULL)
         return NULL;
@@ -1013,20 +1065,18 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
     /* One walk: uncount the key on every node passed through, assuming it
      * is present; a miss undoes that with a second. */
     for (;;) {
-        size_t plen;
         rx_node **next;
         n = *ref;
         if (n == NULL)
             goto missing;
-        plen = n->prefix_len;
-        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
-            goto missing;
-        depth += plen;
-        if (depth == len)
+        switch (descend_step(n, key, len, &depth, &next, 0)) {
+        case DESCENT_CHILD:
             break;
-        next = child_ref(n, key[depth]);
-        if (next == NULL)
+        case DESCENT_HERE:
+            goto found;
+        default:
             goto missing;
+        }
         if (--n->count == 0 && zero_ref == NULL) {
             zero_ref = ref;
             zero_parent = parent_ref;
@@ -1037,6 +1087,7 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
         ref = next;
         depth++;
     }
+found:
     if (!n->has_value)
         goto missing;
     *old = n->value;
@@ -1056,10 +1107,11 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len, void **old)
         tidy(tree, ref);
     }
     tree->version++;
+    spare_within_bound(tree);
     return 1;
 
 missing:
-    recount_above(tree, key, ref, +1, 0);
+    recount_above(tree, key, len, ref, +1, 0);
     return 0;
 }
 
@@ -1067,22 +1119,21 @@ missing:
  * prefix, or NULL when none does. */
 static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len)
 {
-    prefix = NONNULL(prefix);
-    rx_node **ref = (rx_node **)&tree->root;
+    rx_node **ref = (rx_node **)&tree->root, **child;
     size_t depth = 0;
+    prefix = NONNULL(prefix);
     while (*ref) {
-        rx_node *n = *ref;
-        size_t plen = n->prefix_len, rest = len - depth;
-        size_t compared = rest < plen ? rest : plen;
-        if (common_length(node_prefix(n), prefix + depth, compared) != compared)
-            return NULL;
-        if (rest <= plen)
+        switch (descend_step(*ref, prefix, len, &depth, &child, 1)) {
+        case DESCENT_CHILD:
+            ref = child;
+            depth++;
+            continue;
+        case DESCENT_INSIDE:
+        case DESCENT_HERE:
             return ref;
-        depth += plen;
-        ref = child_ref(n, prefix[depth]);
-        if (ref == NULL)
+        default:
             return NULL;
-        depth++;
+        }
     }
     return NULL;
 }
@@ -1096,27 +1147,22 @@ size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t 
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
                       size_t *match_len, void **value)
 {
-    key = NONNULL(key);
-    rx_node *n = tree->root;
+    rx_node *n = tree->root, **child;
     size_t depth = 0;
     int found = 0;
+    key = NONNULL(key);
     while (n) {
-        size_t plen = n->prefix_len;
-        rx_node **next;
-        if (len - depth < plen || common_length(node_prefix(n), key + depth, plen) != plen)
+        int step = descend_step(n, key, len, &depth, &child, 0);
+        if (step == DESCENT_DIVERGES)
             break;
-        depth += plen;
-        if (n->has_value) {
+        if (n->has_value) { /* the key spelled so far is stored: the longest yet */
             found = 1;
             *match_len = depth;
             *value = n->value;
         }
-        if (depth == len)
+        if (step != DESCENT_CHILD)
             break;
-        next = child_ref(n, key[depth]);
-        if (next == NULL)
-            break;
-        n = *next;
+        n = *child;
         depth++;
     }
     return found;
@@ -1131,9 +1177,10 @@ size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix, size_t len,
     if (ref == NULL)
         return 0;
     removed = (*ref)->count;
-    unlinked = uncount_path(tree, prefix, ref, (uint32_t)removed);
+    unlinked = uncount_path(tree, NONNULL(prefix), len, ref, (uint32_t)removed);
     tree->version++;
     free_subtree(tree, unlinked, release, ctx);
+    spare_within_bound(tree);
     return removed;
 }
 
@@ -1164,6 +1211,11 @@ size_t rx_clear(rx_tree *tree, rx_release_fn release, void *ctx)
  * A seek builds the stack from the root so that the following steps produce
  * exactly the keys on the requested side of the target.
  */
+
+/* A resume_op of the iterator's own, beside rx_seek_op's: forward from the
+ * first key after every key that starts with the target
+ * (rx_iter_skip_prefix). */
+#define SEEK_PAST_PREFIX (RX_SEEK_LT + 1)
 
 #define POS_VALUE_NEXT (-2)
 #define POS_CHILDREN (-1)
@@ -1231,8 +1283,11 @@ static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
 }
 
 /* Positions for forward steps from the first key >= target (> when
- * exclusive). */
-static int seek_forward(rx_iter *it, const unsigned char *target, size_t len, int exclusive)
+ * exclusive).  With `past_prefix`, target is a prefix and every key that
+ * extends it counts as < (that is how rx_iter_skip_prefix moves past a
+ * group of keys without computing the group's successor string). */
+static int seek_forward(rx_iter *it, const unsigned char *target, size_t len, int exclusive,
+                        int past_prefix)
 {
     rx_node *n = it->tree->root;
     size_t start = 0;
@@ -1245,6 +1300,8 @@ static int seek_forward(rx_iter *it, const unsigned char *target, size_t len, in
         unsigned char b;
         if (cmp < 0)
             return RX_OK; /* the whole subtree sorts before target */
+        if (cmp == 0 && rest <= plen && past_prefix)
+            return RX_OK; /* every key below n extends target: all skipped */
         if (cmp > 0 || rest < plen)
             return push_frame(it, n, start, POS_VALUE_NEXT); /* all after */
         if (push_frame(it, n, start, POS_VALUE_NEXT) != RX_OK)
@@ -1340,11 +1397,22 @@ static void drop_spare_buffers(rx_tree *t)
 {
     free_buffers(t, &t->spare);
     memset(&t->spare, 0, sizeof t->spare);
+    t->spare_size = 0;
+}
+
+/* The bound rx_iter_release applies when it keeps buffers must still hold
+ * once the tree has shrunk: otherwise a tree that once held (and listed) a
+ * long key keeps buffers sized for it after the key is gone.  Called by
+ * every removal; costs one compare when nothing is to be dropped. */
+static void spare_within_bound(rx_tree *t)
+{
+    if (t->spare_size > t->memory / SPARE_SHARE)
+        drop_spare_buffers(t);
 }
 
 size_t rx_spare_memory(const rx_tree *tree)
 {
-    return buffers_size(&tree->spare);
+    return tree->spare_size;
 }
 
 void rx_trim(rx_tree *tree)
@@ -1378,6 +1446,7 @@ void rx_iter_init(rx_iter *it, rx_tree *tree)
         it->prefix_cap = 0;
     }
     memset(b, 0, sizeof *b);
+    tree->spare_size = 0;
 }
 
 void rx_iter_release(rx_iter *it)
@@ -1398,9 +1467,10 @@ void rx_iter_release(rx_iter *it)
      * already, or they are big next to the tree: a program holding many
      * small stores, or one that once listed a very deep key, should not
      * carry idle buffers (an empty tree keeps none). */
-    if (t->root && buffers_size(&t->spare) == 0 &&
-        buffers_size(&mine) <= t->memory / SPARE_SHARE) {
+    size_t size = buffers_size(&mine);
+    if (t->root && t->spare_size == 0 && size > 0 && size <= t->memory / SPARE_SHARE) {
         t->spare = mine;
+        t->spare_size = size;
     } else {
         free_buffers(t, &mine);
     }
@@ -1468,14 +1538,17 @@ static int reseek(rx_iter *it)
     it->version = it->tree->version;
     switch (it->resume_op) {
     case RX_SEEK_FIRST:
-        rc = seek_forward(it, prefix, it->prefix_len, 0);
+        rc = seek_forward(it, prefix, it->prefix_len, 0, 0);
         break;
     case RX_SEEK_LAST:
         rc = seek_backward(it, prefix, it->prefix_len, 0, 1);
         break;
     case RX_SEEK_GE:
     case RX_SEEK_GT:
-        rc = seek_forward(it, target, len, it->resume_op == RX_SEEK_GT);
+        rc = seek_forward(it, target, len, it->resume_op == RX_SEEK_GT, 0);
+        break;
+    case SEEK_PAST_PREFIX:
+        rc = seek_forward(it, target, len, 0, 1);
         break;
     default:
         rc = seek_backward(it, target, len, it->resume_op == RX_SEEK_LT, 0);
@@ -1490,6 +1563,31 @@ static int reseek(rx_iter *it)
     return RX_OK;
 }
 
+/* Marks the iterator as having no key left in its direction. */
+static void exhaust(rx_iter *it)
+{
+    it->depth = 0;
+    it->exhausted = 1;
+    it->emitted = 0;
+    it->version = it->tree->version;
+}
+
+/* Seeks to target (copied) with the resume op `op`; on failure the
+ * iterator is exhausted. */
+static int seek_to(rx_iter *it, int op, const unsigned char *target, size_t len)
+{
+    if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, target, len) != RX_OK) {
+        exhaust(it);
+        return RX_ENOMEM;
+    }
+    it->resume_op = op;
+    if (reseek(it) != RX_OK) {
+        exhaust(it);
+        return RX_ENOMEM;
+    }
+    return RX_OK;
+}
+
 int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t len)
 {
     size_t plen, shared;
@@ -1497,6 +1595,7 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
 
     if (it->prefix_staged)
         apply_staged_prefix(it);
+    it->seeked = 1;
     it->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     if (op == RX_SEEK_FIRST || op == RX_SEEK_LAST) {
         len = 0; /* key is ignored, and may be anything */
@@ -1515,24 +1614,62 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
         len = 0;
     }
     if (side != 0) { /* no key with the prefix is on that side */
-        it->depth = 0;
-        it->exhausted = 1;
-        it->emitted = 0;
-        it->version = it->tree->version;
+        exhaust(it);
         return RX_OK;
     }
-    if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, key, len) != RX_OK) {
-        it->depth = 0;
-        it->exhausted = 1;
-        return RX_ENOMEM;
+    return seek_to(it, op, key, len);
+}
+
+int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len)
+{
+    size_t plen = it->prefix_len, shared = len < plen ? len : plen, i;
+    int cmp;
+
+    if (!it->seeked)
+        return RX_OK; /* no direction yet: nothing to skip */
+    group = NONNULL(group);
+    cmp = compare_bytes(group, NONNULL(it->prefix), shared);
+    if (cmp == 0 && len <= plen) { /* every key listed starts with group */
+        exhaust(it);
+        return RX_OK;
     }
-    it->resume_op = op;
-    if (reseek(it) != RX_OK) {
-        it->exhausted = 1;
-        it->version = it->tree->version;
-        return RX_ENOMEM;
+    if (cmp != 0) {
+        /* group's keys lie wholly before or after the prefix's range: past
+         * them is either every key with the prefix or none */
+        if ((cmp < 0) == (it->backward != 0)) {
+            exhaust(it);
+            return RX_OK;
+        }
+        return seek_to(it, it->backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0);
     }
-    return RX_OK;
+    if (!it->exhausted && it->emitted && it->version == it->tree->version &&
+        it->key_len >= len && memcmp(it->buf, group, len) == 0) {
+        /* The key returned last is in the group, so the stack holds the
+         * path to it: the group's keys are exactly the subtree of the
+         * first node on that path whose key reaches len bytes.  Popping
+         * that node's frame leaves its parent positioned on it, and the
+         * parent's next step in either direction leaves the group.  When
+         * no frame reaches len, that node was a leaf answered from its
+         * parent, or (backward) a node whose keys are all returned
+         * already: there is nothing left in the group to pop. */
+        for (i = 0; i < it->depth; i++) {
+            if (it->stack[i].end >= len) {
+                it->depth = i;
+                break;
+            }
+        }
+        /* a change to the tree before the next step re-seeks past the
+         * group, not after the key (which would land inside it again) */
+        if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, group, len) !=
+            RX_OK) {
+            exhaust(it);
+            return RX_ENOMEM;
+        }
+        it->resume_op = it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX;
+        it->emitted = 0;
+        return RX_OK;
+    }
+    return seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len);
 }
 
 size_t rx_iter_prefix_count(const rx_iter *it)

@@ -185,6 +185,7 @@ typedef struct rx_iter {
     int resume_op;  /* rx_seek_op used for the re-seek */
     int backward;   /* direction given by the last seek */
     int emitted;    /* a key was returned since the last seek */
+    int seeked;     /* rx_iter_seek was called: the direction is known */
     int exhausted;  /* no more keys in this direction */
 } rx_iter;
 
@@ -210,6 +211,22 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
  * keys the listing returns if the tree does not change; 0 when no key has
  * the prefix.  Spares a separate rx_count_prefix walk.  O(1). */
 size_t rx_iter_prefix_count(const rx_iter *it);
+
+/* Moves the iterator past every key that starts with group (len bytes,
+ * copied first, so group may point into it->key; the empty group holds
+ * every key): forward, the next key returned is the first key with the
+ * iterator's prefix that sorts after every key starting with group;
+ * backward, the last one that sorts before group.  So
+ * it is a seek -- forward it is RX_SEEK_GE to the smallest string above
+ * every extension of group, with no such string to compute; backward it is
+ * RX_SEEK_LT group -- in the direction of the last rx_iter_seek and with
+ * its prefix (one staged since is not applied).  Before any seek it does
+ * nothing.  For a directory-style listing: call it right after rx_iter_next
+ * returned a key that starts with group; then it only pops the iterator's
+ * path (O(depth), no descent, no allocation once the iterator's resume
+ * buffer holds len bytes).  Otherwise it descends as a seek does (O(len)).
+ * RX_OK, or RX_ENOMEM (then the iterator is exhausted). */
+int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len);
 
 /* Steps to the next key in the seek's direction.  Returns 1 with key,
  * key_len and value set, 0 when there is none, or RX_ENOMEM. */

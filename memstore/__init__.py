@@ -15,8 +15,67 @@ longest-prefix match, and ordered, resumable, reversible listing.
 ``python -m memstore`` runs a short demo and a comparison with a dict scan.
 """
 
-from memstore._protocol import PrefixStore
-from memstore._store import InMemoryByteStore, InMemoryStore, TrieStore
+# The one place the version is written: pyproject.toml reads it from here
+# (statically, without importing the package) and the tests check that the
+# installed metadata agrees.
+__version__ = "0.2.0"
+
+import importlib
 
 __all__ = ["InMemoryByteStore", "InMemoryStore", "PrefixStore", "TrieStore"]
-__version__ = "0.1.0"
+
+
+def _missing_extension_message() -> str:
+    """Why ``memstore._core`` is missing and what to do, for the usual case:
+    Python found a source checkout (the current directory comes first on
+    ``sys.path``) that was installed with a plain ``pip install .``, which
+    builds the extension into site-packages, not into the checkout."""
+    import importlib.machinery
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    # A copy of the package that has the extension for this Python, further
+    # along sys.path (an installed wheel), hidden by this one.
+    installed = None
+    for entry in sys.path:
+        candidate = os.path.abspath(os.path.join(entry or os.getcwd(), "memstore"))
+        if candidate == here:
+            continue
+        if any(
+            os.path.exists(os.path.join(candidate, "_core" + suffix))
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        ):
+            installed = candidate
+            break
+    lines = [f"memstore's compiled extension memstore._core is missing from {here}."]
+    if installed is not None:
+        lines += [
+            f"Python imported this source tree instead of the installed copy in "
+            f"{installed}:",
+            "run from another directory to use that one, or build the extension here",
+            "(from the directory that holds setup.py) with one of:",
+        ]
+    else:
+        lines += [
+            "This is a source tree whose extension was not built here; build it",
+            "(from the directory that holds setup.py) with one of:",
+        ]
+    lines += [
+        "    pip install -e .    (editable: builds the extension next to the sources)",
+        "    python setup.py build_ext --inplace",
+    ]
+    return "\n".join(lines)
+
+
+try:
+    importlib.import_module("memstore._core")
+except ModuleNotFoundError as missing:
+    if missing.name != "memstore._core":
+        raise
+    # `from None`: the message says all; a chained "No module named" first
+    # would be the bare error this replaces.
+    raise ImportError(_missing_extension_message(), name="memstore._core") from None
+
+from memstore._protocol import PrefixStore  # noqa: E402
+from memstore._store import InMemoryByteStore, InMemoryStore, TrieStore  # noqa: E402

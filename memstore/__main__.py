@@ -29,7 +29,10 @@ def demo() -> None:
     store: TrieStore[str] = TrieStore()
     pairs = [("message:s1:1", "hi"), ("message:s1:2", "hello"), ("message:s2:1", "yo")]
     store.mset(pairs)
+    # Every line the demo runs is shown, so it can be pasted as it is.
     shown = [
+        ("from memstore import TrieStore", None),
+        ("store = TrieStore()", None),
         (f"store.mset({pairs!r})", None),
         (
             'store.mget(["message:s1:1", "missing"])',
@@ -125,6 +128,17 @@ def fmt_ratio(ratio: float) -> str:
     return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
 
 
+def compare_times(t_store: float, t_dict: float) -> str:
+    """The TrieStore's time next to the dict's, in words: "1.21x slower"
+    rather than a bare ratio whose direction the reader has to guess."""
+    ratio = t_store / t_dict
+    if ratio >= 1.005:
+        return f"{ratio:.2f}x slower"
+    if ratio <= 1 / 1.005:
+        return f"{1 / ratio:.2f}x faster"
+    return "same time"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = "  ".join(
@@ -190,7 +204,7 @@ def compare(n: int, seed: int) -> None:
             )
         )
     print("listing keys by prefix (median per call; the dict scans all its keys)")
-    table(("prefix", "matches", "dict scan", "TrieStore", "speedup"), rows)
+    table(("prefix", "matches", "dict scan", "TrieStore", "TrieStore speedup"), rows)
 
     rng = random.Random(seed + 1)
     batch = rng.sample(keys, min(10_000, len(keys))) + [
@@ -202,15 +216,21 @@ def compare(n: int, seed: int) -> None:
     t_store = median_time(lambda: store.mget(batch))
     print(f"batch lookup of {len(batch):,} keys (median per call)")
     table(
-        ("operation", "dict", "TrieStore", "ratio"),
+        ("operation", "dict", "TrieStore", "TrieStore vs dict"),
         [
             (
                 "mget vs list(map(d.get, keys))",
                 fmt_time(t_dict),
                 fmt_time(t_store),
-                f"{t_store / t_dict:.2f}x the time",
+                compare_times(t_store, t_dict),
             )
         ],
+    )
+    print(
+        "   A dict finds each key with one hash probe, the trie walks each key's\n"
+        "   bytes: batch lookups stay close to a dict's (a little faster or\n"
+        "   slower with the machine and the key length). Prefix listing, above,\n"
+        "   is where the trie wins.\n"
     )
 
     dict_bytes = sys.getsizeof(d) + sum(map(sys.getsizeof, d))
@@ -227,7 +247,9 @@ def compare(n: int, seed: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m memstore", description=__doc__.split("\n\n")[0]
+        prog="python -m memstore",
+        # The module docstring is reStructuredText; the terminal gets plain text.
+        description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
     )
     parser.add_argument(
         "--keys", type=int, default=1_000_000, help="number of keys (default 1,000,000)"

@@ -29,8 +29,11 @@ Reference discipline
   writes: validation does type checks only; encoding and the tree's
   allocator (PyMem_*) allocate nothing the garbage collector tracks, so no
   collection (and no finalizer) can run either; releases are deferred.
-  That is what makes every method atomic with respect to other threads and
-  lets a batch be all or nothing.
+  That is what makes batches and single-key methods atomic with respect to
+  other threads and lets a batch be all or nothing.  (``==``, ``repr``,
+  pickling and building from a mapping run Python code between their steps
+  -- values' ``__eq__``/``__repr__``, the mapping's iteration -- and are not
+  atomic: the README says which operations are.)
 * References the binding holds temporarily (a batch's keys and values, a
   value being compared or returned, the object owning a key's bytes, kept
   in a local named ``owner``) are strong ones, so Python code that runs in
@@ -40,20 +43,48 @@ Reference discipline
 * Iterators hold a strong reference to their store, so its tree outlives
   them.  The store takes part in garbage collection: tp_traverse visits the
   values in the tree and tp_clear empties it (see the end of this file).
+
+Keys with a lifetime (see "Expiry" below for the layout)
+----------------------------------------------------------
+* The value of a key with a lifetime is stored as a tagged pointer: the low
+  bit set, the rest pointing at an ``_Entry {value, deadline}`` allocated
+  with PyMem.  The entry owns the store's one reference to the value, and
+  the tree owns the entry.  Every read of a value from the tree goes
+  through ``_value_of``, and every value that leaves the tree through
+  ``_release_stored`` (which frees the entry, then drops the reference), so
+  the rules above hold unchanged for both kinds of stored value.
+* The expiry queue is a second tree whose keys are (deadline, key) and whose
+  values are NULL: it owns no reference, so removing from it never runs
+  Python code.  Every key with a lifetime has its queue key; the queue may
+  hold a few more (after running out of memory while removing one:
+  ``queue_has_stale`` then says so), which the purge recognises and drops.
+* Expired keys are purged at the start of every public method, before it
+  reads or writes anything: the clock is read once (a user clock is Python
+  code), then every expired key leaves the tree and the queue before the
+  first of their values is released, so a finalizer that uses the store
+  sees both trees consistent and no expired key.  An open iterator that
+  meets an expired key purges the same way, then steps on.  A batch reads
+  the clock before its validation, so the rule above (no Python code
+  between validation and the end of the writes) still holds.
 """
 
 cimport cython
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from libc.string cimport memcmp
+from libc.math cimport INFINITY, isfinite
+from libc.stdint cimport uint64_t, uintptr_t
+from libc.string cimport memcmp, memcpy
 
 from memstore._radix cimport (
     RX_ENOMEM,
+    RX_ETOOBIG,
     RX_MAX_KEY_LEN,
     RX_OK,
     RX_SEEK_FIRST,
+    RX_SEEK_GE,
     RX_SEEK_GT,
     RX_SEEK_LAST,
+    RX_SEEK_LE,
     RX_SEEK_LT,
     rx_allocator,
     rx_clear,
@@ -68,20 +99,25 @@ from memstore._radix cimport (
     rx_iter_release,
     rx_iter_seek,
     rx_iter_set_prefix,
+    rx_iter_skip_prefix,
     rx_longest_prefix,
     rx_memory,
     rx_spare_memory,
     rx_remove,
     rx_remove_prefix,
+    rx_seek_op,
     rx_size,
     rx_tree,
     rx_tree_free,
     rx_tree_new,
+    rx_version,
     rx_visit_values,
 )
 
 from collections.abc import Mapping as _Mapping
+from numbers import Real as _Real
 from operator import index as _index
+from time import time as _time_time
 from types import GenericAlias as _GenericAlias
 
 
@@ -102,7 +138,9 @@ cdef extern from "Python.h":
         PyObject *o, const char *encoding, const char *errors) noexcept
     PyObject *PyErr_Occurred() noexcept
 
+    bint PyBytes_Check(PyObject *o)
     bint PyBytes_CheckExact(PyObject *o)
+    bint PyByteArray_Check(PyObject *o)
     char *PyBytes_AS_STRING(PyObject *o)
     Py_ssize_t PyBytes_GET_SIZE(PyObject *o)
 
@@ -128,8 +166,15 @@ cdef extern from "Python.h":
     int Py_EQ
     int Py_ReprEnter(object o) except -1
     void Py_ReprLeave(object o)
+    int Py_EnterRecursiveCall(const char *where) except -1
+    void Py_LeaveRecursiveCall()
     bint PyIndex_Check(object o)
     Py_ssize_t PY_SSIZE_T_MAX
+    bint PyBool_Check(object o)
+    bint PyFloat_Check(object o)
+    bint PyLong_Check(object o)
+    double PyFloat_AsDouble(object o) except? -1.0
+    object PyBytes_FromStringAndSize(const char *s, Py_ssize_t n)
 
     # The two GC slots TrieStoreBase extends (see the end of this file).
     ctypedef int (*_visitproc "visitproc")(PyObject *o, void *arg) noexcept
@@ -224,7 +269,178 @@ _ALLOCATOR.ctx = NULL
 
 cdef void _release_value(void *value, void *ctx) noexcept:
     # Called by the core once per value removed in bulk, tree consistent.
-    Py_DECREF(<PyObject *>value)
+    _release_stored(value)
+
+
+# --------------------------------------------------------------------------
+# Expiry: what a key with a lifetime costs, and how it leaves.
+#
+# The main tree maps each key to a `void *`.  Its low bit says which of two
+# things it is (Python objects and PyMem blocks are at least 8-byte aligned,
+# so a real pointer has it clear):
+#
+#   key  -> PyObject *value                   no lifetime: nothing extra
+#   key  -> (_Entry *) | 1 --> +--------------------+
+#                              | PyObject *value    |   16 bytes, PyMem
+#                              | double   deadline  |
+#                              +--------------------+
+#
+# The expiry queue, a second rx_tree created with the first lifetime, holds
+# one key per key with a lifetime, ordered by deadline:
+#
+#   +---------------------------+-------------------+
+#   | deadline, 8 bytes, ordered | the key's bytes  |  -> NULL
+#   +---------------------------+-------------------+
+#
+# so the purge pops expired keys from its front, in deadline order, without
+# looking at any live key: amortised O(L) per expired key.  The 8 bytes are
+# the double's bits turned into an unsigned integer that sorts like the
+# double (sign bit flipped for positives, all bits for negatives), written
+# big-endian so that byte order is numeric order.
+#
+# A store that never had a lifetime has no queue (queue is NULL) and pays
+# one pointer test per method; its values are never tagged.
+
+cdef struct _Entry:
+    PyObject *value  # the store's reference to the value
+    double deadline  # the clock's time at which the key expires
+
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <string.h>
+    #if !defined(_WIN32)
+    #include <time.h>
+    #endif
+
+    static inline void ms_encode_deadline(double deadline, unsigned char *out)
+    {
+        uint64_t bits;
+        int i;
+        memcpy(&bits, &deadline, 8);
+        bits = (bits >> 63) ? ~bits : bits | 0x8000000000000000ULL;
+        for (i = 7; i >= 0; i--) {
+            out[i] = (unsigned char)(bits & 0xff);
+            bits >>= 8;
+        }
+    }
+
+    static inline double ms_decode_deadline(const unsigned char *in)
+    {
+        uint64_t bits = 0;
+        double deadline;
+        int i;
+        for (i = 0; i < 8; i++)
+            bits = (bits << 8) | in[i];
+        bits = (bits >> 63) ? bits & 0x7fffffffffffffffULL : ~bits;
+        memcpy(&deadline, &bits, 8);
+        return deadline;
+    }
+
+    /* Deadlines are compared by their bits: the queue key of a deadline is
+     * its bits, so two deadlines share a queue key exactly when this holds
+     * (0.0 and -0.0 do not). */
+    static inline int ms_same_deadline(double a, double b)
+    {
+        return memcmp(&a, &b, sizeof a) == 0;
+    }
+
+    /* The wall clock, read without a Python call (time.time() reads the
+     * same clock): 0 and *now set, or -1 when there is none here. */
+    static inline int ms_wall_clock(double *now)
+    {
+    #if defined(_WIN32)
+        (void)now;
+        return -1;
+    #else
+        struct timespec ts;
+        if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+            return -1;
+        *now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+        return 0;
+    #endif
+    }
+    """
+    void ms_encode_deadline(double deadline, unsigned char *out) noexcept
+    double ms_decode_deadline(const unsigned char *data) noexcept
+    bint ms_same_deadline(double a, double b) noexcept
+    int ms_wall_clock(double *now) noexcept
+
+
+cdef enum:
+    _DEADLINE_BYTES = 8  # bytes of a queue key before the key's own
+    _QBUF_KEEP = 4096    # bytes of queue-key scratch a store keeps between calls
+
+
+cdef inline bint _has_lifetime(void *stored) noexcept:
+    return (<uintptr_t>stored) & 1
+
+
+cdef inline _Entry *_entry_of(void *stored) noexcept:
+    return <_Entry *>((<uintptr_t>stored) - 1)
+
+
+cdef inline void *_tagged(_Entry *entry) noexcept:
+    return <void *>((<uintptr_t>entry) | 1)
+
+
+cdef inline PyObject *_value_of(void *stored) noexcept:
+    """The Python value behind what the tree stores for a key (borrowed)."""
+    if (<uintptr_t>stored) & 1:
+        return (<_Entry *>((<uintptr_t>stored) - 1)).value
+    return <PyObject *>stored
+
+
+cdef inline void _release_stored(void *stored) noexcept:
+    """Releases what the tree stored for a key, once it has left the tree:
+    the entry is freed before the reference is dropped, because dropping it
+    can run Python code."""
+    cdef PyObject *value
+    if _has_lifetime(stored):
+        value = _entry_of(stored).value
+        PyMem_Free(_entry_of(stored))
+        Py_DECREF(value)
+    else:
+        Py_DECREF(<PyObject *>stored)
+
+
+cdef class _LeftOut:
+    """The default of ``mset``'s ``ttl``: the store's default lifetime."""
+
+    def __repr__(self):
+        return "<left out>"
+
+    def __reduce__(self):
+        return "_LEFT_OUT"
+
+
+_LEFT_OUT = _LeftOut()
+
+
+cdef double _parse_ttl(object ttl) except? -1.0:
+    """A lifetime given by the user, in seconds: a positive finite number
+    (int, float, or any numbers.Real), not a bool."""
+    cdef double seconds
+    if PyBool_Check(ttl) or not (PyFloat_Check(ttl) or PyLong_Check(ttl)
+                                 or PyIndex_Check(ttl) or isinstance(ttl, _Real)):
+        raise TypeError(f"ttl must be a number of seconds or None, not {_type_name(ttl)}")
+    try:
+        seconds = PyFloat_AsDouble(ttl)
+    except OverflowError:
+        raise ValueError(f"ttl must be a finite number of seconds, not {ttl!r}") from None
+    if not isfinite(seconds):
+        raise ValueError(f"ttl must be a finite number of seconds, not {ttl!r}")
+    if not seconds > 0:
+        raise ValueError(f"ttl must be > 0 seconds, not {ttl!r}")
+    return seconds
+
+
+cdef double _wall_clock() except? -1.0:
+    cdef double now
+    if ms_wall_clock(&now) == 0:
+        return now
+    return _time_time()
 
 
 # --------------------------------------------------------------------------
@@ -301,10 +517,12 @@ cdef int _raise_insert_error(int rc) except -1:
 
 
 cdef Py_ssize_t _parse_limit(object limit) except -2:
-    """-1 for no limit, else the limit (clamped to PY_SSIZE_T_MAX)."""
+    """-1 for no limit, else the limit (clamped to PY_SSIZE_T_MAX).  An int
+    or an object with ``__index__`` (numpy integers); a bool is refused like
+    RedisStore refuses it, since ``limit=True`` is almost surely a mistake."""
     if limit is None:
         return -1
-    if not PyIndex_Check(limit):
+    if PyBool_Check(limit) or not PyIndex_Check(limit):
         raise TypeError(f"limit must be an int or None, not {_type_name(limit)}")
     value = _index(limit)
     if value < 0:
@@ -312,6 +530,20 @@ cdef Py_ssize_t _parse_limit(object limit) except -2:
     if value >= PY_SSIZE_T_MAX:
         return PY_SSIZE_T_MAX
     return value
+
+
+cdef inline int _refuse_text_batch(object batch, str method, bint pairs=False) except -1:
+    """A str, bytes or bytearray is iterable, so mget("user:1") would read
+    the keys "u", "s", "e", ...: refuse it before anything is read or
+    written."""
+    cdef PyObject *o = <PyObject *>batch
+    if PyUnicode_Check(o) or PyBytes_Check(o) or PyByteArray_Check(o):
+        if pairs:
+            raise TypeError(f"{method}() takes a batch of (key, value) pairs, "
+                            f"not a {_type_name(batch)}")
+        raise TypeError(f"{method}() takes a batch of keys, not a single "
+                        f"{_type_name(batch)}; pass [key] for one key")
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -330,13 +562,17 @@ cdef struct _Write:
     PyObject *owner  # owns `data` when it is a temporary encoding, else NULL
                      # (an ASCII key is read in place, kept alive by the batch)
     PyObject *value  # owned by this batch unless in_tree
-    PyObject *old    # value this write replaced (owned), NULL when new
+    _Entry *entry    # the value's entry when the batch has a lifetime (it
+                     # then goes into the tree tagged); owned like `value`
+    void *old        # what this write replaced (owned; a value or a tagged
+                     # entry), NULL when new
     bint in_tree     # the reference in `value` now belongs to the tree
+    bint queued      # this write added its key to the expiry queue
 
 
 cdef struct _Delete:
     PyObject *owner
-    PyObject *old    # value removed (owned), NULL when the key was absent
+    void *old        # what was removed (owned), NULL when the key was absent
 
 
 cdef inline int _pair_parts(PyObject *item, Py_ssize_t i, PyObject **key,
@@ -397,9 +633,11 @@ cdef void _free_writes(_Write *w, Py_ssize_t n) noexcept:
     for i in range(n):
         Py_XDECREF(w[i].owner)
         if not w[i].in_tree:
+            PyMem_Free(w[i].entry)
             Py_XDECREF(w[i].value)
     for i in range(n):
-        Py_XDECREF(w[i].old)
+        if w[i].old is not NULL:
+            _release_stored(w[i].old)
     PyMem_Free(w)
 
 
@@ -408,8 +646,53 @@ cdef void _free_deletes(_Delete *d, Py_ssize_t n) noexcept:
     for i in range(n):
         Py_XDECREF(d[i].owner)
     for i in range(n):
-        Py_XDECREF(d[i].old)
+        if d[i].old is not NULL:
+            _release_stored(d[i].old)
     PyMem_Free(d)
+
+
+# --------------------------------------------------------------------------
+# Nested comparisons.
+#
+# `a == b` on stores that contain stores recurses in C: each level holds two
+# rx_iters and half a dozen C frames (~550 bytes, ~750 under ASan).  From 3.12
+# Py_EnterRecursiveCall also bounds C recursion; on 3.11 it counts against
+# sys.getrecursionlimit() only, and a program that raises that limit (to
+# 20,000, where dict comparisons still work) runs out of C stack first.  So
+# nesting is also bounded by a fixed depth per thread, deep enough for any
+# real nesting and shallow enough for a 2 MB stack.
+
+cdef enum:
+    _MAX_COMPARE_DEPTH = 2000
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define MS_THREAD_LOCAL __declspec(thread)
+    #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+    #define MS_THREAD_LOCAL _Thread_local
+    #else
+    #define MS_THREAD_LOCAL __thread
+    #endif
+
+    /* Store comparisons under way in this thread, nested in one another. */
+    static MS_THREAD_LOCAL int ms_compare_depth = 0;
+
+    static int ms_enter_compare(int limit)
+    {
+        if (ms_compare_depth >= limit)
+            return 0;
+        ms_compare_depth++;
+        return 1;
+    }
+
+    static void ms_leave_compare(void)
+    {
+        ms_compare_depth--;
+    }
+    """
+    bint ms_enter_compare(int limit) noexcept
+    void ms_leave_compare() noexcept
 
 
 # --------------------------------------------------------------------------
@@ -430,25 +713,50 @@ cdef class TrieStoreBase:
     # which the GC slots at the end of this file extend to the values.
     cdef object _value_type
     cdef object __weakref__
+    # Expiry (see "Expiry" above).  queue is NULL until the first lifetime.
+    cdef rx_tree *queue
+    cdef double next_deadline  # no key in the queue expires earlier
+    cdef bint queue_has_stale  # the queue may hold keys without a lifetime
+    cdef unsigned char *qbuf   # scratch where queue keys are spelled
+    cdef size_t qbuf_cap
+    cdef double _ttl           # the default lifetime, when _has_ttl
+    cdef bint _has_ttl
+    cdef object _clock         # None: the wall clock, read in C
 
     def __cinit__(self, *args, **kwargs):
         value_type = getattr(type(self), "_value_type", None)
         if value_type is not None and not isinstance(value_type, type):
             raise TypeError(f"_value_type must be a class or None, not {_type_name(value_type)}")
         self._value_type = value_type
+        self.next_deadline = INFINITY
         self.tree = rx_tree_new(&_ALLOCATOR)
         if self.tree is NULL:
             raise MemoryError("out of memory while creating a store")
 
-    def __init__(self, items=None):
+    def __init__(self, items=None, *, ttl=None, clock=None):
         """A new store, filled from ``items``: a mapping, or an iterable of
         ``(key, value)`` pairs (the last of duplicate keys wins).
+
+        ``ttl``: the default lifetime in seconds of every write that gives
+        none (``store[k] = v``, ``mset`` without ``ttl``, ``items`` here);
+        None, the default, means keys never expire.  ``clock``: a
+        zero-argument callable returning the time in seconds (default: the
+        wall clock, as ``time.time``); a key expires once ``clock()``
+        reaches its deadline.
 
         O(B·L) for B items of length L.
 
         >>> TrieStore({"b": 2, "a": 1})
         TrieStore({'a': 1, 'b': 2})
+        >>> TrieStore(ttl=60).default_ttl
+        60.0
         """
+        if ttl is not None:
+            self._ttl = _parse_ttl(ttl)
+            self._has_ttl = True
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable or None, not {_type_name(clock)}")
+        self._clock = clock
         if items is None:
             return
         if isinstance(items, (dict, TrieStoreBase)):
@@ -459,11 +767,410 @@ cdef class TrieStoreBase:
             self.mset(items)
 
     def __dealloc__(self):
+        if self.queue is not NULL:
+            rx_tree_free(self.queue, NULL, NULL)  # owns nothing
+            self.queue = NULL
+        PyMem_Free(self.qbuf)
+        self.qbuf = NULL
         if self.tree is not NULL:
             # Nothing can reach this store any more, so the values' releases
             # cannot touch it; the pointer stays valid until the core is done.
             rx_tree_free(self.tree, _release_value, NULL)
             self.tree = NULL
+
+    # ------------------------------------------------------------- expiry
+
+    @property
+    def default_ttl(self):
+        """The default lifetime in seconds given at construction, or None
+        (keys never expire unless a write gives a ``ttl``).  O(1).
+
+        >>> TrieStore(ttl=3600).default_ttl
+        3600.0
+        """
+        return self._ttl if self._has_ttl else None
+
+    cdef double _now(self) except? -1.0:
+        """The time on the store's clock."""
+        cdef double now
+        if self._clock is None:
+            return _wall_clock()
+        reading = self._clock()
+        if PyBool_Check(reading) or not (PyFloat_Check(reading) or PyLong_Check(reading)
+                                         or isinstance(reading, _Real)):
+            raise TypeError(f"clock() must return a number of seconds, not "
+                            f"{_type_name(reading)}")
+        now = PyFloat_AsDouble(reading)
+        if not isfinite(now):
+            raise ValueError(f"clock() must return a finite number of seconds, not {reading!r}")
+        return now
+
+    cdef int _expire_due(self) except -1:
+        """Purges the keys whose deadline has passed.  Every public method
+        calls it first (``if self.queue is not NULL``, so a store that never
+        had a lifetime reads no clock), so none of them sees an expired
+        key."""
+        return self._purge_if_due(self._now())
+
+    cdef int _purge_if_due(self, double now) except -1:
+        self._trim_qbuf()
+        if now >= self.next_deadline:
+            self._purge(now)
+        return 0
+
+    cdef int _purge(self, double now) except -1:
+        """Removes every key whose deadline is <= now, then releases their
+        values.  Nothing in between runs Python code, so every due key is
+        out of both trees before the first release: a finalizer that uses
+        the store sees no expired key and has nothing left to purge,
+        however many keys expired at once.  Amortised O(L) per key removed
+        (no look at a live key); O(L) when nothing is due."""
+        cdef rx_iter it
+        cdef int rc
+        cdef double deadline = -INFINITY
+        cdef double complete_below = INFINITY  # deadlines fully handled
+        cdef bint failed = False
+        cdef void *stored
+        cdef void *out
+        cdef rx_tree *queue = self.queue
+        cdef void *local[64]
+        cdef void **popped = local  # values to release, once all are out
+        cdef void **grown
+        cdef size_t n_popped = 0, cap = 64, i
+        if queue is NULL:
+            return 0
+        rx_iter_init(&it, queue)
+        try:
+            # 1. The due queue keys in order (the queue is left as it is, so
+            #    these are plain steps), each key taken out of the tree.
+            rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
+            while True:
+                if rc == RX_OK:
+                    rc = rx_iter_next(&it)
+                if rc < 0:
+                    failed = True
+                    complete_below = deadline  # its other keys: unknown
+                    break
+                if rc == 0:
+                    break
+                deadline = ms_decode_deadline(it.key)
+                if deadline > now:
+                    break
+                if n_popped == cap:
+                    grown = <void **>PyMem_Malloc(2 * cap * sizeof(void *))
+                    if grown is NULL:
+                        failed = True
+                        complete_below = deadline
+                        break
+                    memcpy(grown, popped, n_popped * sizeof(void *))
+                    if popped is not local:
+                        PyMem_Free(popped)
+                    popped = grown
+                    cap *= 2
+                out = NULL
+                if not self.queue_has_stale:
+                    rx_remove(self.tree, it.key + _DEADLINE_BYTES,
+                              it.key_len - _DEADLINE_BYTES, &out)
+                elif (rx_find(self.tree, it.key + _DEADLINE_BYTES,
+                              it.key_len - _DEADLINE_BYTES, &stored)
+                        and _has_lifetime(stored)
+                        and ms_same_deadline(_entry_of(stored).deadline, deadline)):
+                    # else the queue key is stale (see the header)
+                    rx_remove(self.tree, it.key + _DEADLINE_BYTES,
+                              it.key_len - _DEADLINE_BYTES, &out)
+                if out is not NULL:
+                    popped[n_popped] = out
+                    n_popped += 1
+                rc = RX_OK
+            # 2. Out of the queue, one deadline at a time: all the keys of a
+            #    due deadline were handled above, and a batch shares one
+            #    deadline, so this is one prefix removal per batch.
+            while True:
+                if rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0) != RX_OK:
+                    failed = True
+                    break
+                rc = rx_iter_next(&it)
+                if rc != 1:
+                    failed = failed or rc < 0
+                    break
+                deadline = ms_decode_deadline(it.key)
+                if deadline > now or deadline >= complete_below:
+                    break
+                rx_remove_prefix(queue, it.key, _DEADLINE_BYTES, NULL, NULL)
+            # No code ran: `deadline` is the earliest left.  After a
+            # failure, the keys handled in step 1 but still in the queue
+            # are stale, and the next call looks again.
+            if failed:
+                self.queue_has_stale = True
+                self.next_deadline = -INFINITY
+            elif rc == 1:
+                self.next_deadline = deadline
+            else:
+                self.next_deadline = INFINITY
+                self.queue_has_stale = False  # the queue is empty
+        finally:
+            rx_iter_release(&it)
+            for i in range(n_popped):
+                _release_stored(popped[i])
+            if popped is not local:
+                PyMem_Free(popped)
+        if failed:
+            raise MemoryError("out of memory while removing expired keys")
+        return 0
+
+    cdef unsigned char *_queue_key(self, double deadline, const unsigned char *key,
+                                   size_t size) noexcept:
+        """The queue key of (deadline, key), spelled in qbuf; NULL when qbuf
+        cannot grow.  Valid until the next call that uses qbuf."""
+        cdef unsigned char *grown
+        if size + _DEADLINE_BYTES > self.qbuf_cap:
+            grown = <unsigned char *>PyMem_Realloc(self.qbuf, size + _DEADLINE_BYTES)
+            if grown is NULL:
+                return NULL
+            self.qbuf = grown
+            self.qbuf_cap = size + _DEADLINE_BYTES
+        ms_encode_deadline(deadline, self.qbuf)
+        memcpy(self.qbuf + _DEADLINE_BYTES, key, size)
+        return self.qbuf
+
+    cdef void _trim_qbuf(self) noexcept:
+        # A long key with a lifetime must not pin its size in scratch.
+        if self.qbuf_cap > _QBUF_KEEP:
+            PyMem_Free(self.qbuf)
+            self.qbuf = NULL
+            self.qbuf_cap = 0
+
+    cdef int _ensure_queue(self) except -1:
+        if self.queue is NULL:
+            self.queue = rx_tree_new(&_ALLOCATOR)
+            if self.queue is NULL:
+                raise MemoryError("out of memory while creating the expiry queue")
+        return 0
+
+    cdef int _queue_add(self, double deadline, const unsigned char *key,
+                        size_t size) noexcept:
+        """Puts (deadline, key) in the queue (which must exist): 1 when added,
+        0 when it was there, or RX_ENOMEM / RX_ETOOBIG with nothing
+        changed."""
+        cdef unsigned char *qkey
+        cdef void *old
+        cdef int rc
+        if size > RX_MAX_KEY_LEN - _DEADLINE_BYTES:
+            return RX_ETOOBIG
+        qkey = self._queue_key(deadline, key, size)
+        if qkey is NULL:
+            return RX_ENOMEM
+        rc = rx_insert(self.queue, qkey, size + _DEADLINE_BYTES, NULL, &old)
+        if rc >= 0 and deadline < self.next_deadline:
+            self.next_deadline = deadline
+        return rc
+
+    cdef void _queue_drop(self, double deadline, const unsigned char *key,
+                          size_t size) noexcept:
+        """Takes (deadline, key) out of the queue.  Never fails: if the key
+        cannot be spelled for lack of memory it stays, stale, until the
+        purge drops it at its deadline."""
+        cdef unsigned char *qkey
+        cdef void *old
+        if self.queue is NULL:
+            return
+        qkey = self._queue_key(deadline, key, size)
+        if qkey is NULL:
+            self.queue_has_stale = True
+        else:
+            rx_remove(self.queue, qkey, size + _DEADLINE_BYTES, &old)
+
+    cdef void _forget_lifetime(self, void *old, const unsigned char *key, size_t size,
+                               bint expiring, double deadline) noexcept:
+        """Takes the queue key of `old` (what a write replaced under key) out
+        of the queue, unless the new value shares it (same deadline)."""
+        cdef double old_deadline
+        if _has_lifetime(old):
+            old_deadline = _entry_of(old).deadline
+            if not (expiring and ms_same_deadline(old_deadline, deadline)):
+                self._queue_drop(old_deadline, key, size)
+
+    cdef int _put(self, const unsigned char *key, size_t size, object value,
+                  bint expiring, double deadline) except -1:
+        """Stores value under key, with the deadline when expiring, and
+        releases what it replaced once the trees are consistent.  Nothing
+        changes when it raises.  O(L)."""
+        cdef _Entry *entry = NULL
+        cdef void *stored = <void *>value
+        cdef void *old
+        cdef int rc, queued = 0
+        if expiring:
+            self._ensure_queue()
+            entry = <_Entry *>PyMem_Malloc(sizeof(_Entry))
+            if entry is NULL:
+                raise MemoryError("out of memory while inserting into the store")
+            entry.value = <PyObject *>value
+            entry.deadline = deadline
+            queued = self._queue_add(deadline, key, size)
+            if queued < 0:
+                PyMem_Free(entry)
+                _raise_insert_error(queued)
+            stored = _tagged(entry)
+        rc = rx_insert(self.tree, key, size, stored, &old)
+        if rc < 0:
+            if queued == 1:
+                self._queue_drop(deadline, key, size)
+            PyMem_Free(entry)
+            _raise_insert_error(rc)
+        Py_INCREF(<PyObject *>value)
+        if rc == 0:
+            self._forget_lifetime(old, key, size, expiring, deadline)
+            _release_stored(old)  # both trees already consistent
+        return 0
+
+    cdef int _write_deadline(self, bint *expiring, double *deadline, object ttl,
+                             double now, bint have_now) except -1:
+        """Resolves a write's ttl argument (_LEFT_OUT: the store's default)
+        into *expiring and *deadline, reading the clock if it was not read
+        yet.  Raises for a bad ttl before anything is written."""
+        cdef double seconds
+        if ttl is _LEFT_OUT:
+            expiring[0] = self._has_ttl
+            seconds = self._ttl
+        elif ttl is None:
+            expiring[0] = False
+        else:
+            seconds = _parse_ttl(ttl)
+            expiring[0] = True
+        if expiring[0]:
+            if not have_now:
+                now = self._now()
+            deadline[0] = now + seconds
+        return 0
+
+    cdef int _drop_lifetimes_under(self, const unsigned char *prefix, size_t size) except -1:
+        """Before delete_prefix: takes the queue keys of the keys with a
+        lifetime under prefix out of the queue.  O(M) for M keys.  Running
+        out of memory midway only leaves stale queue keys."""
+        cdef rx_iter it
+        cdef int rc
+        rx_iter_init(&it, self.tree)
+        try:
+            if size and rx_iter_set_prefix(&it, prefix, size) != RX_OK:
+                self.queue_has_stale = True
+                return 0
+            rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
+            while rc == RX_OK:
+                rc = rx_iter_next(&it)
+                if rc != 1:
+                    break
+                if _has_lifetime(it.value):
+                    self._queue_drop(_entry_of(it.value).deadline, it.key, it.key_len)
+                rc = RX_OK
+            if rc < 0:
+                self.queue_has_stale = True
+        finally:
+            rx_iter_release(&it)
+        return 0
+
+    def expire(self, key, ttl):
+        """Gives ``key`` a lifetime of ``ttl`` seconds from now, replacing
+        any it had.  Returns False (and does nothing) when the key is absent
+        or expired.  O(L).
+
+        >>> s = TrieStore({"a": 1})
+        >>> s.expire("a", 60), s.expire("missing", 60)
+        (True, False)
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *stored
+        cdef void *old
+        cdef double seconds, now, deadline, old_deadline
+        cdef _Entry *entry
+        cdef int queued
+        _check_key(key)
+        seconds = _parse_ttl(ttl)
+        now = self._now()
+        if self.queue is not NULL:
+            self._purge_if_due(now)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_find(self.tree, data, size, &stored):
+            return False
+        deadline = now + seconds
+        self._ensure_queue()
+        if _has_lifetime(stored):
+            entry = _entry_of(stored)
+            old_deadline = entry.deadline
+            queued = self._queue_add(deadline, data, size)
+            if queued < 0:
+                _raise_insert_error(queued)
+            entry.deadline = deadline
+            if not ms_same_deadline(old_deadline, deadline):
+                self._queue_drop(old_deadline, data, size)
+            return True
+        entry = <_Entry *>PyMem_Malloc(sizeof(_Entry))
+        if entry is NULL:
+            raise MemoryError("out of memory while setting a lifetime")
+        queued = self._queue_add(deadline, data, size)
+        if queued < 0:
+            PyMem_Free(entry)
+            _raise_insert_error(queued)
+        entry.value = <PyObject *>stored
+        entry.deadline = deadline
+        # Replaces the value of a stored key: allocates nothing, cannot fail.
+        rx_insert(self.tree, data, size, _tagged(entry), &old)
+        return True
+
+    def ttl(self, key):
+        """Seconds ``key`` has left to live, or None when it never expires;
+        ``KeyError`` when it is absent or expired.  O(L).
+
+        >>> s = TrieStore({"a": 1})
+        >>> s.ttl("a") is None
+        True
+        >>> s.expire("a", 60)
+        True
+        >>> 59 < s.ttl("a") <= 60
+        True
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *stored
+        cdef double now = 0
+        _check_key(key)
+        if self.queue is not NULL:
+            now = self._now()
+            self._purge_if_due(now)
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_find(self.tree, data, size, &stored):
+            raise KeyError(key)
+        if not _has_lifetime(stored):
+            return None
+        return _entry_of(stored).deadline - now
+
+    def persist(self, key):
+        """Removes ``key``'s lifetime, so it never expires.  Returns True
+        when it had one, False when it had none or is absent.  O(L).
+
+        >>> s = TrieStore({"a": 1}, ttl=60)
+        >>> s.persist("a"), s.persist("a"), s.ttl("a")
+        (True, False, None)
+        """
+        cdef const unsigned char *data
+        cdef size_t size
+        cdef void *stored
+        cdef void *old
+        cdef _Entry *entry
+        _check_key(key)
+        if self.queue is NULL:
+            return False
+        self._purge_if_due(self._now())
+        owner = _key_bytes(<PyObject *>key, &data, &size)
+        if not rx_find(self.tree, data, size, &stored) or not _has_lifetime(stored):
+            return False
+        entry = _entry_of(stored)
+        self._queue_drop(entry.deadline, data, size)
+        # The value's reference moves from the entry to the tree; replacing
+        # the value of a stored key allocates nothing and cannot fail.
+        rx_insert(self.tree, data, size, <void *>entry.value, &old)
+        PyMem_Free(entry)
+        return True
 
     @classmethod
     def __class_getitem__(cls, item):
@@ -491,6 +1198,9 @@ cdef class TrieStoreBase:
         cdef size_t sizes[_FIND_LANES]
         cdef void *found[_FIND_LANES]
         cdef PyObject *owners[_FIND_LANES]  # temporary UTF-8 bytes, or NULL
+        _refuse_text_batch(keys, "mget")
+        if self.queue is not NULL:
+            self._expire_due()
         seq = PySequence_Fast(keys, "mget() argument must be an iterable of str")
         n = PySequence_Fast_GET_SIZE(seq)
         result = PyList_New(n)
@@ -512,7 +1222,7 @@ cdef class TrieStoreBase:
                         Py_INCREF(owners[j])
                 rx_find_many(self.tree, <size_t>lanes, datas, sizes, found, <void *>None)
                 for j in range(lanes):
-                    value = <PyObject *>found[j]
+                    value = _value_of(found[j])
                     Py_INCREF(value)
                     PyList_SET_ITEM(result, start + j, value)
             finally:
@@ -520,13 +1230,19 @@ cdef class TrieStoreBase:
                     Py_XDECREF(owners[j])
         return result
 
-    def mset(self, key_value_pairs):
+    def mset(self, key_value_pairs, *, ttl=_LEFT_OUT):
         """Stores every ``(key, value)`` pair; the last of duplicate keys wins.
+
+        ``ttl``: the pairs' lifetime in seconds from now; left out, the
+        store's ``default_ttl``; ``None``, no lifetime.  A key written
+        without a lifetime loses the one it had.  A ``ttl`` that is not a
+        positive finite number raises ``ValueError`` (``TypeError`` when not
+        a number) and writes nothing.
 
         All or nothing: each item must be a 2-tuple or 2-list with a ``str``
         key, and a bad item anywhere writes nothing (what was written before
-        it is undone before the error is raised); running out of memory
-        midway undoes the writes already made too.
+        it is undone, lifetimes included, before the error is raised);
+        running out of memory midway undoes the writes already made too.
         Values replaced are released after the whole batch is written.
         O(B·L) for B pairs with keys of length L.
 
@@ -534,16 +1250,36 @@ cdef class TrieStoreBase:
         >>> s.mset([("a", 1), ("b", 2), ("a", 3)])
         >>> s.mget(["a", "b"])
         [3, 2]
+        >>> s.mset([("session", "x")], ttl=30)
+        >>> 0 < s.ttl("session") <= 30
+        True
         """
-        cdef Py_ssize_t start, end, bad, n
+        cdef Py_ssize_t start, end, bad, n, i
         cdef PyObject **items
         cdef _Write *w
         cdef bint encoding_failed
+        _refuse_text_batch(key_value_pairs, "mset", True)
+        cdef bint expiring = False
+        cdef bint have_now = False
+        cdef double now = 0, deadline = 0
+        # The clock (maybe Python code) is read before the batch is looked
+        # at: from validation to the last write no Python code runs.
+        if self.queue is not NULL:
+            now = self._now()
+            have_now = True
+            self._purge_if_due(now)
+        if ttl is _LEFT_OUT:
+            if self._has_ttl:
+                self._write_deadline(&expiring, &deadline, ttl, now, have_now)
+        elif ttl is not None:
+            self._write_deadline(&expiring, &deadline, ttl, now, have_now)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         n = PySequence_Fast_GET_SIZE(seq)
         if n == 0:
             return
+        if expiring:
+            self._ensure_queue()
         items = PySequence_Fast_ITEMS(seq)
         w = <_Write *>PyMem_Calloc(<size_t>n, sizeof(_Write))
         if w is NULL:
@@ -568,7 +1304,14 @@ cdef class TrieStoreBase:
                     self._check_pairs(&items[bad], 1, bad)
                     _check_key_length(w[bad].size, bad)
                     raise SystemError(f"mset: pair {bad} failed a check, then passed it")
-                self._apply_writes(w, start, end)
+                self._apply_writes(w, start, end, expiring, deadline)
+            if self.queue is not NULL:
+                # Done: the lifetimes replaced leave the queue (undoing
+                # needed them there; removing cannot fail).
+                for i in range(n):
+                    if w[i].old is not NULL:
+                        self._forget_lifetime(w[i].old, w[i].data, w[i].size,
+                                              expiring, deadline)
         finally:
             _free_writes(w, n)
 
@@ -624,21 +1367,40 @@ cdef class TrieStoreBase:
                                 f"{self._value_type.__name__}, not {_type_name(<object>value)}")
         return 0
 
-    cdef int _apply_writes(self, _Write *w, Py_ssize_t start,
-                           Py_ssize_t end) except -1:
-        """Inserts w[start:end], w[0:start] being in already; on failure
-        undoes all of them and raises."""
+    cdef int _apply_writes(self, _Write *w, Py_ssize_t start, Py_ssize_t end,
+                           bint expiring, double deadline) except -1:
+        """Inserts w[start:end], w[0:start] being in already, each with the
+        deadline when expiring; on failure undoes all of them and raises.
+        Lifetimes replaced stay in the queue until the batch is done."""
         cdef Py_ssize_t i
         cdef void *old
+        cdef void *stored
         cdef int rc
         for i in range(start, end):
-            rc = rx_insert(self.tree, w[i].data, w[i].size, <void *>w[i].value, &old)
+            stored = <void *>w[i].value
+            if expiring:
+                w[i].entry = <_Entry *>PyMem_Malloc(sizeof(_Entry))
+                if w[i].entry is NULL:
+                    self._undo_or_raise(w, i)
+                    raise MemoryError("out of memory while inserting into the store")
+                w[i].entry.value = w[i].value
+                w[i].entry.deadline = deadline
+                rc = self._queue_add(deadline, w[i].data, w[i].size)
+                if rc < 0:
+                    self._undo_or_raise(w, i)
+                    _raise_insert_error(rc)
+                w[i].queued = rc == 1
+                stored = _tagged(w[i].entry)
+            rc = rx_insert(self.tree, w[i].data, w[i].size, stored, &old)
             if rc < 0:
+                if w[i].queued:
+                    self._queue_drop(deadline, w[i].data, w[i].size)
+                    w[i].queued = False
                 self._undo_or_raise(w, i)
                 _raise_insert_error(rc)
             w[i].in_tree = True
             if rc == 0:
-                w[i].old = <PyObject *>old
+                w[i].old = old
         return 0
 
     cdef int _undo_or_raise(self, _Write *w, Py_ssize_t applied) except -1:
@@ -662,19 +1424,23 @@ cdef class TrieStoreBase:
         cdef int rc
         cdef bint complete = True
         for j in range(applied - 1, -1, -1):
+            # What comes out is w[j]'s own value (or entry): every later
+            # write of the same key has been undone already.
             if w[j].old is NULL:
                 if rx_remove(self.tree, w[j].data, w[j].size, &out):  # never fails
-                    w[j].value = <PyObject *>out
                     w[j].in_tree = False
             else:
-                rc = rx_insert(self.tree, w[j].data, w[j].size, <void *>w[j].old, &out)
+                rc = rx_insert(self.tree, w[j].data, w[j].size, w[j].old, &out)
                 if rc < 0:
                     complete = False
-                    continue
-                w[j].old = NULL  # back in the tree
-                if rc == 0:
-                    w[j].value = <PyObject *>out
-                    w[j].in_tree = False
+                else:
+                    w[j].old = NULL  # back in the tree, its queue key never left
+                    if rc == 0:
+                        w[j].in_tree = False
+            if w[j].queued and not w[j].in_tree:
+                # qbuf already holds a key this long: removing cannot fail
+                self._queue_drop(w[j].entry.deadline, w[j].data, w[j].size)
+                w[j].queued = False
         return complete
 
     def mdelete(self, keys):
@@ -695,6 +1461,9 @@ cdef class TrieStoreBase:
         cdef size_t size
         cdef void *old
         cdef _Delete *d
+        _refuse_text_batch(keys, "mdelete")
+        if self.queue is not NULL:
+            self._expire_due()
         seq = PySequence_Fast(keys, "mdelete() argument must be an iterable of str")
         n = PySequence_Fast_GET_SIZE(seq)
         if n == 0:
@@ -712,7 +1481,9 @@ cdef class TrieStoreBase:
             for i in range(n):
                 _owner_bytes(d[i].owner, &data, &size)
                 if rx_remove(self.tree, data, size, &old):
-                    d[i].old = <PyObject *>old
+                    d[i].old = old
+                    if _has_lifetime(old):
+                        self._queue_drop(_entry_of(old).deadline, data, size)
         finally:
             _free_deletes(d, n)
 
@@ -721,13 +1492,15 @@ cdef class TrieStoreBase:
     # snapshot: a caller or another task changing the batch meanwhile cannot
     # turn it into a partial write.
 
-    def _validate_pairs(self, key_value_pairs):
+    def _validate_pairs(self, key_value_pairs, str method="amset"):
         """Checks a whole mset batch without writing anything and returns a
-        snapshot of it: a new list of (key, value) tuples.  O(B)."""
+        snapshot of it: a new list of (key, value) tuples.  ``method`` is
+        the name errors give.  O(B)."""
         cdef Py_ssize_t i, n
         cdef PyObject *item
         cdef PyObject *key
         cdef PyObject *value
+        _refuse_text_batch(key_value_pairs, method, True)
         seq = PySequence_Fast(key_value_pairs,
                               "mset() argument must be an iterable of (key, value) pairs")
         snapshot = PySequence_Tuple(seq)  # the outer sequence, frozen
@@ -749,9 +1522,10 @@ cdef class TrieStoreBase:
                 PyList_SET_ITEM(pairs, i, <PyObject *>pair)
         return pairs
 
-    def _validate_keys(self, keys):
+    def _validate_keys(self, keys, str method="amget"):
         """Checks that every key is a str and returns a snapshot of the keys
-        (a tuple).  O(B)."""
+        (a tuple).  ``method`` is the name errors give.  O(B)."""
+        _refuse_text_batch(keys, method)
         seq = PySequence_Fast(keys, "argument must be an iterable of str")
         snapshot = PySequence_Tuple(seq)
         _check_keys(PySequence_Fast_ITEMS(snapshot), PySequence_Fast_GET_SIZE(snapshot))
@@ -759,58 +1533,91 @@ cdef class TrieStoreBase:
 
     # ------------------------------------------------------------ listing
 
-    def yield_keys(self, *, prefix=None, start_after=None, limit=None, bint reverse=False):
+    def yield_keys(self, *, prefix=None, start_after=None, limit=None, bint reverse=False,
+                   start=None, stop=None, delimiter=None):
         """Iterator over the keys starting with ``prefix``, in code-point
         order (``reverse=True``: descending).
 
-        ``start_after`` resumes a listing after that key (before it when
-        reversed; it need not be stored); ``limit`` caps how many keys are
-        returned.  The iterator stays valid while the store changes: it
-        carries on after the last key it returned.  O(L + M) for a prefix of
-        length L and M keys listed.
+        ``start`` (inclusive) and ``stop`` (exclusive) bound the keys too,
+        in the same order; ``start >= stop`` lists nothing.  ``start_after``
+        resumes a listing after that key (before it when reversed; it need
+        not be stored); ``limit`` caps how many keys are returned.  The
+        iterator stays valid while the store changes: it carries on after
+        the last key it returned.  O(L + M) for a prefix or bound of length
+        L and M keys listed: the listing starts from a seek, never a scan.
 
         >>> s = TrieStore([("a:1", 1), ("a:2", 2), ("a:3", 3), ("b:1", 4)])
         >>> list(s.yield_keys(prefix="a:", start_after="a:1", limit=1))
         ['a:2']
+        >>> list(s.yield_keys(start="a:2", stop="b"))
+        ['a:2', 'a:3']
+
+        ``delimiter`` lists like a directory (Amazon S3's ListObjects): a
+        key whose rest after ``prefix`` contains the delimiter is rolled up
+        into its group, ``prefix`` + that rest up to and including the
+        first delimiter, listed once at its place in key order.  ``limit``
+        counts entries (a group is one), and ``start_after`` is compared
+        with entries, so resuming after a group skips all of it.  O(E·L)
+        for E entries listed, however many keys a group holds.
+
+        >>> s = TrieStore(dict.fromkeys(["docs/a.md", "docs/img/1.png", "readme"], 0))
+        >>> list(s.yield_keys(delimiter="/"))
+        ['docs/', 'readme']
+        >>> list(s.yield_keys(prefix="docs/", delimiter="/"))
+        ['docs/a.md', 'docs/img/']
         """
-        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+        return _open(self, _KEYS, prefix, start_after, limit, reverse, start, stop, delimiter)
 
     def __iter__(self):
         """Iterator over all keys in code-point order.  O(N) in total."""
         return _open(self, _KEYS, None, None, None, False)
 
-    def keys(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def keys(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+             start=None, stop=None, delimiter=None):
         """Iterator over keys; same options as :meth:`yield_keys`.
 
-        O(L + M) for a prefix of length L and M keys listed.
+        O(L + M) for a prefix of length L and M keys listed (O(E·L) for E
+        entries with a delimiter).
 
         >>> list(TrieStore({"b": 1, "a": 2}).keys())
         ['a', 'b']
+        >>> s = TrieStore(dict.fromkeys(["a/1", "a/2", "b"], 0))
+        >>> list(s.keys(delimiter="/", reverse=True))
+        ['b', 'a/']
         """
-        return _open(self, _KEYS, prefix, start_after, limit, reverse)
+        return _open(self, _KEYS, prefix, start_after, limit, reverse, start, stop, delimiter)
 
-    def values(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def values(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+               start=None, stop=None):
         """Iterator over values in key order; same options as
-        :meth:`yield_keys`.  O(L + M).
+        :meth:`yield_keys` but ``delimiter``.  O(L + M).
 
         >>> list(TrieStore({"b": 1, "a": 2}).values())
         [2, 1]
+        >>> list(TrieStore({"a": 1, "b": 2, "c": 3}).values(start="b"))
+        [2, 3]
         """
-        return _open(self, _VALUES, prefix, start_after, limit, reverse)
+        return _open(self, _VALUES, prefix, start_after, limit, reverse, start, stop)
 
-    def items(self, prefix=None, *, start_after=None, limit=None, bint reverse=False):
+    def items(self, prefix=None, *, start_after=None, limit=None, bint reverse=False,
+              start=None, stop=None):
         """Iterator over ``(key, value)`` pairs in key order; same options
-        as :meth:`yield_keys`.  O(L + M).
+        as :meth:`yield_keys` but ``delimiter``.  O(L + M).
 
         >>> list(TrieStore({"b": 1, "a": 2}).items(reverse=True))
         [('b', 1), ('a', 2)]
+        >>> list(TrieStore({"a": 1, "b": 2, "c": 3}).items(stop="b"))
+        [('a', 1)]
         """
-        return _open(self, _ITEMS, prefix, start_after, limit, reverse)
+        return _open(self, _ITEMS, prefix, start_after, limit, reverse, start, stop)
 
     # -------------------------------------------------------- single keys
 
     def __len__(self):
-        """Number of keys.  O(1)."""
+        """Number of keys (expired ones are purged first).  O(1), plus the
+        purge of the keys that expired since the last call."""
+        if self.queue is not NULL:
+            self._expire_due()
         return rx_size(self.tree)
 
     def __contains__(self, key):
@@ -818,6 +1625,8 @@ cdef class TrieStoreBase:
         cdef const unsigned char *data
         cdef size_t size
         cdef void *value
+        if self.queue is not NULL:
+            self._expire_due()
         if not PyUnicode_Check(<PyObject *>key):
             return False
         owner = _key_bytes(<PyObject *>key, &data, &size)
@@ -829,11 +1638,13 @@ cdef class TrieStoreBase:
         cdef const unsigned char *data
         cdef size_t size
         cdef void *value
+        if self.queue is not NULL:
+            self._expire_due()
         _check_key(key)
         owner = _key_bytes(<PyObject *>key, &data, &size)
         if not rx_find(self.tree, data, size, &value):
             return NULL
-        return <PyObject *>value
+        return _value_of(value)
 
     def __getitem__(self, key):
         """``store[key]``; ``KeyError`` when missing.  O(L)."""
@@ -854,11 +1665,22 @@ cdef class TrieStoreBase:
         return <object>value
 
     def __setitem__(self, key, value):
-        """``store[key] = value``.  O(L)."""
+        """``store[key] = value``, with the store's ``default_ttl`` (a key
+        written without a lifetime loses the one it had).  O(L)."""
         cdef const unsigned char *data
         cdef size_t size
         cdef void *old
         cdef int rc
+        cdef double now
+        if self.queue is not NULL or self._has_ttl:
+            now = self._now()
+            self._purge_if_due(now)
+            _check_key(key)
+            self._check_value(value)
+            owner = _key_bytes(<PyObject *>key, &data, &size)
+            _check_key_length(size, -1)
+            self._put(data, size, value, self._has_ttl, now + self._ttl)
+            return
         _check_key(key)
         self._check_value(value)
         owner = _key_bytes(<PyObject *>key, &data, &size)
@@ -869,18 +1691,22 @@ cdef class TrieStoreBase:
             Py_DECREF(<PyObject *>value)
             _raise_insert_error(rc)
         if rc == 0:
-            Py_DECREF(<PyObject *>old)  # tree already consistent
+            Py_DECREF(<PyObject *>old)  # tree already consistent; no queue: untagged
 
     def __delitem__(self, key):
         """``del store[key]``; ``KeyError`` when missing.  O(L)."""
         cdef const unsigned char *data
         cdef size_t size
         cdef void *old
+        if self.queue is not NULL:
+            self._expire_due()
         _check_key(key)
         owner = _key_bytes(<PyObject *>key, &data, &size)
         if not rx_remove(self.tree, data, size, &old):
             raise KeyError(key)
-        Py_DECREF(<PyObject *>old)
+        if _has_lifetime(old):
+            self._queue_drop(_entry_of(old).deadline, data, size)
+        _release_stored(old)
 
     cdef int _check_value(self, object value) except -1:
         if self._value_type is not None and not PyObject_TypeCheck(
@@ -900,6 +1726,8 @@ cdef class TrieStoreBase:
         """
         cdef const unsigned char *data
         cdef size_t size
+        if self.queue is not NULL:
+            self._expire_due()
         if prefix is None:
             return rx_size(self.tree)
         if not PyUnicode_Check(<PyObject *>prefix):
@@ -919,9 +1747,13 @@ cdef class TrieStoreBase:
         """
         cdef const unsigned char *data
         cdef size_t size
+        if self.queue is not NULL:
+            self._expire_due()
         if not PyUnicode_Check(<PyObject *>prefix):
             raise TypeError(f"prefix must be str, not {_type_name(prefix)}")
         owner = _key_bytes(<PyObject *>prefix, &data, &size)
+        if self.queue is not NULL and rx_size(self.queue) != 0:
+            self._drop_lifetimes_under(data, size)
         return rx_remove_prefix(self.tree, data, size, _release_value, NULL)
 
     def longest_prefix(self, key):
@@ -934,12 +1766,14 @@ cdef class TrieStoreBase:
         cdef const unsigned char *data
         cdef size_t size, match_len
         cdef void *value
+        if self.queue is not NULL:
+            self._expire_due()
         if not PyUnicode_Check(<PyObject *>key):
             raise TypeError(f"key must be str, not {_type_name(key)}")
         owner = _key_bytes(<PyObject *>key, &data, &size)
         if not rx_longest_prefix(self.tree, data, size, &match_len, &value):
             return None
-        found = <object>value  # referenced before anything can run
+        found = <object>_value_of(value)  # referenced before anything can run
         if match_len == size and PyUnicode_CheckExact(<PyObject *>key):
             return (key, found)
         return (_decode(data, match_len), found)
@@ -957,21 +1791,33 @@ cdef class TrieStoreBase:
         >>> len(s)
         0
         """
+        if self.queue is not NULL:
+            rx_clear(self.queue, NULL, NULL)  # owns nothing: releases nothing
+            self.next_deadline = INFINITY
+            self.queue_has_stale = False
         rx_clear(self.tree, _release_value, NULL)
 
     def copy(self):
-        """A new store of the same class with the same items; values are
-        shared, not copied.  O(N·L).
+        """A new store of the same class with the same live items, the same
+        deadlines, default ttl and clock; values are shared, not copied.
+        O(N·L).
 
         >>> s = TrieStore({"a": [1]})
         >>> c = s.copy()
         >>> c["a"] is s["a"]
         True
         """
-        cdef TrieStoreBase new = type(self)()
+        cdef TrieStoreBase new
         cdef rx_iter it
         cdef void *old
         cdef int rc
+        cdef _Entry *entry
+        if self.queue is not NULL:
+            self._expire_due()
+        new = type(self)()
+        new._ttl = self._ttl
+        new._has_ttl = self._has_ttl
+        new._clock = self._clock
         rx_iter_init(&it, self.tree)
         try:
             rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
@@ -979,12 +1825,20 @@ cdef class TrieStoreBase:
                 rc = rx_iter_next(&it)
                 if rc != 1:
                     break
+                if _has_lifetime(it.value):
+                    # May release a value `new` had (only if a subclass's
+                    # __init__ filled it): the iterator copes with changes.
+                    entry = _entry_of(it.value)
+                    new._put(it.key, it.key_len, <object>entry.value, True, entry.deadline)
+                    rc = RX_OK
+                    continue
                 rc = rx_insert(new.tree, it.key, it.key_len, it.value, &old)
                 if rc < 0:
                     _raise_insert_error(rc)
                 Py_INCREF(<PyObject *>it.value)
                 if rc == 0:  # only if a subclass's __init__ filled `new`
-                    Py_DECREF(<PyObject *>old)
+                    new._forget_lifetime(old, it.key, it.key_len, False, 0)
+                    _release_stored(old)
                 rc = RX_OK
             if rc < 0:
                 raise MemoryError("out of memory while copying the store")
@@ -999,25 +1853,72 @@ cdef class TrieStoreBase:
     def memory_usage(self):
         """Bytes held by the tree's nodes, keys included, values not.  O(1).
 
+        Keys with a lifetime add their expiry bookkeeping: a 16-byte entry
+        each, plus the nodes of the expiry queue, which holds each such key
+        once more behind its 8-byte deadline: about 16 + (8 + L) bytes
+        plus a tree's node overhead per key of L bytes (measured for
+        25-byte keys: +58 bytes a key when a batch shares one deadline, +84
+        when every key has its own).  A store that never had a lifetime has
+        no queue and the same usage as one built without expiry.
+
         >>> TrieStore({"k" * 1000: None}).memory_usage() > 1000
         True
         """
-        return rx_memory(self.tree)
+        if self.queue is not NULL:
+            self._expire_due()
+        return rx_memory(self.tree) + self._expiry_memory()
+
+    cdef size_t _expiry_memory(self):
+        # Every queue key stands for one entry, but for the rare stale ones
+        # (see the header), which make this an upper bound.
+        if self.queue is NULL:
+            return 0
+        return rx_memory(self.queue) + rx_size(self.queue) * sizeof(_Entry)
 
     def __sizeof__(self):
         """The object plus its tree's nodes and the buffers the tree keeps
-        for its next listing (values not included).  O(1)."""
-        return object.__sizeof__(self) + rx_memory(self.tree) + rx_spare_memory(self.tree)
+        for its next listing (values not included), plus the expiry
+        bookkeeping described in :meth:`memory_usage`.  O(1)."""
+        return (object.__sizeof__(self) + rx_memory(self.tree) + rx_spare_memory(self.tree)
+                + self._expiry_memory() + self.qbuf_cap
+                + (rx_spare_memory(self.queue) if self.queue is not NULL else 0))
 
     # -------------------------------------------------- equality, pickling
 
     def __eq__(self, other):
-        """Equal to another store or any mapping with the same items.  O(N·L)."""
+        """Equal to another store or any mapping with the same live items
+        (lifetimes are not compared).  O(N·L).
+
+        Stores that contain each other nest comparisons without end; like
+        ``dict`` this raises ``RecursionError`` instead of exhausting the C
+        stack."""
+        if self.queue is not NULL:
+            self._expire_due()
         if isinstance(other, TrieStoreBase):
-            return self._equals_store(<TrieStoreBase>other)
-        if isinstance(other, _Mapping):
-            return self._equals_mapping(other)
-        return NotImplemented
+            if (<TrieStoreBase>other).queue is not NULL:
+                (<TrieStoreBase>other)._expire_due()
+            is_store = True
+        elif isinstance(other, _Mapping):
+            is_store = False
+        else:
+            return NotImplemented
+        # Each nesting level is counted against the recursion limit (next
+        # to the count PyObject_RichCompare makes) and against a fixed
+        # depth (see "Nested comparisons" above).
+        Py_EnterRecursiveCall(" in comparison")
+        try:
+            if not ms_enter_compare(_MAX_COMPARE_DEPTH):
+                raise RecursionError(
+                    f"maximum recursion depth exceeded in comparison (stores "
+                    f"nested more than {_MAX_COMPARE_DEPTH} deep)")
+            try:
+                if is_store:
+                    return self._equals_store(<TrieStoreBase>other)
+                return self._equals_mapping(other)
+            finally:
+                ms_leave_compare()
+        finally:
+            Py_LeaveRecursiveCall()
 
     def __ne__(self, other):
         """The negation of ``==``.  O(N·L)."""
@@ -1056,8 +1957,8 @@ cdef class TrieStoreBase:
                     return False
                 # Value comparison runs Python code, which may change either
                 # store: hold both values, the iterators resume on their own.
-                va = <PyObject *>a.value
-                vb = <PyObject *>b.value
+                va = _value_of(a.value)
+                vb = _value_of(b.value)
                 Py_INCREF(va)
                 Py_INCREF(vb)
                 try:
@@ -1096,12 +1997,79 @@ cdef class TrieStoreBase:
 
         The pairs are the state (restored by ``__setstate__``), not
         constructor arguments, so a store that contains itself pickles.
+        A store with a default ttl, a clock of its own or keys with a
+        lifetime pickles a dict instead: the items (``(key, value,
+        deadline)`` for a key with a lifetime: deadlines are absolute),
+        ``default_ttl`` and ``clock`` (which must then be picklable).
         """
-        return (type(self), (), list(_open(self, _ITEMS, None, None, None, False)))
+        if self.queue is not NULL:
+            self._expire_due()
+        if not self._has_ttl and self._clock is None and (
+                self.queue is NULL or rx_size(self.queue) == 0):
+            return (type(self), (), list(_open(self, _ITEMS, None, None, None, False)))
+        state = {"items": self._items_with_deadlines(),
+                 "default_ttl": self.default_ttl, "clock": self._clock}
+        return (type(self), (), state)
+
+    cdef list _items_with_deadlines(self):
+        """[(key, value) or (key, value, deadline)] in key order.  O(N·L)."""
+        cdef rx_iter it
+        cdef int rc
+        cdef double deadline
+        cdef list out = []
+        rx_iter_init(&it, self.tree)
+        try:
+            rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
+            while rc == RX_OK:
+                rc = rx_iter_next(&it)
+                if rc != 1:
+                    break
+                # The value is referenced, and the deadline read, before
+                # anything that can run Python code (building the tuple).
+                value = <object>_value_of(it.value)
+                if _has_lifetime(it.value):
+                    deadline = _entry_of(it.value).deadline
+                    out.append((_decode(it.key, it.key_len), value, deadline))
+                else:
+                    out.append((_decode(it.key, it.key_len), value))
+                rc = RX_OK
+            if rc < 0:
+                raise MemoryError("out of memory while pickling the store")
+        finally:
+            rx_iter_release(&it)
+        return out
 
     def __setstate__(self, state):
-        """Unpickling: stores the pickled ``(key, value)`` pairs.  O(N·L)."""
-        self.mset(state)
+        """Unpickling: stores the pickled ``(key, value)`` pairs, or the
+        dict of a store with lifetimes (see ``__reduce__``), whose deadlines
+        are kept as they were.  O(N·L)."""
+        cdef const unsigned char *data
+        cdef size_t size
+        if not PyDict_Check(state):
+            self.mset(state, ttl=None)
+            return
+        ttl = state["default_ttl"]
+        clock = state["clock"]
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable or None, not {_type_name(clock)}")
+        self._has_ttl = ttl is not None
+        if ttl is not None:
+            self._ttl = _parse_ttl(ttl)
+        self._clock = clock
+        items = state["items"]
+        self.mset([item for item in items if len(item) == 2], ttl=None)
+        for item in items:
+            if len(item) == 2:
+                continue
+            key, value, deadline = item
+            deadline = float(deadline)
+            if deadline != deadline:
+                raise ValueError(f"the deadline of {key!r} is nan")
+            _check_key(key)
+            self._check_value(value)
+            owner = _key_bytes(<PyObject *>key, &data, &size)
+            _check_key_length(size, -1)
+            self._put(data, size, value, True, deadline)
 
     # --------------------------------------------------------------- repr
 
@@ -1133,38 +2101,236 @@ cdef enum:
     _VALUES = 1
     _ITEMS = 2
 
+# What StoreIterator._group decides about a key with the delimiter.
+cdef enum:
+    _TAKE = 0  # list it, or the group it rolls up into
+    _SKIP = 1  # a group already behind start_after: seek past it, go on
 
-cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
-                         object start_after, object limit, bint reverse):
-    """Validates the listing options and returns a positioned iterator."""
+
+cdef extern from *:
+    """
+    /* Byte order of two strings, memcmp-style (<0, 0, >0); a proper prefix
+     * sorts first.  UTF-8 byte order is code-point order.  Runs once per
+     * key of a bounded listing, on keys a few dozen bytes long: inline, 8
+     * bytes at a time, it costs a fraction of a call to memcmp.  The first
+     * byte is tried alone: callers skip the bytes known to be equal, so it
+     * usually decides. */
+    static inline int ms_compare(const unsigned char *a, size_t na,
+                                 const unsigned char *b, size_t nb)
+    {
+        size_t n = na < nb ? na : nb, i = 0;
+        uint64_t x, y;
+        if (n && a[0] != b[0])
+            return a[0] < b[0] ? -1 : 1;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                break;  /* the differing byte is among these 8 */
+        }
+        for (; i < n; i++) {
+            if (a[i] != b[i])
+                return a[i] < b[i] ? -1 : 1;
+        }
+        return na < nb ? -1 : (na > nb ? 1 : 0);
+    }
+
+    /* Length of the longest common prefix of two strings. */
+    static inline size_t ms_common(const unsigned char *a, size_t na,
+                                   const unsigned char *b, size_t nb)
+    {
+        size_t n = na < nb ? na : nb, i = 0;
+        while (i < n && a[i] == b[i])
+            i++;
+        return i;
+    }
+
+    /* Offset of the first occurrence of needle (m >= 1 bytes) in hay, or
+     * -1.  A byte match of UTF-8 text is always a character match, since no
+     * character's encoding starts inside another's.  memmem is not C99. */
+    static inline Py_ssize_t ms_find(const unsigned char *hay, size_t n,
+                                     const unsigned char *needle, size_t m)
+    {
+        const unsigned char *p = hay, *end = hay + n;
+        while ((size_t)(end - p) >= m) {
+            p = (const unsigned char *)memchr(p, needle[0], (size_t)(end - p) - m + 1);
+            if (p == NULL)
+                return -1;
+            if (memcmp(p + 1, needle + 1, m - 1) == 0)
+                return p - hay;
+            p++;
+        }
+        return -1;
+    }
+    """
+    int ms_compare(const unsigned char *a, size_t na,
+                   const unsigned char *b, size_t nb) noexcept
+    size_t ms_common(const unsigned char *a, size_t na,
+                     const unsigned char *b, size_t nb) noexcept
+    Py_ssize_t ms_find(const unsigned char *hay, size_t n,
+                       const unsigned char *needle, size_t m) noexcept
+
+
+cdef inline object _option_bytes(object option, str name):
+    """None, or the object owning option's UTF-8 bytes (see _key_owner);
+    TypeError naming the option when it is not a str."""
+    if option is None:
+        return None
+    if not PyUnicode_Check(<PyObject *>option):
+        raise TypeError(f"{name} must be str or None, not {_type_name(option)}")
+    return _key_owner(<PyObject *>option)
+
+
+cdef inline int _compare_owned(object a, object b):
+    """Byte order of two owners from _option_bytes (<0, 0, >0)."""
+    cdef const unsigned char *da
+    cdef const unsigned char *db
+    cdef size_t na, nb
+    _owner_bytes(<PyObject *>a, &da, &na)
+    _owner_bytes(<PyObject *>b, &db, &nb)
+    return ms_compare(da, na, db, nb)
+
+
+cdef bytes _group_successor(const unsigned char *data, size_t n):
+    """The smallest string above every string starting with data[:n]: its
+    last byte plus one.  Callers pass a group, which ends with a delimiter's
+    last byte, and UTF-8 never contains 0xFF, so the byte cannot overflow."""
+    successor = bytearray(data[:n])
+    successor[n - 1] += 1
+    return bytes(successor)
+
+
+cdef object _reverse_upper_bound(object after, const unsigned char *prefix, size_t prefix_size,
+                                 const unsigned char *delim, size_t delim_size):
+    """The exclusive upper key bound of a reversed delimiter listing resumed
+    from start_after `after` (an owner).  Entries, not keys, are compared
+    with start_after, so when start_after lies inside a group G (G a proper
+    prefix of it: G < start_after), G is still to be listed, and keys of G
+    above start_after count for it: the bound is then G's successor."""
     cdef const unsigned char *data
     cdef size_t size
+    cdef Py_ssize_t found
+    cdef size_t group_len
+    _owner_bytes(<PyObject *>after, &data, &size)
+    if ms_common(data, size, prefix, prefix_size) != prefix_size:
+        return after  # outside the prefix: every entry lies on one side
+    found = ms_find(data + prefix_size, size - prefix_size, delim, delim_size)
+    if found < 0:
+        return after
+    group_len = prefix_size + <size_t>found + delim_size
+    if group_len == size:
+        return after  # start_after is the group itself: G < start_after is false
+    return _group_successor(data, group_len)
+
+
+cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
+                         object start_after, object limit, bint reverse,
+                         object start=None, object stop=None, object delimiter=None):
+    """Validates the listing options and returns a positioned iterator.
+
+    Forward, the first key is found with one seek to the larger of start
+    (>=) and start_after (>), and stop is the end bound each step checks;
+    reversed, the seek is < the smaller of stop and start_after, and start
+    the end bound.  The prefix restricts the C iterator itself."""
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef const unsigned char *prefix_data = NULL
+    cdef size_t prefix_size = 0
+    cdef const unsigned char *walk_data
+    cdef size_t walk_size, shared
+    cdef const unsigned char *stop_data
+    cdef size_t stop_size
     cdef Py_ssize_t remaining
     cdef int rc
+    cdef rx_seek_op op
     cdef StoreIterator self
     _check_optional_str(prefix, "prefix")
-    _check_optional_str(start_after, "start_after")
+    after_owner = _option_bytes(start_after, "start_after")
+    start_owner = _option_bytes(start, "start")
+    stop_owner = _option_bytes(stop, "stop")
+    delim_owner = _option_bytes(delimiter, "delimiter")
     remaining = _parse_limit(limit)
+    if delim_owner is not None and PyUnicode_GET_LENGTH(<PyObject *>delimiter) == 0:
+        raise ValueError("delimiter must not be empty")
 
+    if store.queue is not NULL:
+        store._expire_due()
     self = StoreIterator.__new__(StoreIterator)
     self.store = store
     self.kind = kind
+    self.reverse = reverse
     self.remaining = remaining
     self.hint = -1
     rx_iter_init(&self.it, store.tree)
     self.ready = True
-    if prefix:
-        owner = _key_bytes(<PyObject *>prefix, &data, &size)
-        if rx_iter_set_prefix(&self.it, data, size) != RX_OK:
-            raise MemoryError("out of memory while opening an iterator")
-    if start_after is None:
+    if start_owner is not None and stop_owner is not None \
+            and _compare_owned(start_owner, stop_owner) >= 0:
+        self._finish()  # start >= stop: an empty range
+        return self
+    if prefix is not None:
+        # By length, not truthiness: a str subclass's __bool__ is not called.
+        prefix_owner = _key_owner(<PyObject *>prefix)
+        _owner_bytes(<PyObject *>prefix_owner, &prefix_data, &prefix_size)
+    # The C walk's own prefix: the user's, or longer when start and stop
+    # share more, since every key in [start, stop) starts with what they
+    # share.  The walk then ends by itself past the range's subtree, and
+    # the bound check per key compares only the bytes after that prefix.
+    walk_data = prefix_data
+    walk_size = prefix_size
+    if start_owner is not None and stop_owner is not None:
+        _owner_bytes(<PyObject *>start_owner, &data, &size)
+        _owner_bytes(<PyObject *>stop_owner, &stop_data, &stop_size)
+        shared = ms_common(data, size, stop_data, stop_size)
+        if shared > prefix_size and ms_common(prefix_data, prefix_size, data, shared) == prefix_size:
+            walk_data = data
+            walk_size = shared
+    if walk_size and rx_iter_set_prefix(&self.it, walk_data, walk_size) != RX_OK:
+        raise MemoryError("out of memory while opening an iterator")
+    if delim_owner is not None:
+        self.delim_owner = delim_owner
+        _owner_bytes(<PyObject *>delim_owner, &self.delim_data, &self.delim_size)
+        self.prefix_size = prefix_size
+
+    # Where the listing starts (target; None for the prefix's first or
+    # last key) and the bound that ends it (end_owner).
+    target = None
+    if not reverse:
+        op = RX_SEEK_GE
+        target = start_owner
+        if after_owner is not None and (target is None or _compare_owned(after_owner, target) >= 0):
+            op = RX_SEEK_GT
+            target = after_owner
+        self.end_owner = stop_owner
+        if delim_owner is not None and after_owner is not None:
+            self.after_owner = after_owner  # groups at or before it are skipped
+    else:
+        op = RX_SEEK_LT
+        if after_owner is not None and delim_owner is not None:
+            after_owner = _reverse_upper_bound(after_owner, prefix_data, prefix_size,
+                                               self.delim_data, self.delim_size)
+        target = stop_owner
+        if after_owner is not None and (target is None or _compare_owned(after_owner, target) < 0):
+            target = after_owner
+        self.end_owner = start_owner
+    if self.end_owner is not None:
+        _owner_bytes(<PyObject *>self.end_owner, &self.end_data, &self.end_size)
+        self.has_end = True
+        # every key listed starts with walk_data, so with these bytes of the bound
+        self.end_skip = ms_common(walk_data, walk_size, self.end_data, self.end_size)
+    self.ranged = self.has_end or delim_owner is not None
+
+    if target is None:
         rc = rx_iter_seek(&self.it, RX_SEEK_LAST if reverse else RX_SEEK_FIRST, NULL, 0)
     else:
-        owner = _key_bytes(<PyObject *>start_after, &data, &size)
-        rc = rx_iter_seek(&self.it, RX_SEEK_LT if reverse else RX_SEEK_GT, data, size)
+        _owner_bytes(<PyObject *>target, &data, &size)
+        rc = rx_iter_seek(&self.it, op, data, size)
     if rc != RX_OK:
         raise MemoryError("out of memory while opening an iterator")
-    if start_after is None:  # past start_after the count is only a bound
+    if target is None and not self.ranged:
+        # Every key with the prefix will be listed.  With a bound, a
+        # delimiter or a cursor the prefix's count is only an upper bound,
+        # maybe a huge one (3 groups over 10^5 keys), and list() would
+        # allocate that much: no hint then.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
     return self
 
@@ -1183,10 +2349,31 @@ cdef class StoreIterator:
 
     cdef TrieStoreBase store
     cdef rx_iter it
-    cdef Py_ssize_t remaining  # keys still allowed by limit; -1: no limit
+    cdef Py_ssize_t remaining  # entries still allowed by limit; -1: no limit
     cdef Py_ssize_t hint       # keys still expected, -1 when unknown
     cdef int kind
+    cdef bint reverse          # listing in descending order
     cdef bint ready            # it was initialised (so release it)
+    # Range and delimiter listings (all unset for a plain prefix listing,
+    # whose steps then skip _next_entry altogether).
+    cdef bint ranged           # end bound or delimiter: steps go through _next_entry
+    cdef bint has_end          # keys are checked against end_data
+    cdef object end_owner      # owns end_data: stop (forward) or start (reversed)
+    cdef const unsigned char *end_data
+    cdef size_t end_size
+    cdef size_t end_skip       # leading bytes every key shares with end_data
+    cdef object delim_owner    # owns delim_data
+    cdef const unsigned char *delim_data
+    cdef size_t delim_size     # 0: no delimiter
+    cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
+    cdef object after_owner    # forward delimiter listing: start_after, for groups
+    # The group last listed or passed over: forward its successor, reversed
+    # the group itself, the target of the seek that skips its keys.  A C
+    # buffer (PyMem), grown as needed: a Python object per listing would
+    # cost more than the rest of a short listing.
+    cdef unsigned char *group
+    cdef size_t group_cap
+    cdef size_t group_len      # length of the group pending a skip; 0: none
 
     def __cinit__(self):
         # Made only by _open; one made from Python (type(it)()) is empty
@@ -1197,6 +2384,7 @@ cdef class StoreIterator:
     def __dealloc__(self):
         if self.ready:
             rx_iter_release(&self.it)
+        PyMem_Free(self.group)
 
     def __iter__(self):
         return self
@@ -1208,29 +2396,147 @@ cdef class StoreIterator:
 
     cdef inline bint _advance(self) except -1:
         """Moves to the next item: True, or False once the listing is over."""
-        cdef int rc
         if self.remaining == 0:
             self._finish()
             return False
-        rc = rx_iter_next(&self.it)
-        if rc == 0:
+        # A plain prefix listing takes every key; only bounded and
+        # delimited ones pay for _next_entry's checks.
+        if not (self._next_entry() if self.ranged else self._next_key()):
             self._finish()
             return False
-        if rc < 0:
-            raise MemoryError("out of memory while iterating")
         if self.remaining > 0:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
         return True
 
+    cdef inline int _next_key(self) except -1:
+        """Steps the C iterator: 1 on the next key, 0 when there is none."""
+        cdef int rc = rx_iter_next(&self.it)
+        if rc == 1 and _has_lifetime(self.it.value):
+            rc = self._next_live()  # steps over keys that expired meanwhile
+        if rc < 0:
+            raise MemoryError("out of memory while iterating")
+        return rc
+
+    cdef inline int _next_entry(self) except -1:
+        """_next_key for a bounded or delimited listing: 1 on the next key
+        within the bounds (or the group it rolls up into, see _group), 0
+        at the end."""
+        while True:
+            if self.group_len:
+                self._skip_group()
+            if not self._next_key():
+                return 0
+            if self.has_end and self._past_end():
+                return 0
+            if self.delim_size == 0 or self._group() == _TAKE:
+                return 1
+
+    cdef inline bint _past_end(self) noexcept:
+        """Whether the current key is beyond the end bound: >= stop forward,
+        < start reversed.  The leading bytes every key shares with the
+        bound are not compared again."""
+        cdef size_t skip = self.end_skip
+        cdef int c = ms_compare(self.it.key + skip, self.it.key_len - skip,
+                                self.end_data + skip, self.end_size - skip)
+        return (c < 0) if self.reverse else (c >= 0)
+
+    cdef int _group(self) except -1:
+        """Rolls the current key up into its group when its rest after the
+        prefix has the delimiter.  A group is entered once, from its first
+        key in the listing's direction; its remaining keys are skipped by
+        one seek (_skip_group, at the next step), so a group of a million
+        keys costs what a group of one does.  _TAKE, or _SKIP for a group
+        already behind start_after."""
+        cdef const unsigned char *key = self.it.key
+        cdef size_t n = self.it.key_len
+        cdef Py_ssize_t found
+        cdef size_t group_len
+        cdef const unsigned char *after_data
+        cdef size_t after_size
+        found = ms_find(key + self.prefix_size, n - self.prefix_size,
+                        self.delim_data, self.delim_size)
+        if found < 0:
+            return _TAKE
+        group_len = self.prefix_size + <size_t>found + self.delim_size
+        self._remember_group(key, group_len)
+        if self.after_owner is not None:
+            # Forward with start_after: the first group met may sort at or
+            # before it (start_after inside the group), and is not listed.
+            _owner_bytes(<PyObject *>self.after_owner, &after_data, &after_size)
+            if ms_compare(key, group_len, after_data, after_size) <= 0:
+                return _SKIP
+        return _TAKE
+
+    cdef int _remember_group(self, const unsigned char *key, size_t group_len) except -1:
+        """Keeps the seek target that skips the group key[:group_len]."""
+        cdef unsigned char *grown
+        if group_len > self.group_cap:
+            grown = <unsigned char *>PyMem_Realloc(self.group, group_len)
+            if grown is NULL:
+                raise MemoryError("out of memory while iterating")
+            self.group = grown
+            self.group_cap = group_len
+        memcpy(self.group, key, group_len)
+        self.group_len = group_len
+        return 0
+
+    cdef int _skip_group(self) except -1:
+        """Moves past every key of the group remembered by _remember_group,
+        in the listing's direction.  Standing on one of its keys, the C
+        iterator only climbs out of the group's subtree, with no descent
+        from the root.  Keys written into the group since it was listed are
+        skipped too (after a change it seeks), so a group is never listed
+        twice."""
+        cdef size_t n = self.group_len
+        self.group_len = 0
+        if rx_iter_skip_prefix(&self.it, self.group, n) != RX_OK:
+            raise MemoryError("out of memory while iterating")
+        return 0
+
+    cdef int _next_live(self) except -2:
+        """The iterator stands on a key with a lifetime.  Returns what
+        rx_iter_next would (1, 0 or RX_ENOMEM) for the first key from here
+        on that is live: each expired key met purges the store (every key
+        due goes, the values released with the trees consistent), and the
+        iterator then carries on after it.  The clock is read once."""
+        cdef TrieStoreBase store = self.store
+        cdef bint have_now = False
+        cdef double now = 0
+        cdef uint64_t version
+        cdef int rc = 1
+        while rc == 1 and _has_lifetime(self.it.value):
+            if not have_now:
+                version = rx_version(store.tree)
+                now = store._now()
+                have_now = True
+                if store._clock is not None and rx_version(store.tree) != version:
+                    # The clock's Python code changed the store: where the
+                    # iterator stands may be gone.  Stand on the same key
+                    # again (or the next one) and look with the time read.
+                    here = PyBytes_FromStringAndSize(<const char *>self.it.key,
+                                                     <Py_ssize_t>self.it.key_len)
+                    if rx_iter_seek(&self.it, RX_SEEK_LE if self.reverse else RX_SEEK_GE,
+                                    <const unsigned char *>PyBytes_AS_STRING(<PyObject *>here),
+                                    <size_t>PyBytes_GET_SIZE(<PyObject *>here)) != RX_OK:
+                        return RX_ENOMEM
+                    rc = rx_iter_next(&self.it)
+                    continue
+            if now < _entry_of(self.it.value).deadline:
+                return 1
+            store._purge(now)
+            rc = rx_iter_next(&self.it)
+        return rc
+
     cdef inline object _item(self):
         """The item _advance moved to; call it before any Python code runs."""
         if self.kind == _KEYS:
-            return _decode(self.it.key, self.it.key_len)
+            # a group pending its skip is the entry just reached
+            return _decode(self.it.key, self.group_len or self.it.key_len)
         # Take the value's reference first: building the key allocates
         # nothing that can run Python code, building the tuple can.
-        value = <object>self.it.value
+        value = <object>_value_of(self.it.value)
         if self.kind == _VALUES:
             return value
         return (_decode(self.it.key, self.it.key_len), value)
@@ -1239,6 +2545,7 @@ cdef class StoreIterator:
         """Frees the iterator's buffers once it is done; it stays done."""
         self.remaining = 0
         self.hint = 0
+        self.group_len = 0
         if self.ready:
             rx_iter_release(&self.it)
 
@@ -1479,7 +2786,7 @@ cdef struct _Visit:
 
 cdef int _visit_value(void *value, void *ctx) noexcept:
     cdef _Visit *v = <_Visit *>ctx
-    return v.visit(<PyObject *>value, v.arg)
+    return v.visit(_value_of(value), v.arg)
 
 
 cdef int _store_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
@@ -1498,9 +2805,13 @@ cdef int _store_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
 
 
 cdef int _store_clear(PyObject *o) noexcept:
-    cdef rx_tree *tree = (<TrieStoreBase>o).tree
-    if tree is not NULL:
-        rx_clear(tree, _release_value, NULL)
+    cdef TrieStoreBase store = <TrieStoreBase>o
+    if store.queue is not NULL:
+        rx_clear(store.queue, NULL, NULL)
+        store.next_deadline = INFINITY
+        store.queue_has_stale = False
+    if store.tree is not NULL:
+        rx_clear(store.tree, _release_value, NULL)
     return 0
 
 

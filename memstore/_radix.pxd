@@ -82,5 +82,21 @@ cdef extern from "radix.h":
     int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key,
                      size_t len)
     size_t rx_iter_prefix_count(const rx_iter *it)
+    int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group,
+                            size_t len)
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)
+
+
+# csrc/pool.h: the node pool, an rx_allocator of size classes over chunks.
+# (The extension must also compile csrc/pool.c to use it.)
+cdef extern from "pool.h":
+
+    int RX_POOL_SMALL_MAX
+
+    ctypedef struct rx_pool
+
+    rx_pool *rx_pool_new(const rx_allocator *backing)
+    void rx_pool_free(rx_pool *pool)
+    void rx_pool_allocator(rx_pool *pool, rx_allocator *out)
+    size_t rx_pool_footprint(const rx_pool *pool)

@@ -8,7 +8,7 @@ calling event loop, and the aliases.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from memstore._core import AsyncStoreIterator, TrieStoreBase
 
@@ -22,6 +22,16 @@ V = TypeVar("V")
 _CHUNK = 4096
 # Keys listed by ayield_keys between two yields to the event loop.
 _LIST_CHUNK = 1024
+
+
+class _LeftOut:
+    """amset's ``ttl`` when not given: mset then applies the store's default."""
+
+    def __repr__(self) -> str:
+        return "<left out>"
+
+
+_LEFT_OUT: Any = _LeftOut()
 
 
 async def _let_loop_run() -> None:
@@ -68,7 +78,9 @@ class TrieStore(TrieStoreBase[V]):
             values.extend(self.mget(keys[start : start + _CHUNK]))
         return values
 
-    async def amset(self, key_value_pairs: Iterable[tuple[str, V]]) -> None:
+    async def amset(
+        self, key_value_pairs: Iterable[tuple[str, V]], *, ttl: Any = _LEFT_OUT
+    ) -> None:
         """Async :meth:`mset`: validates the whole batch, then writes it in
         chunks, yielding to the loop between them.  O(B·L).
 
@@ -76,15 +88,19 @@ class TrieStore(TrieStoreBase[V]):
         bad element anywhere writes nothing, even if the caller's list
         changes while the chunks are written.  Other tasks may see the batch
         half written while it runs; running out of memory keeps the chunks
-        already written.
+        already written.  ``ttl`` is :meth:`mset`'s, checked before anything
+        is written; each chunk's lifetime starts when the chunk is written.
 
-        >>> await store.amset([("a", 1), ("b", 2)])  # doctest: +SKIP
+        >>> await store.amset([("a", 1), ("b", 2)], ttl=60)  # doctest: +SKIP
         """
         pairs = self._validate_pairs(key_value_pairs)
+        options = {} if ttl is _LEFT_OUT else {"ttl": ttl}
+        if not pairs:
+            self.mset((), **options)  # a bad ttl raises even for no pairs
         for start in range(0, len(pairs), _CHUNK):
             if start:
                 await _let_loop_run()
-            self.mset(pairs[start : start + _CHUNK])
+            self.mset(pairs[start : start + _CHUNK], **options)
 
     async def amdelete(self, keys: Iterable[str]) -> None:
         """Async :meth:`mdelete`: validates every key, then deletes in
@@ -95,7 +111,7 @@ class TrieStore(TrieStoreBase[V]):
 
         >>> await store.amdelete(["a", "missing"])  # doctest: +SKIP
         """
-        keys = self._validate_keys(keys)
+        keys = self._validate_keys(keys, "amdelete")
         for start in range(0, len(keys), _CHUNK):
             if start:
                 await _let_loop_run()
@@ -108,9 +124,14 @@ class TrieStore(TrieStoreBase[V]):
         start_after: str | None = None,
         limit: int | None = None,
         reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
     ) -> AsyncStoreIterator[str]:
-        """Async :meth:`yield_keys`: same options and order, yielding to the
-        loop every 1024 keys.  O(L + M).
+        """Async :meth:`yield_keys`: same options (range bounds ``start`` and
+        ``stop``, ``delimiter`` for a directory listing) and order, yielding
+        to the loop every 1024 entries.  O(L + M) for M keys listed; with a
+        delimiter O(E·L) for E entries, whatever a group holds.
 
         The options are checked at the call, like :meth:`yield_keys`.  Like
         the synchronous iterator it survives changes to the store made while
@@ -119,9 +140,17 @@ class TrieStore(TrieStoreBase[V]):
 
         >>> [k async for k in store.ayield_keys(prefix="a")]  # doctest: +SKIP
         ['a', 'ab']
+        >>> [k async for k in store.ayield_keys(delimiter="/")]  # doctest: +SKIP
+        ['docs/', 'readme']
         """
         keys = self.yield_keys(
-            prefix=prefix, start_after=start_after, limit=limit, reverse=reverse
+            prefix=prefix,
+            start_after=start_after,
+            limit=limit,
+            reverse=reverse,
+            start=start,
+            stop=stop,
+            delimiter=delimiter,
         )
         return AsyncStoreIterator(keys, _LIST_CHUNK)
 

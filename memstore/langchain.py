@@ -1,6 +1,6 @@
 """memstore stores that *are* LangChain stores.
 
-Install with ``pip install 'memstore[langchain]'`` (the extra pulls in
+Install with ``pip install 'memstore-trie[langchain]'`` (the extra pulls in
 ``langchain-core``; the rest of memstore does not need it).
 
 ``InMemoryStore`` and ``InMemoryByteStore`` here are drop-in replacements for
@@ -26,6 +26,14 @@ Each class inherits from both the memstore store and
   and ``reverse``, and the whole memstore API (``count``, ``delete_prefix``,
   ``longest_prefix``, mapping access, ...) is available.
 
+Both in-memory classes take memstore's keyword-only constructor options,
+``ttl`` (a default lifetime in seconds for every write that gives none) and
+``clock`` (the time source, default the wall clock), and have ``expire``,
+``ttl`` and ``persist``; ``mset``/``amset`` take ``ttl=`` for one batch::
+
+    cache = InMemoryByteStore(ttl=3600)           # entries live an hour
+    cache.mset([("emb:a", b"[0.1]")], ttl=60)     # this batch a minute
+
 Keys follow ``BaseStore[str, V]``: any ``str`` is a valid key (there are no
 forbidden characters, unlike ``LocalFileStore`` whose keys become file
 paths), and a key that is not a ``str`` raises ``TypeError``.
@@ -35,13 +43,13 @@ paths), and a key that is not a ``str`` raises ``TypeError``.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 try:
     from langchain_core.stores import BaseStore
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
-        "memstore.langchain needs langchain-core; install it with pip install 'memstore[langchain]'"
+        "memstore.langchain needs langchain-core; install it with pip install 'memstore-trie[langchain]'"
     ) from exc
 
 from memstore import InMemoryByteStore as _TrieByteStore
@@ -52,8 +60,17 @@ __all__ = ["InMemoryByteStore", "InMemoryStore", "RedisStore"]
 
 V = TypeVar("V")
 
+if TYPE_CHECKING:
+    # RedisStore made without a serializer stores bytes: with this default
+    # it needs no annotation under mypy --strict (as memstore.redis's).
+    from typing_extensions import TypeVar as _DefaultingTypeVar
 
-class InMemoryStore(_TrieStore[V], BaseStore[str, V]):
+    _RedisV = _DefaultingTypeVar("_RedisV", default=bytes)
+else:
+    _RedisV = TypeVar("_RedisV")
+
+
+class InMemoryStore(_TrieStore[V], BaseStore[str, V]):  # pyright: ignore[reportIncompatibleMethodOverride]
     """A ``memstore.TrieStore`` that is a ``langchain_core.stores.BaseStore[str, V]``.
 
     Values can be any Python object.  Drop-in replacement for
@@ -68,10 +85,12 @@ class InMemoryStore(_TrieStore[V], BaseStore[str, V]):
         docstore.mset([("doc:1", Document(page_content="hello"))])
         docstore.mget(["doc:1", "doc:2"])          # [Document(...), None]
         list(docstore.yield_keys(prefix="doc:"))   # ['doc:1']
+
+        sessions = InMemoryStore(ttl=1800)         # keys expire after 30 min
     """
 
 
-class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):
+class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):  # pyright: ignore[reportIncompatibleMethodOverride]
     """A ``memstore.InMemoryByteStore`` that is a LangChain ``ByteStore``.
 
     ``ByteStore`` is ``BaseStore[str, bytes]``: values must be ``bytes``.
@@ -85,10 +104,11 @@ class InMemoryByteStore(_TrieByteStore, BaseStore[str, bytes]):
         cache = InMemoryByteStore()
         cache.mset([("emb:a", b"[0.1, 0.2]")])
         cache.mget(["emb:a"])                      # [b'[0.1, 0.2]']
+        cache.mset([("emb:b", b"[0.3]")], ttl=60)  # gone after a minute
     """
 
 
-class RedisStore(_RedisStore[V], BaseStore[str, V]):
+class RedisStore(_RedisStore[_RedisV], BaseStore[str, _RedisV]):  # pyright: ignore[reportIncompatibleMethodOverride]
     """A ``memstore.redis.RedisStore`` that is a LangChain ``BaseStore``.
 
     Replaces ``langchain_community.storage.RedisStore``: the same

@@ -146,7 +146,10 @@ end
 
 # KEYS: index, expiry, then the value key of each pair.
 # ARGV: purge limit, lifetime in ms ("0": none), the keys' bytes, the values.
-_WRITE = _PURGE + _CHECK_SETS + """
+_WRITE = (
+    _PURGE
+    + _CHECK_SETS
+    + """
 purge(tonumber(ARGV[1]))
 local n = #KEYS - 2
 local ttl = tonumber(ARGV[2])
@@ -179,10 +182,14 @@ for first = 1, n, HALF do
 end
 return n
 """.replace("HALF", str(_LUA_STEP // 2))
+)
 
 # KEYS: index, expiry, then the value key of each member.
 # ARGV: purge limit, then the members.  Returns how many held a value.
-_DELETE = _PURGE + _CHECK_SETS + """
+_DELETE = (
+    _PURGE
+    + _CHECK_SETS
+    + """
 purge(tonumber(ARGV[1]))
 local n = #ARGV - 1
 local removed = 0
@@ -199,10 +206,14 @@ for first = 1, n, STEP do
 end
 return removed
 """.replace("STEP", str(_LUA_STEP))
+)
 
 # KEYS: index, expiry, the value key.  ARGV: purge limit, member, lifetime
 # in ms.  Returns 1 if the key was there and now expires, else 0.
-_EXPIRE = _PURGE + _CHECK_SETS + """
+_EXPIRE = (
+    _PURGE
+    + _CHECK_SETS
+    + """
 purge(tonumber(ARGV[1]))
 if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
 local deadline = ms(server_ms() + tonumber(ARGV[3]))
@@ -210,26 +221,34 @@ if redis.call('PEXPIREAT', KEYS[3], deadline) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], deadline, ARGV[2])
 return 1
 """
+)
 
 # KEYS: index, expiry, the value key.  ARGV: purge limit, member.
 # Returns 1 if a lifetime was removed, else 0.
-_PERSIST = _PURGE + _CHECK_SETS + """
+_PERSIST = (
+    _PURGE
+    + _CHECK_SETS
+    + """
 purge(tonumber(ARGV[1]))
 if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
 local removed = redis.call('PERSIST', KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[2])
 return removed
 """
+)
 
 # The read scripts answer nil while expired entries remain to be dropped.
 # KEYS: index, expiry.  ARGV: purge limit, min, max, count, "1" = descending.
-_PAGE = _PURGE + """
+_PAGE = (
+    _PURGE
+    + """
 if not purge(tonumber(ARGV[1])) then return false end
 if ARGV[5] == '1' then
   return redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[3], ARGV[2], 'LIMIT', 0, ARGV[4])
 end
 return redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
 """
+)
 
 # A page of a delimiter listing: up to count entries, each a key with no
 # delimiter after the prefix or the group (prefix + rest up to and with the
@@ -240,7 +259,9 @@ return redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
 # keys is read in few calls, and a group wastes at most one batch.
 # KEYS: index, expiry.  ARGV: purge limit, min, max, count, "1" = descending,
 # prefix length in bytes, delimiter.
-_GROUPED_PAGE = _PURGE + """
+_GROUPED_PAGE = (
+    _PURGE
+    + """
 if not purge(tonumber(ARGV[1])) then return false end
 local low, high, want = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local descending, skip, delimiter = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
@@ -278,19 +299,25 @@ while #entries < want do
 end
 return entries
 """
+)
 
 # KEYS: index, expiry.  ARGV: purge limit, min, max.
-_COUNT = _PURGE + """
+_COUNT = (
+    _PURGE
+    + """
 if not purge(tonumber(ARGV[1])) then return false end
 return redis.call('ZLEXCOUNT', KEYS[1], ARGV[2], ARGV[3])
 """
+)
 
 # The longest stored key that the query starts with.  Any such key sorts at
 # or below the query, and at or below the greatest stored key s <= query; if
 # s is not a prefix of the query, the answer is a prefix of the bytes the two
 # share, so search again below that, a strictly shorter query each time.
 # KEYS: index, expiry.  ARGV: purge limit, query.  Returns {} or {key}.
-_LONGEST = _PURGE + """
+_LONGEST = (
+    _PURGE
+    + """
 if not purge(tonumber(ARGV[1])) then return false end
 local q = ARGV[2]
 while true do
@@ -305,6 +332,7 @@ while true do
   q = string.sub(q, 1, shared)
 end
 """
+)
 
 
 def _type_name(o: object) -> str:
@@ -367,8 +395,9 @@ def _ttl_ms(ttl: object, what: str = "ttl") -> int:
         raise TypeError(f"{what} must be a number of seconds, not {_type_name(ttl)}")
     seconds = float(ttl)
     if not math.isfinite(seconds) or not 0.001 <= seconds <= _MAX_TTL_SECONDS:
-        raise ValueError(f"{what} must be from 0.001 to {_MAX_TTL_SECONDS:,} seconds, "
-                         f"not {ttl!r}")
+        raise ValueError(
+            f"{what} must be from 0.001 to {_MAX_TTL_SECONDS:,} seconds, not {ttl!r}"
+        )
     return round(seconds * 1000)
 
 
@@ -439,8 +468,10 @@ def _make_serializer(serializer: Any) -> Any:
             f"unknown serializer {serializer!r}: use None (bytes), 'json', 'pickle' "
             "or an object with dumps(value) -> bytes and loads(bytes)"
         )
-    if not (callable(getattr(serializer, "dumps", None))
-            and callable(getattr(serializer, "loads", None))):
+    if not (
+        callable(getattr(serializer, "dumps", None))
+        and callable(getattr(serializer, "loads", None))
+    ):
         raise TypeError(
             f"serializer must have dumps() and loads(), {_type_name(serializer)} has not"
         )
@@ -452,8 +483,9 @@ def _make_serializer(serializer: Any) -> Any:
 # A bound of a lex range is (bytes, inclusive), or None for no bound.
 
 
-def _higher_low(a: tuple[bytes, bool] | None,
-                b: tuple[bytes, bool] | None) -> tuple[bytes, bool] | None:
+def _higher_low(
+    a: tuple[bytes, bool] | None, b: tuple[bytes, bool] | None
+) -> tuple[bytes, bool] | None:
     """The tighter of two lower bounds."""
     if a is None or b is None:
         return b if a is None else a
@@ -462,8 +494,9 @@ def _higher_low(a: tuple[bytes, bool] | None,
     return a if not a[1] else b
 
 
-def _lower_high(a: tuple[bytes, bool] | None,
-                b: tuple[bytes, bool] | None) -> tuple[bytes, bool] | None:
+def _lower_high(
+    a: tuple[bytes, bool] | None, b: tuple[bytes, bool] | None
+) -> tuple[bytes, bool] | None:
     """The tighter of two upper bounds."""
     if a is None or b is None:
         return b if a is None else a
@@ -499,9 +532,17 @@ class _Listing:
     going backward when ``start_after`` lies inside it.
     """
 
-    def __init__(self, prefix: bytes, start: bytes | None, stop: bytes | None,
-                 start_after: bytes | None, limit: int | None, reverse: bool,
-                 delimiter: bytes | None, page_size: int) -> None:
+    def __init__(
+        self,
+        prefix: bytes,
+        start: bytes | None,
+        stop: bytes | None,
+        start_after: bytes | None,
+        limit: int | None,
+        reverse: bool,
+        delimiter: bytes | None,
+        page_size: int,
+    ) -> None:
         low: tuple[bytes, bool] | None = None
         high: tuple[bytes, bool] | None = None
         if len(prefix):
@@ -516,7 +557,9 @@ class _Listing:
             if delimiter is not None and start_after.startswith(prefix):
                 group = _group_of(start_after, len(prefix), delimiter)
             if not reverse:
-                past = (start_after, False) if group is None else (group + b"\xff", False)
+                past = (
+                    (start_after, False) if group is None else (group + b"\xff", False)
+                )
                 low = _higher_low(low, past)
             elif group is None or group == start_after:
                 high = _lower_high(high, (start_after, False))
@@ -529,8 +572,10 @@ class _Listing:
         self.remaining = limit
         self.page_size = page_size
         self.done = limit == 0 or (
-            low is not None and high is not None
-            and (low[0] > high[0] or (low[0] == high[0] and not (low[1] and high[1]))))
+            low is not None
+            and high is not None
+            and (low[0] > high[0] or (low[0] == high[0] and not (low[1] and high[1])))
+        )
 
     @property
     def script(self) -> str:
@@ -543,8 +588,13 @@ class _Listing:
         count = self.page_size
         if self.remaining is not None:
             count = min(count, self.remaining)
-        args = [_PURGE_LIMIT, _lex(self.low, b"-"), _lex(self.high, b"+"), count,
-                "1" if self.reverse else "0"]
+        args = [
+            _PURGE_LIMIT,
+            _lex(self.low, b"-"),
+            _lex(self.high, b"+"),
+            count,
+            "1" if self.reverse else "0",
+        ]
         if self.delimiter is not None:
             args += [self.prefix_length, self.delimiter]
         return args
@@ -556,8 +606,10 @@ class _Listing:
             last = page[-1]
             if self.reverse:
                 self.high = (last, False)
-            elif (self.delimiter is not None
-                  and _group_of(last, self.prefix_length, self.delimiter) is not None):
+            elif (
+                self.delimiter is not None
+                and _group_of(last, self.prefix_length, self.delimiter) is not None
+            ):
                 self.low = (last + b"\xff", False)
             else:
                 self.low = (last, False)
@@ -643,7 +695,11 @@ class RedisStore(Generic[V]):
                     f"namespace {namespace!r} has no hash tag: on Redis Cluster use one "
                     "such as '{" + namespace + "}' so the whole store lives in one slot"
                 )
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or page_size < 1
+        ):
             raise ValueError(f"page_size must be an int >= 1, not {page_size!r}")
 
         self._owns_sync_client = url is not None
@@ -666,11 +722,15 @@ class RedisStore(Generic[V]):
         # The event loop the asyncio client made by the factory belongs to.
         self._async_loop: Any = None
         self._sync_scripts = _Scripts(client) if client is not None else None
-        self._async_scripts = _Scripts(async_client) if async_client is not None else None
+        self._async_scripts = (
+            _Scripts(async_client) if async_client is not None else None
+        )
 
     def __repr__(self) -> str:
-        return (f"RedisStore(namespace={self.namespace!r}, "
-                f"serializer={self._serializer.name!r})")
+        return (
+            f"RedisStore(namespace={self.namespace!r}, "
+            f"serializer={self._serializer.name!r})"
+        )
 
     @property
     def default_ttl(self) -> float | None:
@@ -683,7 +743,9 @@ class RedisStore(Generic[V]):
     def _scripts(self) -> _Scripts:
         scripts = self._sync_scripts
         if scripts is None:
-            raise RuntimeError("this RedisStore has no sync client: pass client= or url=")
+            raise RuntimeError(
+                "this RedisStore has no sync client: pass client= or url="
+            )
         if not self._eviction_checked:
             self._check_policy(_read_policy(scripts.client, self._index))
         return scripts
@@ -749,8 +811,9 @@ class RedisStore(Generic[V]):
         batch = _batch(keys, method, "keys")
         return [_encode_key(k, f"key at index {i}") for i, k in enumerate(batch)]
 
-    def _prepare_write(self, key_value_pairs: Iterable[tuple[str, V]], ttl: Any,
-                       method: str) -> tuple[list[bytes], list[Any]]:
+    def _prepare_write(
+        self, key_value_pairs: Iterable[tuple[str, V]], ttl: Any, method: str
+    ) -> tuple[list[bytes], list[Any]]:
         """Checks and serializes the whole batch before anything is sent,
         so a bad element anywhere writes nothing."""
         if ttl is _DEFAULT_TTL:
@@ -767,7 +830,11 @@ class RedisStore(Generic[V]):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise TypeError(
                     f"item at index {i} must be a (key, value) pair, not {_type_name(item)}"
-                    + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
+                    + (
+                        f" of length {len(item)}"
+                        if isinstance(item, (tuple, list))
+                        else ""
+                    )
                 )
             key, value = item
             members.append(_encode_key(key, f"key at index {i}"))
@@ -778,7 +845,8 @@ class RedisStore(Generic[V]):
             except Exception as exc:
                 raise ValueError(
                     f"value at index {i} could not be serialized by the "
-                    f"{self._serializer.name} serializer: {exc!r}") from exc
+                    f"{self._serializer.name} serializer: {exc!r}"
+                ) from exc
         keys = [self._index, self._expiry, *self._value_keys(members)]
         return keys, [_write_purge_limit(len(members)), ttl_ms, *members, *values]
 
@@ -791,24 +859,36 @@ class RedisStore(Generic[V]):
         listing = _Listing(encoded, None, None, None, None, False, None, 1)
         return [_PURGE_LIMIT, _lex(listing.low, b"-"), _lex(listing.high, b"+")]
 
-    def _listing(self, prefix: str | None, start_after: str | None, limit: Any,
-                 reverse: bool, start: str | None = None, stop: str | None = None,
-                 delimiter: str | None = None) -> _Listing:
+    def _listing(
+        self,
+        prefix: str | None,
+        start_after: str | None,
+        limit: Any,
+        reverse: bool,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
+    ) -> _Listing:
         return _Listing(
             b"" if prefix is None else _encode_key(prefix, "prefix"),
             None if start is None else _encode_key(start, "start"),
             None if stop is None else _encode_key(stop, "stop"),
             None if start_after is None else _encode_key(start_after, "start_after"),
-            _parse_limit(limit), bool(reverse), _parse_delimiter(delimiter),
-            self.page_size)
+            _parse_limit(limit),
+            bool(reverse),
+            _parse_delimiter(delimiter),
+            self.page_size,
+        )
 
     def _both(self) -> list[bytes]:
         return [self._index, self._expiry]
 
     def _delete_args(self, members: list[bytes]) -> tuple[list[bytes], list[Any]]:
         """KEYS and ARGV of the delete script for these members."""
-        return ([*self._both(), *self._value_keys(members)],
-                [_write_purge_limit(len(members)), *members])
+        return (
+            [*self._both(), *self._value_keys(members)],
+            [_write_purge_limit(len(members)), *members],
+        )
 
     def _one_key_args(self, key: str) -> tuple[bytes, list[bytes]]:
         member = _encode_key(key, "key")
@@ -858,8 +938,12 @@ class RedisStore(Generic[V]):
         One round trip (one MGET) per 1,000 keys; O(B) on the server."""
         return self._decode_values(self._mget_raw(self._prepare_keys(keys, "mget")))
 
-    def mset(self, key_value_pairs: Sequence[tuple[str, V]], *,
-             ttl: float | None = _DEFAULT_TTL) -> None:
+    def mset(
+        self,
+        key_value_pairs: Sequence[tuple[str, V]],
+        *,
+        ttl: float | None = _DEFAULT_TTL,
+    ) -> None:
         """Stores every pair, atomically: one script writes the values and
         the index together.  ``ttl`` (seconds) gives every pair that
         lifetime; left out, the store's :attr:`default_ttl` applies;
@@ -874,10 +958,17 @@ class RedisStore(Generic[V]):
         O(B log N) on the server."""
         self._delete(self._prepare_keys(keys, "mdelete"))
 
-    def yield_keys(self, *, prefix: str | None = None, start_after: str | None = None,
-                   limit: int | None = None, reverse: bool = False,
-                   start: str | None = None, stop: str | None = None,
-                   delimiter: str | None = None) -> Iterator[str]:
+    def yield_keys(
+        self,
+        *,
+        prefix: str | None = None,
+        start_after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
+    ) -> Iterator[str]:
         """Keys starting with ``prefix`` and from ``start`` (inclusive) up
         to ``stop`` (exclusive), in byte order (descending with
         ``reverse``), after ``start_after`` in that order, at most
@@ -894,25 +985,47 @@ class RedisStore(Generic[V]):
         happen while it runs past the page it has read; a key of the page
         in hand is yielded even if it expires (or is deleted) meanwhile.
         """
-        listing = self._listing(prefix, start_after, limit, reverse, start, stop,
-                                delimiter)
+        listing = self._listing(
+            prefix, start_after, limit, reverse, start, stop, delimiter
+        )
         self._scripts()  # a store without a sync client says so now, not at next()
         return (_decode_key(m) for page in self._pages(listing) for m in page)
 
-    def keys(self, prefix: str | None = None, *, start_after: str | None = None,
-             limit: int | None = None, reverse: bool = False, start: str | None = None,
-             stop: str | None = None, delimiter: str | None = None) -> Iterator[str]:
+    def keys(
+        self,
+        prefix: str | None = None,
+        *,
+        start_after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
+    ) -> Iterator[str]:
         """:meth:`yield_keys` with ``prefix`` as the first argument."""
-        return self.yield_keys(prefix=prefix, start_after=start_after, limit=limit,
-                               reverse=reverse, start=start, stop=stop,
-                               delimiter=delimiter)
+        return self.yield_keys(
+            prefix=prefix,
+            start_after=start_after,
+            limit=limit,
+            reverse=reverse,
+            start=start,
+            stop=stop,
+            delimiter=delimiter,
+        )
 
     def __iter__(self) -> Iterator[str]:
         return self.keys()
 
-    def items(self, prefix: str | None = None, *, start_after: str | None = None,
-              limit: int | None = None, reverse: bool = False, start: str | None = None,
-              stop: str | None = None) -> Iterator[tuple[str, V]]:
+    def items(
+        self,
+        prefix: str | None = None,
+        *,
+        start_after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+    ) -> Iterator[tuple[str, V]]:
         """``(key, value)`` pairs in key order; options as :meth:`yield_keys`.
         Each page of keys is followed by one MGET of their values; a key
         removed (or expired) in between is skipped."""
@@ -929,12 +1042,28 @@ class RedisStore(Generic[V]):
                 if raw is not None:
                     yield _decode_key(member), loads(raw)
 
-    def values(self, prefix: str | None = None, *, start_after: str | None = None,
-               limit: int | None = None, reverse: bool = False, start: str | None = None,
-               stop: str | None = None) -> Iterator[V]:
+    def values(
+        self,
+        prefix: str | None = None,
+        *,
+        start_after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+    ) -> Iterator[V]:
         """Values in key order; see :meth:`items`."""
-        return (v for _, v in self.items(prefix, start_after=start_after, limit=limit,
-                                         reverse=reverse, start=start, stop=stop))
+        return (
+            v
+            for _, v in self.items(
+                prefix,
+                start_after=start_after,
+                limit=limit,
+                reverse=reverse,
+                start=start,
+                stop=stop,
+            )
+        )
 
     # ---------------------------------------------------------- prefixes
 
@@ -982,7 +1111,9 @@ class RedisStore(Generic[V]):
         is absent (or expired).  O(log N) on the server, atomic."""
         ttl_ms = _ttl_ms(ttl)
         member, keys = self._one_key_args(key)
-        return bool(self._scripts().expire(keys=keys, args=[_PURGE_LIMIT, member, ttl_ms]))
+        return bool(
+            self._scripts().expire(keys=keys, args=[_PURGE_LIMIT, member, ttl_ms])
+        )
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left (millisecond precision), ``None`` if it
@@ -1047,7 +1178,11 @@ class RedisStore(Generic[V]):
         ``async_client`` factory's)."""
         self.close()
         if self._make_async_client is not None and self._async_client is not None:
-            client, self._async_client, self._async_scripts = self._async_client, None, None
+            client, self._async_client, self._async_scripts = (
+                self._async_client,
+                None,
+                None,
+            )
             await client.aclose()
 
     # ------------------------------------------------------ async twins
@@ -1068,8 +1203,12 @@ class RedisStore(Generic[V]):
             raw.extend(await client.mget(chunk))
         return self._decode_values(raw)
 
-    async def amset(self, key_value_pairs: Sequence[tuple[str, V]], *,
-                    ttl: float | None = _DEFAULT_TTL) -> None:
+    async def amset(
+        self,
+        key_value_pairs: Sequence[tuple[str, V]],
+        *,
+        ttl: float | None = _DEFAULT_TTL,
+    ) -> None:
         """Async :meth:`mset`: the same single atomic script."""
         keys, args = self._prepare_write(key_value_pairs, ttl, "amset")
         if len(keys) > 2:
@@ -1082,19 +1221,29 @@ class RedisStore(Generic[V]):
             keys_, args = self._delete_args(members)
             await (await self._ascripts()).delete(keys=keys_, args=args)
 
-    def ayield_keys(self, *, prefix: str | None = None, start_after: str | None = None,
-                    limit: int | None = None, reverse: bool = False,
-                    start: str | None = None, stop: str | None = None,
-                    delimiter: str | None = None) -> AsyncIterator[str]:
+    def ayield_keys(
+        self,
+        *,
+        prefix: str | None = None,
+        start_after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+        start: str | None = None,
+        stop: str | None = None,
+        delimiter: str | None = None,
+    ) -> AsyncIterator[str]:
         """Async :meth:`yield_keys`: the same pages, awaited."""
-        listing = self._listing(prefix, start_after, limit, reverse, start, stop,
-                                delimiter)
+        listing = self._listing(
+            prefix, start_after, limit, reverse, start, stop, delimiter
+        )
         self._require_async()
         return self._akeys(listing)
 
     async def _akeys(self, listing: _Listing) -> AsyncIterator[str]:
         while (args := listing.request()) is not None:
-            for member in listing.take(await self._aread(listing.script, args), args[3]):
+            for member in listing.take(
+                await self._aread(listing.script, args), args[3]
+            ):
                 yield _decode_key(member)
 
 
@@ -1142,8 +1291,9 @@ def _policy_of(reply: Any) -> str:
 def _read_policy(client: Any, index_key: bytes) -> str | Exception:
     """The server's maxmemory-policy, or the exception reading it raised."""
     try:
-        return _policy_of(client.config_get("maxmemory-policy",
-                                            **_policy_target(client, index_key)))
+        return _policy_of(
+            client.config_get("maxmemory-policy", **_policy_target(client, index_key))
+        )
     except Exception as exc:
         return exc
 
@@ -1153,8 +1303,11 @@ async def _aread_policy(client: Any, index_key: bytes) -> str | Exception:
     try:
         if _is_cluster(client):
             await client.initialize()  # loads the slot map get_node_from_key reads
-        return _policy_of(await client.config_get("maxmemory-policy",
-                                                  **_policy_target(client, index_key)))
+        return _policy_of(
+            await client.config_get(
+                "maxmemory-policy", **_policy_target(client, index_key)
+            )
+        )
     except Exception as exc:
         return exc
 
@@ -1178,8 +1331,10 @@ def _check_client(client: Any, what: str) -> None:
         raise TypeError(f"{what} must be a redis-py client, not {_type_name(client)}")
     get_encoder = getattr(client, "get_encoder", None)
     if get_encoder is not None and getattr(get_encoder(), "decode_responses", False):
-        raise ValueError(f"{what} must be made with decode_responses=False: "
-                         "RedisStore reads keys and values as bytes")
+        raise ValueError(
+            f"{what} must be made with decode_responses=False: "
+            "RedisStore reads keys and values as bytes"
+        )
 
 
 def _is_cluster(client: Any) -> bool:

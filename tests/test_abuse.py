@@ -115,7 +115,9 @@ class OpenIterator:
         if by_prefix is None:
             exp = expected_next(model, self.prefix, self.last, self.reverse)
         else:
-            exp = expected_next_sorted(by_prefix[self.prefix or ""], self.last, self.reverse)
+            exp = expected_next_sorted(
+                by_prefix[self.prefix or ""], self.last, self.reverse
+            )
         if self.limit is not None and self.returned == self.limit:
             exp = None
         if exp is None:
@@ -225,10 +227,18 @@ def test_open_iterators_on_a_store_refilled_with_many_keys():
         s.mset(pairs)
         model.update(pairs)
         ordered = sorted(model)
-        by_prefix = {p: [k for k in ordered if k.startswith(p)] for p in ["", "a", "b", "c"]}
+        by_prefix = {
+            p: [k for k in ordered if k.startswith(p)] for p in ["", "a", "b", "c"]
+        }
         if rnd % 3 == 0:
-            its.append(OpenIterator(s, "items", {"prefix": rng.choice("abc"), "reverse": rnd % 2 == 1}))
-            its.append(OpenIterator(s, "keys", {"start_after": f"b{rng.randrange(2000):04d}"}))
+            its.append(
+                OpenIterator(
+                    s, "items", {"prefix": rng.choice("abc"), "reverse": rnd % 2 == 1}
+                )
+            )
+            its.append(
+                OpenIterator(s, "keys", {"start_after": f"b{rng.randrange(2000):04d}"})
+            )
             its.append(OpenIterator(s, "values", {"reverse": True}))
         for it in its:
             for _ in range(rng.randrange(1, 40)):
@@ -254,6 +264,7 @@ THREADS = max(2, os.cpu_count() or 2)
 # alone gives a switch only every few milliseconds on a busy 2-core box.
 yield_gil = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
 OPS_PER_THREAD = 20_000
+LOCKSTEP = 250  # operations each thread makes between two meetings
 SHARED = 300
 
 
@@ -270,6 +281,11 @@ def hammer(s, tid, model, errors, barrier, trace):
     try:
         barrier.wait()
         for op in range(OPS_PER_THREAD):
+            if op % LOCKSTEP == 0:
+                # The threads meet every LOCKSTEP operations, so they
+                # interleave however busy the machine is (the scheduler
+                # alone may run one thread for thousands of operations).
+                barrier.wait(timeout=60)
             trace.append(tid)  # who ran when: to check that threads interleaved
             if op % 3 == 0:
                 yield_gil()
@@ -281,7 +297,9 @@ def hammer(s, tid, model, errors, barrier, trace):
             elif r == 1:
                 keys = [rkey() for _ in range(rng.randrange(1, 6))]
                 expected = [model.get(k) for k in keys]
-                assert s.mget(keys + [f"shared:{op % SHARED:04d}"]) == expected + [op % SHARED]
+                assert s.mget(keys + [f"shared:{op % SHARED:04d}"]) == expected + [
+                    op % SHARED
+                ]
             elif r == 2:
                 keys = [rkey() for _ in range(rng.randrange(1, 6))]
                 s.mdelete(keys)
@@ -305,7 +323,10 @@ def hammer(s, tid, model, errors, barrier, trace):
             elif r == 6:
                 assert list(s.yield_keys(prefix=own)) == sorted(model)
                 limit = rng.randrange(1, 5)
-                assert list(s.yield_keys(prefix=own, reverse=True, limit=limit)) == sorted(model, reverse=True)[:limit]
+                assert (
+                    list(s.yield_keys(prefix=own, reverse=True, limit=limit))
+                    == sorted(model, reverse=True)[:limit]
+                )
             elif r == 7:
                 assert list(s.items(prefix=own)) == sorted(model.items())
             elif r == 8 and op % 10 == 0:
@@ -355,6 +376,7 @@ def hammer(s, tid, model, errors, barrier, trace):
                     it_last = exp
     except BaseException as e:  # noqa: BLE001 - report everything
         errors.append((tid, e))
+        barrier.abort()  # the others stop waiting for this thread
 
 
 def test_thread_per_core_every_operation(fast_switching):
@@ -365,7 +387,11 @@ def test_thread_per_core_every_operation(fast_switching):
     trace = []
     barrier = threading.Barrier(THREADS)
     threads = [
-        threading.Thread(target=hammer, args=(s, tid, models[tid], errors, barrier, trace), daemon=True)
+        threading.Thread(
+            target=hammer,
+            args=(s, tid, models[tid], errors, barrier, trace),
+            daemon=True,
+        )
         for tid in range(THREADS)
     ]
     for t in threads:
@@ -376,12 +402,17 @@ def test_thread_per_core_every_operation(fast_switching):
     assert not errors, errors
     assert len(trace) == THREADS * OPS_PER_THREAD
     switches = sum(a != b for a, b in zip(trace, trace[1:]))
-    assert switches > OPS_PER_THREAD // 20, f"the threads hardly interleaved ({switches} switches)"
+    # every meeting starts a round in which each thread runs
+    assert switches >= OPS_PER_THREAD // LOCKSTEP, (
+        f"the threads hardly interleaved ({switches} switches)"
+    )
     for tid, model in enumerate(models):
         own = f"t{tid}:"
         assert dict(s.items(prefix=own)) == model
         assert s.count(own) == len(model)
-    assert dict(s.items(prefix="shared:")) == {f"shared:{i:04d}": i for i in range(SHARED)}
+    assert dict(s.items(prefix="shared:")) == {
+        f"shared:{i:04d}": i for i in range(SHARED)
+    }
     assert len(s) == SHARED + sum(map(len, models))
     check_consistent(s)
 
@@ -399,7 +430,7 @@ def default_sigint():
 
 
 class Tracked:
-    __slots__ = ("n", "__weakref__")
+    __slots__ = ("__weakref__", "n")
 
     def __init__(self, n):
         self.n = n
@@ -476,7 +507,7 @@ def test_keyboard_interrupt_from_the_input_generator(method, how):
     check_consistent(s)
 
     # and the store is fully usable
-    model = {k: v for k, v in s.items()}
+    model = dict(s.items())
     s.mset([("k00000", 0), ("new", 1)])
     model.update([("k00000", 0), ("new", 1)])
     s.mdelete(["k00001", "other"])
@@ -641,13 +672,19 @@ class World:
 
     def key(self):
         rng = self.rng
-        return rng.choice(["r:", "w:", "p:", ""]) + "".join(rng.choice("ab") for _ in range(rng.randrange(4)))
+        return rng.choice(["r:", "w:", "p:", ""]) + "".join(
+            rng.choice("ab") for _ in range(rng.randrange(4))
+        )
 
     def value(self, budget):
         if budget <= 0 or self.rng.random() < 0.3:
             return self.new_tag()  # a plain value: its tag is itself
         action = self.rng.choice(self.ACTIONS)
-        arg = self.rng.choice(["r:", "w:", "p:", "r:a", ""]) if action == "delete_prefix" else None
+        arg = (
+            self.rng.choice(["r:", "w:", "p:", "r:a", ""])
+            if action == "delete_prefix"
+            else None
+        )
         return Reentrant(self, action, arg, budget - 1)
 
     def apply(self, action, arg, budget):
@@ -663,7 +700,10 @@ class World:
             n = s.delete_prefix(arg)
             assert n == len(dead), (arg, n, len(dead))
         elif action == "mset":
-            pairs = [(self.key(), self.value(budget)) for _ in range(self.rng.randrange(1, 5))]
+            pairs = [
+                (self.key(), self.value(budget))
+                for _ in range(self.rng.randrange(1, 5))
+            ]
             m.update((k, tag_of(v)) for k, v in pairs)
             s.mset(pairs)
         elif action == "mdelete":
@@ -709,7 +749,9 @@ def removal_by(path):
 
     def mset_overwrite(w):
         keys = list(w.model) + [w.key() for _ in range(5)]
-        pairs = [(k, w.value(2)) for k in keys for _ in range(w.rng.randrange(1, 3))]  # duplicates
+        pairs = [
+            (k, w.value(2)) for k in keys for _ in range(w.rng.randrange(1, 3))
+        ]  # duplicates
         w.model.update((k, tag_of(v)) for k, v in pairs)
         w.s.mset(pairs)
 
@@ -783,7 +825,10 @@ def test_reentrant_del_released_by_rollback_after_out_of_memory(unraisables):
         w.populate(20)
         w.check()
         keys = [f"n:{fail_at}:{j}:é" for j in range(4)] + list(w.model)[:3]
-        pairs = [(k, Reentrant(w, w.rng.choice(["clear", "mset", "setitem"]), None, 1)) for k in keys]
+        pairs = [
+            (k, Reentrant(w, w.rng.choice(["clear", "mset", "setitem"]), None, 1))
+            for k in keys
+        ]
         batch = (p for p in pairs)
         del pairs
         _testcapi.set_nomemory(fail_at, fail_at + 1)  # that allocation only

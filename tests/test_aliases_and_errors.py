@@ -49,7 +49,13 @@ def test_byte_store_rejects_non_bytes_and_writes_nothing():
 
 @pytest.mark.parametrize(
     "bad,typename",
-    [(1, "int"), (None, "NoneType"), (bytearray(b"x"), "bytearray"), (memoryview(b"x"), "memoryview"), ([1], "list")],
+    [
+        (1, "int"),
+        (None, "NoneType"),
+        (bytearray(b"x"), "bytearray"),
+        (memoryview(b"x"), "memoryview"),
+        ([1], "list"),
+    ],
 )
 def test_byte_store_rejects_value_types(bad, typename):
     s = InMemoryByteStore()
@@ -96,7 +102,14 @@ def test_byte_store_bytes_subclass_accepted():
 
 
 @pytest.mark.parametrize(
-    "bad,typename", [(3, "int"), (None, "NoneType"), (b"k", "bytes"), (1.5, "float"), (("a",), "tuple")]
+    "bad,typename",
+    [
+        (3, "int"),
+        (None, "NoneType"),
+        (b"k", "bytes"),
+        (1.5, "float"),
+        (("a",), "tuple"),
+    ],
 )
 def test_mget_non_str_key(bad, typename):
     s = TrieStore({"a": 1})
@@ -107,7 +120,9 @@ def test_mget_non_str_key(bad, typename):
     assert typename in msg
 
 
-@pytest.mark.parametrize("bad,typename", [(3, "int"), (None, "NoneType"), (b"k", "bytes")])
+@pytest.mark.parametrize(
+    "bad,typename", [(3, "int"), (None, "NoneType"), (b"k", "bytes")]
+)
 def test_mset_non_str_key(bad, typename):
     s = TrieStore({"a": 1})
     with pytest.raises(TypeError) as ei:
@@ -118,7 +133,9 @@ def test_mset_non_str_key(bad, typename):
     assert list(s.items()) == [("a", 1)]
 
 
-@pytest.mark.parametrize("bad,typename", [(3, "int"), (None, "NoneType"), (b"k", "bytes")])
+@pytest.mark.parametrize(
+    "bad,typename", [(3, "int"), (None, "NoneType"), (b"k", "bytes")]
+)
 def test_mdelete_non_str_key(bad, typename):
     s = TrieStore({"a": 1, "b": 2, "c": 3})
     with pytest.raises(TypeError) as ei:
@@ -221,7 +238,9 @@ def test_mset_pair_whose_iteration_raises():
             raise Boom("pair")
 
     s = TrieStore({"a": 1})
-    with pytest.raises((Boom, TypeError)):  # TypeError if only tuples/lists count as pairs
+    with pytest.raises(
+        (Boom, TypeError)
+    ):  # TypeError if only tuples/lists count as pairs
         s.mset([("x", 1), BadPair()])
     assert list(s.items()) == [("a", 1)]
 

@@ -7,7 +7,7 @@ import pytest
 
 from memstore import InMemoryByteStore, TrieStore
 
-KEYS = ["", "a", "ab", "abc", "abd", "b", "ba", "é", "\U0001F600", "x\x00y"]
+KEYS = ["", "a", "ab", "abc", "abd", "b", "ba", "é", "\U0001f600", "x\x00y"]
 
 
 def filled():
@@ -43,7 +43,7 @@ def test_ayield_keys_is_async_iterator():
 
 def test_amget_matches_mget():
     s = filled()
-    query = ["a", "missing", "abc", "a", "", "\U0001F600"]
+    query = ["a", "missing", "abc", "a", "", "\U0001f600"]
     assert asyncio.run(s.amget(query)) == s.mget(query)
     assert asyncio.run(s.amget([])) == []
 

@@ -289,7 +289,7 @@ def test_awaits_handed_out_together_each_get_their_own_item():
         it = store.ayield_keys()
         first, second = await asyncio.gather(it.__anext__(), it.__anext__())
         pending = it.__anext__()
-        late = it.__anext__()          # handed out before `pending` is awaited
+        late = it.__anext__()  # handed out before `pending` is awaited
         third, fourth = await pending, await late
         return [first, second, third, fourth] + [k async for k in it]
 

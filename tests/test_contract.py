@@ -18,8 +18,25 @@ from memstore import PrefixStore, TrieStore
 
 BACKENDS = ["trie", "redis", "redis-cluster"]
 
-KEYS = ["", "\x00", "a", "a\x00", "ab", "abc", "abd", "b", "ba", "z" * 300,
-        "é", "éa", "日本", "日本語", "\U0001F600", "\U0001F600x", "\ud800"]
+KEYS = [
+    "",
+    "\x00",
+    "a",
+    "a\x00",
+    "ab",
+    "abc",
+    "abd",
+    "b",
+    "ba",
+    "z" * 300,
+    "é",
+    "éa",
+    "日本",
+    "日本語",
+    "\U0001f600",
+    "\U0001f600x",
+    "\ud800",
+]
 
 
 def byte_order(keys):
@@ -85,7 +102,11 @@ def make_store_fixture(backend, request):
 
         url = request.getfixturevalue("redis_url")
         client = redis.Redis.from_url(url)
-        aclient_factory = lambda: __import__("redis.asyncio").asyncio.Redis.from_url(url)  # noqa: E731
+        import redis.asyncio
+
+        def aclient_factory():
+            return redis.asyncio.Redis.from_url(url)
+
         namespace = f"contract:{uuid.uuid4().hex}"
     else:
         import redis.asyncio.cluster
@@ -93,8 +114,10 @@ def make_store_fixture(backend, request):
 
         port = request.getfixturevalue("redis_cluster_port")
         client = redis.cluster.RedisCluster(host="127.0.0.1", port=port)
-        aclient_factory = lambda: redis.asyncio.cluster.RedisCluster(  # noqa: E731
-            host="127.0.0.1", port=port)
+
+        def aclient_factory():
+            return redis.asyncio.cluster.RedisCluster(host="127.0.0.1", port=port)
+
         namespace = f"{{contract:{uuid.uuid4().hex}}}"
 
     def factory(**options):
@@ -102,8 +125,13 @@ def make_store_fixture(backend, request):
         # The asyncio client is made by the store from the factory, in the
         # loop that first uses it (each test runs its own): made here, it
         # could not be on Python 3.9, outside a running loop.
-        store = RedisStore(client, async_client=aclient_factory,
-                           namespace=f"{namespace}:{len(made)}", page_size=7, **options)
+        store = RedisStore(
+            client,
+            async_client=aclient_factory,
+            namespace=f"{namespace}:{len(made)}",
+            page_size=7,
+            **options,
+        )
         made.append(store)
         return store
 
@@ -133,10 +161,15 @@ def test_every_backend_satisfies_the_protocol(store):
 
 
 def test_mset_then_mget_in_order_with_none_for_missing(filled):
-    asked = ["ab", "missing", "", "\U0001F600", "ab", "\ud800"]
-    assert filled.mget(asked) == [value_of("ab"), None, value_of(""),
-                                  value_of("\U0001F600"), value_of("ab"),
-                                  value_of("\ud800")]
+    asked = ["ab", "missing", "", "\U0001f600", "ab", "\ud800"]
+    assert filled.mget(asked) == [
+        value_of("ab"),
+        None,
+        value_of(""),
+        value_of("\U0001f600"),
+        value_of("ab"),
+        value_of("\ud800"),
+    ]
     assert filled.mget([]) == []
 
 
@@ -160,12 +193,15 @@ def test_values_are_kept_byte_exact(store):
     assert store.mget([f"k{i}" for i in range(len(blobs))]) == blobs
 
 
-@pytest.mark.parametrize("bad_batch, message", [
-    ([("a", b"1"), ("b", b"2"), (3, b"x")], "key at index 2 must be str, not int"),
-    ([("a", b"1"), ("b",)], "item at index 1 must be a (key, value) pair"),
-    ([("a", b"1"), "ab"], "item at index 1 must be a (key, value) pair"),
-    ([("a", b"1"), (None, b"x")], "key at index 1 must be str, not NoneType"),
-])
+@pytest.mark.parametrize(
+    "bad_batch, message",
+    [
+        ([("a", b"1"), ("b", b"2"), (3, b"x")], "key at index 2 must be str, not int"),
+        ([("a", b"1"), ("b",)], "item at index 1 must be a (key, value) pair"),
+        ([("a", b"1"), "ab"], "item at index 1 must be a (key, value) pair"),
+        ([("a", b"1"), (None, b"x")], "key at index 1 must be str, not NoneType"),
+    ],
+)
 def test_a_bad_element_anywhere_writes_nothing(filled, bad_batch, message):
     before = list(filled.yield_keys())
     with pytest.raises(TypeError) as info:
@@ -199,8 +235,23 @@ def test_yield_keys_lists_in_utf8_byte_order(filled):
     assert list(filled.yield_keys(reverse=True)) == byte_order(KEYS)[::-1]
 
 
-@pytest.mark.parametrize("prefix", ["", "a", "ab", "abc", "abz", "é", "日本", "\U0001F600",
-                                    "\x00", "zz", "z" * 299, "q"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "a",
+        "ab",
+        "abc",
+        "abz",
+        "é",
+        "日本",
+        "\U0001f600",
+        "\x00",
+        "zz",
+        "z" * 299,
+        "q",
+    ],
+)
 def test_prefix_listing_and_counting_agree_with_a_scan(filled, prefix):
     expected = byte_order([k for k in KEYS if k.startswith(prefix)])
     assert list(filled.yield_keys(prefix=prefix)) == expected
@@ -223,17 +274,25 @@ def test_start_after_and_limit_resume_a_listing_in_both_directions(filled):
         assert resumed == order
 
 
-@pytest.mark.parametrize("start_after", ["", "a", "ab", "abb", "abz", "b", "\U0010ffff"])
+@pytest.mark.parametrize(
+    "start_after", ["", "a", "ab", "abb", "abz", "b", "\U0010ffff"]
+)
 @pytest.mark.parametrize("reverse", [False, True])
-def test_start_after_need_not_be_stored_or_inside_the_prefix(filled, start_after, reverse):
+def test_start_after_need_not_be_stored_or_inside_the_prefix(
+    filled, start_after, reverse
+):
     for prefix in ("", "a", "ab"):
         matches = byte_order([k for k in KEYS if k.startswith(prefix)])
         cut = start_after.encode("utf-8")
         if reverse:
-            expected = [k for k in matches[::-1] if k.encode("utf-8", "surrogatepass") < cut]
+            expected = [
+                k for k in matches[::-1] if k.encode("utf-8", "surrogatepass") < cut
+            ]
         else:
             expected = [k for k in matches if k.encode("utf-8", "surrogatepass") > cut]
-        got = list(filled.yield_keys(prefix=prefix, start_after=start_after, reverse=reverse))
+        got = list(
+            filled.yield_keys(prefix=prefix, start_after=start_after, reverse=reverse)
+        )
         assert got == expected, (prefix, start_after, reverse)
 
 
@@ -244,23 +303,28 @@ def test_limit(filled):
     assert list(filled.yield_keys(limit=8)) == byte_order(KEYS)[:8]
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"prefix": 3}, TypeError),
-    ({"prefix": b"a"}, TypeError),
-    ({"start_after": 1.5}, TypeError),
-    ({"limit": -1}, ValueError),
-    ({"limit": "3"}, TypeError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"prefix": 3}, TypeError),
+        ({"prefix": b"a"}, TypeError),
+        ({"start_after": 1.5}, TypeError),
+        ({"limit": -1}, ValueError),
+        ({"limit": "3"}, TypeError),
+    ],
+)
 def test_bad_listing_arguments_raise_at_the_call(filled, kwargs, error):
     with pytest.raises(error):
         filled.yield_keys(**kwargs)
 
 
 def test_items_pair_keys_with_values_in_order(filled):
-    assert list(filled.items("a")) == [(k, value_of(k)) for k in byte_order(KEYS)
-                                       if k.startswith("a")]
+    assert list(filled.items("a")) == [
+        (k, value_of(k)) for k in byte_order(KEYS) if k.startswith("a")
+    ]
     assert list(filled.items(reverse=True, limit=2)) == [
-        (k, value_of(k)) for k in byte_order(KEYS)[::-1][:2]]
+        (k, value_of(k)) for k in byte_order(KEYS)[::-1][:2]
+    ]
 
 
 def test_a_listing_survives_writes_made_while_it_runs(store):
@@ -274,7 +338,8 @@ def test_a_listing_survives_writes_made_while_it_runs(store):
         store.mdelete([f"k{(n * 13 + 1) % 100:03}"])
     assert seen == sorted(set(seen))
     kept = {f"k{i:03}" for i in range(0, 100, 2)} - {
-        f"k{(n * 13 + 1) % 100:03}" for n in range(200)}
+        f"k{(n * 13 + 1) % 100:03}" for n in range(200)
+    }
     assert kept <= set(seen)
 
 
@@ -290,7 +355,9 @@ def test_count_and_len(filled):
 
 def test_delete_prefix_removes_exactly_the_matching_keys(filled):
     assert filled.delete_prefix("a") == 5
-    assert list(filled.yield_keys()) == byte_order([k for k in KEYS if not k.startswith("a")])
+    assert list(filled.yield_keys()) == byte_order(
+        [k for k in KEYS if not k.startswith("a")]
+    )
     assert filled.delete_prefix("a") == 0
     assert filled.delete_prefix("") == len(KEYS) - 5
     assert len(filled) == 0
@@ -302,11 +369,25 @@ def test_delete_prefix_across_many_pages(store):
     assert list(store.yield_keys()) == ["q"]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("abcd", "abc"), ("abc", "abc"), ("abe", "ab"), ("a\x00\x00", "a\x00"), ("a", "a"),
-    ("b", "b"), ("bb", "b"), ("c", ""), ("日本語です", "日本語"), ("日本人", "日本"),
-    ("\U0001F600\U0001F600", "\U0001F600"), ("éz", "é"), ("", ""), ("\ud800\ud800", "\ud800"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("abcd", "abc"),
+        ("abc", "abc"),
+        ("abe", "ab"),
+        ("a\x00\x00", "a\x00"),
+        ("a", "a"),
+        ("b", "b"),
+        ("bb", "b"),
+        ("c", ""),
+        ("日本語です", "日本語"),
+        ("日本人", "日本"),
+        ("\U0001f600\U0001f600", "\U0001f600"),
+        ("éz", "é"),
+        ("", ""),
+        ("\ud800\ud800", "\ud800"),
+    ],
+)
 def test_longest_prefix(filled, query, expected):
     assert filled.longest_prefix(query) == (expected, value_of(expected))
 
@@ -356,16 +437,21 @@ def test_async_twins_match_the_sync_methods(store):
         await store.amset([(k, value_of(k)) for k in KEYS])
         got = await store.amget(["ab", "missing", ""])
         listed = [k async for k in store.ayield_keys(prefix="a")]
-        backwards = [k async for k in store.ayield_keys(start_after="b", reverse=True,
-                                                        limit=3)]
+        backwards = [
+            k async for k in store.ayield_keys(start_after="b", reverse=True, limit=3)
+        ]
         await store.amdelete(["ab", "missing"])
         return got, listed, backwards
 
     got, listed, backwards = asyncio.run(main())
     assert got == [value_of("ab"), None, value_of("")]
     assert listed == byte_order([k for k in KEYS if k.startswith("a")])
-    assert backwards == byte_order([k for k in KEYS if k.encode("utf-8", "surrogatepass")
-                                    < b"b"])[::-1][:3]
+    assert (
+        backwards
+        == byte_order([k for k in KEYS if k.encode("utf-8", "surrogatepass") < b"b"])[
+            ::-1
+        ][:3]
+    )
     assert "ab" not in store
     assert len(store) == len(KEYS) - 1
 
@@ -389,7 +475,7 @@ def test_async_batches_validate_before_writing(store):
 @pytest.mark.parametrize("seed", range(4))
 def test_random_operations_agree_with_a_dict(make_store, seed):
     rng = random.Random(seed)
-    alphabet = ["a", "b", "é", "日", "\U0001F600", ":", "\x00"]
+    alphabet = ["a", "b", "é", "日", "\U0001f600", ":", "\x00"]
     store, model = make_store(), {}
 
     def key():
@@ -398,7 +484,9 @@ def test_random_operations_agree_with_a_dict(make_store, seed):
     for step in range(150):
         op = rng.random()
         if op < 0.4:
-            batch = [(key(), str(rng.random()).encode()) for _ in range(rng.randint(0, 6))]
+            batch = [
+                (key(), str(rng.random()).encode()) for _ in range(rng.randint(0, 6))
+            ]
             store.mset(batch)
             model.update(batch)
         elif op < 0.6:
@@ -417,6 +505,8 @@ def test_random_operations_agree_with_a_dict(make_store, seed):
             assert store.count(p) == len(matches)
             q = key()
             best = max((k for k in model if q.startswith(k)), key=len, default=None)
-            assert store.longest_prefix(q) == (None if best is None else (best, model[best]))
+            assert store.longest_prefix(q) == (
+                None if best is None else (best, model[best])
+            )
     assert dict(store.items()) == model
     assert len(store) == len(model)

@@ -40,18 +40,30 @@ def value_of(key):
 # ---------------------------------------------------------------- model
 
 
-def model_listing(keys, prefix=None, start=None, stop=None, start_after=None,
-                  reverse=False, limit=None, delimiter=None):
+def model_listing(
+    keys,
+    prefix=None,
+    start=None,
+    stop=None,
+    start_after=None,
+    reverse=False,
+    limit=None,
+    delimiter=None,
+):
     """SPEC.md's listing, by brute force: the keys under ``prefix`` within
     [start, stop), rolled up by ``delimiter``, ordered, cut after
     ``start_after`` (compared with the entries), at most ``limit``."""
     p = prefix or ""
-    chosen = [k for k in keys if k.startswith(p)
-              and (start is None or enc(k) >= enc(start))
-              and (stop is None or enc(k) < enc(stop))]
+    chosen = [
+        k
+        for k in keys
+        if k.startswith(p)
+        and (start is None or enc(k) >= enc(start))
+        and (stop is None or enc(k) < enc(stop))
+    ]
     entries = set()
     for k in chosen:
-        rest = k[len(p):]
+        rest = k[len(p) :]
         if delimiter is not None and delimiter in rest:
             entries.add(p + rest[: rest.index(delimiter) + len(delimiter)])
         else:
@@ -66,24 +78,80 @@ def model_listing(keys, prefix=None, start=None, stop=None, start_after=None,
 def test_the_model_gives_the_specs_example():
     keys = ["docs/a.md", "docs/img/1.png", "readme"]
     assert model_listing(keys, delimiter="/") == ["docs/", "readme"]
-    assert model_listing(keys, prefix="docs/", delimiter="/") == ["docs/a.md", "docs/img/"]
+    assert model_listing(keys, prefix="docs/", delimiter="/") == [
+        "docs/a.md",
+        "docs/img/",
+    ]
 
 
 # Groups of one and of many keys (more than a Redis page of 7), keys equal
 # to a group, empty rests, multi-character and non-ASCII delimiters.
-TREE = sorted(set(
-    ["", "/", "//", "/x", "a", "a/", "a//", "a/b", "a/b/c", "a/c", "ab", "ab/x",
-     "b", "b/1", "b/2", "b/2/3", "c/é", "c/é/1", "c/日/x", "d::e", "d::f::g", "d:x",
-     "e:é:1", "e:é:2", "eé", "z", "\U0001F600/1", "\U0001F600/2", "\ud800/s"]
-    + [f"g/{i:02}" for i in range(20)] + [f"g/sub/{i}" for i in range(9)]
-    + [f"h{i:02}" for i in range(15)]
-), key=enc)
+TREE = sorted(
+    set(
+        [
+            "",
+            "/",
+            "//",
+            "/x",
+            "a",
+            "a/",
+            "a//",
+            "a/b",
+            "a/b/c",
+            "a/c",
+            "ab",
+            "ab/x",
+            "b",
+            "b/1",
+            "b/2",
+            "b/2/3",
+            "c/é",
+            "c/é/1",
+            "c/日/x",
+            "d::e",
+            "d::f::g",
+            "d:x",
+            "e:é:1",
+            "e:é:2",
+            "eé",
+            "z",
+            "\U0001f600/1",
+            "\U0001f600/2",
+            "\ud800/s",
+        ]
+        + [f"g/{i:02}" for i in range(20)]
+        + [f"g/sub/{i}" for i in range(9)]
+        + [f"h{i:02}" for i in range(15)]
+    ),
+    key=enc,
+)
 
-PREFIXES = [None, "", "a", "a/", "b/", "g/", "c/", "d:", "\U0001F600", "nope"]
-BOUNDS = [(None, None), ("a/", None), (None, "b/2"), ("a/b", "g/05"), ("g/sub/", "h03"),
-          ("b", "b"), ("z", "a"), ("", "\U0010ffff"), ("c/é/", "d")]
-AFTERS = [None, "", "a/", "a/b/c", "b/2", "b/2/9", "c/", "g/", "g/07", "g/sub/", "h05",
-          "\U0010ffff"]
+PREFIXES = [None, "", "a", "a/", "b/", "g/", "c/", "d:", "\U0001f600", "nope"]
+BOUNDS = [
+    (None, None),
+    ("a/", None),
+    (None, "b/2"),
+    ("a/b", "g/05"),
+    ("g/sub/", "h03"),
+    ("b", "b"),
+    ("z", "a"),
+    ("", "\U0010ffff"),
+    ("c/é/", "d"),
+]
+AFTERS = [
+    None,
+    "",
+    "a/",
+    "a/b/c",
+    "b/2",
+    "b/2/9",
+    "c/",
+    "g/",
+    "g/07",
+    "g/sub/",
+    "h05",
+    "\U0010ffff",
+]
 DELIMITERS = [None, "/", "::", "é", ":"]
 
 
@@ -97,18 +165,28 @@ def tree(make_store):
 @pytest.mark.parametrize("delimiter", DELIMITERS)
 def test_listings_agree_with_the_model_for_every_option(tree, delimiter):
     extra = {} if delimiter is None else {"delimiter": delimiter}
-    for prefix, (start, stop), reverse in itertools.product(PREFIXES, BOUNDS,
-                                                            (False, True)):
+    for prefix, (start, stop), reverse in itertools.product(
+        PREFIXES, BOUNDS, (False, True)
+    ):
         for start_after, limit in itertools.product(AFTERS, (None, 3)):
-            got = list(tree.yield_keys(prefix=prefix, start=start, stop=stop,
-                                       start_after=start_after, reverse=reverse,
-                                       limit=limit, **extra))
-            expected = model_listing(TREE, prefix, start, stop, start_after, reverse,
-                                     limit, delimiter)
+            got = list(
+                tree.yield_keys(
+                    prefix=prefix,
+                    start=start,
+                    stop=stop,
+                    start_after=start_after,
+                    reverse=reverse,
+                    limit=limit,
+                    **extra,
+                )
+            )
+            expected = model_listing(
+                TREE, prefix, start, stop, start_after, reverse, limit, delimiter
+            )
             assert got == expected, (prefix, start, stop, start_after, reverse, limit)
-        assert list(tree.keys(prefix, start=start, stop=stop, reverse=reverse,
-                              **extra)) == model_listing(TREE, prefix, start, stop,
-                                                         None, reverse, None, delimiter)
+        assert list(
+            tree.keys(prefix, start=start, stop=stop, reverse=reverse, **extra)
+        ) == model_listing(TREE, prefix, start, stop, None, reverse, None, delimiter)
 
 
 @pytest.mark.parametrize("delimiter", DELIMITERS)
@@ -117,13 +195,23 @@ def test_start_after_pages_through_every_listing(tree, delimiter, reverse):
     """Resuming from the last entry of each page lists everything once,
     groups included, whatever the page and the backend's own paging."""
     for prefix, (start, stop) in itertools.product([None, "a", "g/", "b/"], BOUNDS[:5]):
-        expected = model_listing(TREE, prefix, start, stop, None, reverse, None, delimiter)
+        expected = model_listing(
+            TREE, prefix, start, stop, None, reverse, None, delimiter
+        )
         for size in (1, 3, 8):
             resumed, after = [], None
             while True:
-                page = list(tree.yield_keys(prefix=prefix, start=start, stop=stop,
-                                            start_after=after, limit=size,
-                                            reverse=reverse, delimiter=delimiter))
+                page = list(
+                    tree.yield_keys(
+                        prefix=prefix,
+                        start=start,
+                        stop=stop,
+                        start_after=after,
+                        limit=size,
+                        reverse=reverse,
+                        delimiter=delimiter,
+                    )
+                )
                 assert len(page) <= size
                 if not page:
                     break
@@ -137,7 +225,7 @@ def test_random_listings_agree_with_the_model(make_store, seed):
     """Random keys over a small alphabet (so groups nest and delimiters
     overlap) and random options, after random writes and deletes."""
     rng = random.Random(seed)
-    alphabet = ["a", "b", "/", ":", "é", "\U0001F600"]
+    alphabet = ["a", "b", "/", ":", "é", "\U0001f600"]
     store, model = make_store(), set()
 
     def text(longest):
@@ -157,9 +245,11 @@ def test_random_listings_agree_with_the_model(make_store, seed):
             "start_after": rng.choice([None, text(4)]),
             "reverse": rng.random() < 0.5,
             "limit": rng.choice([None, 0, 1, 5, 9]),
-            "delimiter": rng.choice([None, "/", ":", "/:", "a", "é\U0001F600"]),
+            "delimiter": rng.choice([None, "/", ":", "/:", "a", "é\U0001f600"]),
         }
-        assert list(store.yield_keys(**options)) == model_listing(model, **options), options
+        assert list(store.yield_keys(**options)) == model_listing(model, **options), (
+            options
+        )
     assert list(store.keys()) == model_listing(model)
 
 
@@ -167,37 +257,54 @@ def test_the_specs_delimiter_example(make_store):
     store = make_store()
     store.mset([("docs/a.md", b"1"), ("docs/img/1.png", b"2"), ("readme", b"3")])
     assert list(store.yield_keys(delimiter="/")) == ["docs/", "readme"]
-    assert list(store.yield_keys(prefix="docs/", delimiter="/")) == ["docs/a.md",
-                                                                     "docs/img/"]
+    assert list(store.yield_keys(prefix="docs/", delimiter="/")) == [
+        "docs/a.md",
+        "docs/img/",
+    ]
     assert list(store.keys(delimiter="/", reverse=True)) == ["readme", "docs/"]
     assert list(store.keys(delimiter="/", start_after="docs/")) == ["readme"]
     assert list(store.keys(delimiter="/", start_after="docs/img/1.png")) == ["readme"]
-    assert list(store.keys(delimiter="/", start_after="readme", reverse=True)) == ["docs/"]
+    assert list(store.keys(delimiter="/", start_after="readme", reverse=True)) == [
+        "docs/"
+    ]
     assert list(store.keys(delimiter="/", limit=1)) == ["docs/"]
 
 
 def test_a_group_of_many_keys_is_one_entry(make_store):
     store = make_store()
-    store.mset([(f"big/{i:05}", b"x") for i in range(3000)]
-               + [("a", b"1"), ("big", b"2"), ("big0", b"3"), ("c/1", b"4")])
+    store.mset(
+        [(f"big/{i:05}", b"x") for i in range(3000)]
+        + [("a", b"1"), ("big", b"2"), ("big0", b"3"), ("c/1", b"4")]
+    )
     assert list(store.keys(delimiter="/")) == ["a", "big", "big/", "big0", "c/"]
-    assert list(store.keys(delimiter="/", reverse=True)) == ["c/", "big0", "big/", "big",
-                                                             "a"]
-    assert list(store.keys(prefix="big/", delimiter="/", limit=2)) == ["big/00000",
-                                                                       "big/00001"]
+    assert list(store.keys(delimiter="/", reverse=True)) == [
+        "c/",
+        "big0",
+        "big/",
+        "big",
+        "a",
+    ]
+    assert list(store.keys(prefix="big/", delimiter="/", limit=2)) == [
+        "big/00000",
+        "big/00001",
+    ]
 
 
 def test_range_listing_of_values_and_items(tree):
     for reverse, start, stop, limit in itertools.product(
-            (False, True), (None, "b", "g/1"), (None, "g/15", "h"), (None, 4)):
+        (False, True), (None, "b", "g/1"), (None, "g/15", "h"), (None, 4)
+    ):
         keys = model_listing(TREE, None, start, stop, None, reverse, limit)
-        assert list(tree.items(start=start, stop=stop, reverse=reverse,
-                               limit=limit)) == [(k, value_of(k)) for k in keys]
-        assert list(tree.values(start=start, stop=stop, reverse=reverse,
-                                limit=limit)) == [value_of(k) for k in keys]
+        assert list(
+            tree.items(start=start, stop=stop, reverse=reverse, limit=limit)
+        ) == [(k, value_of(k)) for k in keys]
+        assert list(
+            tree.values(start=start, stop=stop, reverse=reverse, limit=limit)
+        ) == [value_of(k) for k in keys]
     keys = model_listing(TREE, "g/", "g/05", "g/12", "g/07")
     assert list(tree.items("g/", start="g/05", stop="g/12", start_after="g/07")) == [
-        (k, value_of(k)) for k in keys]
+        (k, value_of(k)) for k in keys
+    ]
     assert keys == ["g/08", "g/09", "g/10", "g/11"]
 
 
@@ -206,15 +313,21 @@ def test_start_at_or_past_stop_lists_nothing(tree):
         for reverse in (False, True):
             assert list(tree.yield_keys(start=start, stop=stop, reverse=reverse)) == []
             assert list(tree.items(start=start, stop=stop, reverse=reverse)) == []
-            assert list(tree.keys(start=start, stop=stop, delimiter="/",
-                                  reverse=reverse)) == []
+            assert (
+                list(tree.keys(start=start, stop=stop, delimiter="/", reverse=reverse))
+                == []
+            )
 
 
 def test_async_listing_takes_every_option(tree):
     async def main():
         ranged = [k async for k in tree.ayield_keys(start="b", stop="g/03")]
-        grouped = [k async for k in tree.ayield_keys(prefix="a", delimiter="/",
-                                                     reverse=True, limit=4)]
+        grouped = [
+            k
+            async for k in tree.ayield_keys(
+                prefix="a", delimiter="/", reverse=True, limit=4
+            )
+        ]
         resumed = [k async for k in tree.ayield_keys(delimiter="/", start_after="b/")]
         return ranged, grouped, resumed
 
@@ -227,18 +340,21 @@ def test_async_listing_takes_every_option(tree):
 # ------------------------------------------------------------ arguments
 
 
-@pytest.mark.parametrize("kwargs, error, name", [
-    ({"start": 3}, TypeError, "start"),
-    ({"stop": b"x"}, TypeError, "stop"),
-    ({"delimiter": ""}, ValueError, "delimiter"),
-    ({"delimiter": 1}, TypeError, "delimiter"),
-    ({"delimiter": b"/"}, TypeError, "delimiter"),
-    ({"limit": True}, TypeError, "limit"),
-    ({"limit": False}, TypeError, "limit"),
-    ({"limit": 1.0}, TypeError, "limit"),
-    ({"limit": "3"}, TypeError, "limit"),
-    ({"limit": -1}, ValueError, "limit"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"start": 3}, TypeError, "start"),
+        ({"stop": b"x"}, TypeError, "stop"),
+        ({"delimiter": ""}, ValueError, "delimiter"),
+        ({"delimiter": 1}, TypeError, "delimiter"),
+        ({"delimiter": b"/"}, TypeError, "delimiter"),
+        ({"limit": True}, TypeError, "limit"),
+        ({"limit": False}, TypeError, "limit"),
+        ({"limit": 1.0}, TypeError, "limit"),
+        ({"limit": "3"}, TypeError, "limit"),
+        ({"limit": -1}, ValueError, "limit"),
+    ],
+)
 def test_bad_options_raise_naming_the_option(tree, kwargs, error, name):
     with pytest.raises(error, match=name):
         tree.yield_keys(**kwargs)
@@ -259,7 +375,9 @@ def test_limit_takes_any_integer_type(tree):
     expected = model_listing(TREE, limit=3)
     assert list(tree.yield_keys(limit=numpy.int64(3))) == expected
     assert list(tree.yield_keys(limit=Three())) == expected
-    assert list(tree.items(limit=numpy.uint8(3))) == [(k, value_of(k)) for k in expected]
+    assert list(tree.items(limit=numpy.uint8(3))) == [
+        (k, value_of(k)) for k in expected
+    ]
 
 
 class Liar(str):
@@ -273,8 +391,15 @@ class Liar(str):
 
 
 def test_str_subclass_options_are_read_as_their_text(tree):
-    got = list(tree.yield_keys(prefix=Liar("g/"), start=Liar("g/03"), stop=Liar("g/sub/3"),
-                               start_after=Liar("g/05"), delimiter=Liar("/")))
+    got = list(
+        tree.yield_keys(
+            prefix=Liar("g/"),
+            start=Liar("g/03"),
+            stop=Liar("g/sub/3"),
+            start_after=Liar("g/05"),
+            delimiter=Liar("/"),
+        )
+    )
     assert got == model_listing(TREE, "g/", "g/03", "g/sub/3", "g/05", delimiter="/")
     assert list(tree.yield_keys(prefix=Liar(""))) == TREE
 
@@ -283,8 +408,9 @@ BATCH_METHODS = ["mget", "mset", "mdelete", "amget", "amset", "amdelete"]
 
 
 @pytest.mark.parametrize("method", BATCH_METHODS)
-@pytest.mark.parametrize("batch", ["ab", b"ab", bytearray(b"ab")], ids=["str", "bytes",
-                                                                        "bytearray"])
+@pytest.mark.parametrize(
+    "batch", ["ab", b"ab", bytearray(b"ab")], ids=["str", "bytes", "bytearray"]
+)
 def test_a_str_or_bytes_is_not_a_batch(make_store, method, batch):
     store = make_store()
     store.mset([("a", b"1"), ("b", b"2"), ("ab", b"3")])
@@ -339,8 +465,10 @@ def test_an_expired_key_is_gone_for_every_operation(make_store, clock):
         del store["b"]
 
     async def listed():
-        return (await store.amget(["a/x", "c"]),
-                [k async for k in store.ayield_keys(prefix="a/", delimiter="/")])
+        return (
+            await store.amget(["a/x", "c"]),
+            [k async for k in store.ayield_keys(prefix="a/", delimiter="/")],
+        )
 
     assert asyncio.run(listed()) == ([None, b"3"], ["a/b", "a/y"])
     assert store.delete_prefix("a/") == 2
@@ -422,22 +550,32 @@ def test_expire_ttl_and_persist(make_store, clock):
     assert store.count() == 2
 
 
-@pytest.mark.parametrize("bad, error", [
-    (0, ValueError), (-1, ValueError), (-0.5, ValueError), (math.nan, ValueError),
-    (math.inf, ValueError), (-math.inf, ValueError),
-    (True, TypeError), (False, TypeError), ("5", TypeError), (b"5", TypeError),
-    ([5], TypeError),
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (-0.5, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (-math.inf, ValueError),
+        (True, TypeError),
+        (False, TypeError),
+        ("5", TypeError),
+        (b"5", TypeError),
+        ([5], TypeError),
+    ],
+)
 def test_a_bad_ttl_raises_and_writes_nothing(make_store, bad, error):
-    with pytest.raises(error, match="^ttl"):
+    with pytest.raises(error, match=r"^ttl"):
         make_store(ttl=bad)
     store = make_store()
     store.mset([("keep", b"1")])
-    with pytest.raises(error, match="^ttl"):
+    with pytest.raises(error, match=r"^ttl"):
         store.mset([("a", b"1"), ("b", b"2")], ttl=bad)
-    with pytest.raises(error, match="^ttl"):
+    with pytest.raises(error, match=r"^ttl"):
         asyncio.run(store.amset([("a", b"1")], ttl=bad))
-    with pytest.raises(error, match="^ttl"):
+    with pytest.raises(error, match=r"^ttl"):
         store.expire("keep", bad)
     assert list(store.keys()) == ["keep"]
     assert store.ttl("keep") is None
@@ -446,7 +584,7 @@ def test_a_bad_ttl_raises_and_writes_nothing(make_store, bad, error):
 def test_expire_needs_a_number(make_store):
     store = make_store()
     store.mset([("a", b"1")])
-    with pytest.raises(TypeError, match="^ttl"):
+    with pytest.raises(TypeError, match=r"^ttl"):
         store.expire("a", None)
     assert store.ttl("a") is None
 

@@ -64,11 +64,15 @@ def test_deep_nested_keys(capsys):
     # reverse listing, a few keys, and a deep prefix
     t = time.perf_counter()
     assert [len(k) for k in s.yield_keys(reverse=True, limit=3)] == [N, N - 1, N - 2]
-    assert [len(k) for k in s.yield_keys(prefix=key(N - 10))] == list(range(N - 10, N + 1))
-    assert [len(k) for k in s.yield_keys(prefix=key(N - 10), reverse=True)] == list(range(N, N - 11, -1))
+    assert [len(k) for k in s.yield_keys(prefix=key(N - 10))] == list(
+        range(N - 10, N + 1)
+    )
+    assert [len(k) for k in s.yield_keys(prefix=key(N - 10), reverse=True)] == list(
+        range(N, N - 11, -1)
+    )
     assert [len(k) for k in s.yield_keys(start_after=key(N - 2))] == [N - 1, N]
     assert [len(k) for k in s.yield_keys(start_after=key(3), reverse=True)] == [2, 1]
-    assert [v for v in s.values(prefix=key(N - 1))] == [N - 1, N]
+    assert list(s.values(prefix=key(N - 1))) == [N - 1, N]
     timings["list partial"] = time.perf_counter() - t
 
     # deletes
@@ -84,7 +88,11 @@ def test_deep_nested_keys(capsys):
     assert len(s) == 88_996
     assert s.count(key(49_999)) == 39_999  # 49_999 and 50_002..89_999
     assert key(50_000) not in s and key(50_002) in s
-    assert [len(k) for k in s.yield_keys(prefix=key(49_999), limit=3)] == [49_999, 50_002, 50_003]
+    assert [len(k) for k in s.yield_keys(prefix=key(49_999), limit=3)] == [
+        49_999,
+        50_002,
+        50_003,
+    ]
     assert [len(k) for k in s.yield_keys(reverse=True, limit=2)] == [89_999, 89_998]
     assert [len(k) for k in s.yield_keys(limit=2)] == [1002, 1003]
     timings["delete"] = time.perf_counter() - t

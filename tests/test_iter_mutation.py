@@ -203,7 +203,9 @@ def test_many_open_iterators(method):
     s.delete_prefix("k1")
     for it, ex in its:
         rest = [ex(x)[0] for x in it]
-        assert rest == sorted(f"k{i}" for i in range(100) if not str(i).startswith("1") and i != 0)
+        assert rest == sorted(
+            f"k{i}" for i in range(100) if not str(i).startswith("1") and i != 0
+        )
 
 
 @pytest.mark.parametrize("method", list(OPENERS))
@@ -220,7 +222,7 @@ def test_iterator_outlives_store_reference(method):
 def test_abandoned_iterators_are_harmless(method):
     s = store_of([f"k{i}" for i in range(1000)])
     for _ in range(200):
-        it, extract = OPENERS[method](s)
+        it, _extract = OPENERS[method](s)
         next(it)
         del it
     s.clear()
@@ -260,7 +262,12 @@ def random_run(method, seed, reverse=False, prefix=None, start_after=None, limit
         put(rkey())
     kw = {}
     if method != "iter":
-        kw = dict(reverse=reverse, prefix=prefix, start_after=start_after, limit=limit)
+        kw = {
+            "reverse": reverse,
+            "prefix": prefix,
+            "start_after": start_after,
+            "limit": limit,
+        }
     it, extract = OPENERS[method](s, **kw)
     last = start_after
     out = []

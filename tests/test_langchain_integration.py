@@ -55,8 +55,20 @@ import memstore  # noqa: E402
 from memstore.langchain import InMemoryByteStore, InMemoryStore  # noqa: E402
 
 BOTH = [InMemoryStore, InMemoryByteStore]
-CORE = {InMemoryStore: memstore.TrieStore, InMemoryByteStore: memstore.InMemoryByteStore}
-METHODS = ["mget", "mset", "mdelete", "yield_keys", "amget", "amset", "amdelete", "ayield_keys"]
+CORE = {
+    InMemoryStore: memstore.TrieStore,
+    InMemoryByteStore: memstore.InMemoryByteStore,
+}
+METHODS = [
+    "mget",
+    "mset",
+    "mdelete",
+    "yield_keys",
+    "amget",
+    "amset",
+    "amdelete",
+    "ayield_keys",
+]
 
 
 def run(coro):
@@ -156,7 +168,11 @@ def test_langchain_keyword_names(cls):
         await s.amset(key_value_pairs=[("c", b"4")])
         got = await s.amget(keys=["c", "b"])
         await s.amdelete(keys=["c"])
-        return got, await collect(s.ayield_keys(prefix="a")), await collect(s.ayield_keys())
+        return (
+            got,
+            await collect(s.ayield_keys(prefix="a")),
+            await collect(s.ayield_keys()),
+        )
 
     assert run(main()) == ([b"4", b"3"], ["ab"], ["ab", "b"])
 
@@ -205,7 +221,9 @@ def test_async_kinds(cls):
         assert inspect.iscoroutinefunction(getattr(s, name)), name
     ait = s.ayield_keys()
     assert isinstance(ait, cabc.AsyncIterator)
-    assert isinstance(ait, cabc.AsyncGenerator)  # what LangChain's standard suite asserts
+    assert isinstance(
+        ait, cabc.AsyncGenerator
+    )  # what LangChain's standard suite asserts
     run(collect(ait))
     assert isinstance(s.yield_keys(), cabc.Generator)
 
@@ -218,10 +236,19 @@ def test_keys_are_sorted_and_prefix_listing_is_exact():
     keys = ["doc:10", "doc:2", "doc:1", "do", "doc", "img:1", "", "doc:1:chunk:0"]
     s.mset([(k, k.upper()) for k in keys])
     assert list(s.yield_keys()) == sorted(keys)  # code-point order: "0" < ":"
-    assert list(s.yield_keys(prefix="doc:")) == ["doc:1", "doc:10", "doc:1:chunk:0", "doc:2"]
+    assert list(s.yield_keys(prefix="doc:")) == [
+        "doc:1",
+        "doc:10",
+        "doc:1:chunk:0",
+        "doc:2",
+    ]
     assert list(s.yield_keys(prefix="")) == sorted(keys)
     assert list(s.yield_keys(prefix="zzz")) == []
-    assert run(collect(s.ayield_keys(prefix="doc:1"))) == ["doc:1", "doc:10", "doc:1:chunk:0"]
+    assert run(collect(s.ayield_keys(prefix="doc:1"))) == [
+        "doc:1",
+        "doc:10",
+        "doc:1:chunk:0",
+    ]
 
 
 def test_memstore_extras_through_the_langchain_class():
@@ -230,7 +257,10 @@ def test_memstore_extras_through_the_langchain_class():
     assert s.count("user:") == 20
     page = list(s.yield_keys(prefix="user:", start_after="user:004", limit=3))
     assert page == ["user:005", "user:006", "user:007"]
-    assert list(s.yield_keys(prefix="user:", reverse=True, limit=2)) == ["user:019", "user:018"]
+    assert list(s.yield_keys(prefix="user:", reverse=True, limit=2)) == [
+        "user:019",
+        "user:018",
+    ]
     assert s.longest_prefix("user:003:avatar") == ("user:003", 3)
     assert s.delete_prefix("user:") == 20
     assert list(s.yield_keys()) == ["admin:1"]
@@ -249,7 +279,9 @@ def test_same_answers_as_langchain_in_memory_store():
         probe = ["", "a", "ab", "b", "missing"]
         assert ours.mget(probe) == theirs.mget(probe)
         for prefix in [None, "", "a", "b", "x"]:
-            assert list(ours.yield_keys(prefix=prefix)) == sorted(theirs.yield_keys(prefix=prefix))
+            assert list(ours.yield_keys(prefix=prefix)) == sorted(
+                theirs.yield_keys(prefix=prefix)
+            )
 
 
 @pytest.mark.parametrize("cls", BOTH)
@@ -285,7 +317,12 @@ def test_byte_store_takes_only_bytes():
 @pytest.mark.parametrize("cls", BOTH)
 def test_copy_and_pickle_keep_the_langchain_class(cls):
     s = cls([("k2", b"v2"), ("k1", b"v1")])
-    for clone in [s.copy(), copy.copy(s), pickle.loads(pickle.dumps(s)), copy.deepcopy(s)]:
+    for clone in [
+        s.copy(),
+        copy.copy(s),
+        pickle.loads(pickle.dumps(s)),
+        copy.deepcopy(s),
+    ]:
         assert type(clone) is cls
         assert isinstance(clone, BaseStore)
         assert clone is not s
@@ -410,9 +447,15 @@ def test_cache_backed_embeddings_with_an_object_store():
 
 
 PARENTS = {
-    "doc:cats": Document(page_content="All about cats. " * 5, metadata={"topic": "cats"}),
-    "doc:rockets": Document(page_content="All about rockets. " * 5, metadata={"topic": "rk"}),
-    "doc:soup": Document(page_content="All about soup. " * 5, metadata={"topic": "soup"}),
+    "doc:cats": Document(
+        page_content="All about cats. " * 5, metadata={"topic": "cats"}
+    ),
+    "doc:rockets": Document(
+        page_content="All about rockets. " * 5, metadata={"topic": "rk"}
+    ),
+    "doc:soup": Document(
+        page_content="All about soup. " * 5, metadata={"topic": "soup"}
+    ),
 }
 CHILDREN = {
     "doc:cats": ["cats purr", "cats sleep all day"],
@@ -439,7 +482,10 @@ def test_multi_vector_retriever_reads_parents_from_memstore_docstore():
     docstore = InMemoryStore[Document]()
     docstore.mset(list(PARENTS.items()))
     retriever = MultiVectorRetriever(
-        vectorstore=_vectorstore(), docstore=docstore, id_key="doc_id", search_kwargs={"k": 1}
+        vectorstore=_vectorstore(),
+        docstore=docstore,
+        id_key="doc_id",
+        search_kwargs={"k": 1},
     )
     assert retriever.docstore is docstore  # pydantic kept our store
 
@@ -536,5 +582,4 @@ def test_core_works_and_extra_explains_itself_without_langchain():
         """
     )
     assert r.returncode == 0, r.stderr
-    assert "pip install 'memstore[langchain]'" in r.stdout
-
+    assert "pip install 'memstore-trie[langchain]'" in r.stdout

@@ -146,9 +146,12 @@ class _RedisFixtures(_Fixtures):
         import redis
         import redis.asyncio
 
-        store = RedisStore(redis.Redis.from_url(redis_url),
-                           async_client=redis.asyncio.Redis.from_url(redis_url),
-                           namespace=f"lc:{uuid.uuid4().hex}", serializer=self.serializer)
+        store = RedisStore(
+            redis.Redis.from_url(redis_url),
+            async_client=redis.asyncio.Redis.from_url(redis_url),
+            namespace=f"lc:{uuid.uuid4().hex}",
+            serializer=self.serializer,
+        )
         assert len(store) == 0
         yield store
         store.clear()

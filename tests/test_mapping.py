@@ -10,7 +10,7 @@ import pytest
 
 from memstore import InMemoryByteStore, TrieStore
 
-KEYS = ["", "a", "ab", "abc", "abd", "b", "ba", "é", "\U0001F600", "x\x00y", "\ud800"]
+KEYS = ["", "a", "ab", "abc", "abd", "b", "ba", "é", "\U0001f600", "x\x00y", "\ud800"]
 
 
 def filled(keys=KEYS):
@@ -86,11 +86,13 @@ def test_contains():
     s = filled()
     for k in KEYS:
         assert k in s
-    for k in ["abcd", "c", "\x00", "x", "x\x00", "\ud801", "\U0001F601", "A"]:
+    for k in ["abcd", "c", "\x00", "x", "x\x00", "\ud801", "\U0001f601", "A"]:
         assert k not in s
 
 
-@pytest.mark.parametrize("other", [1, 1.5, None, b"a", b"", ["a"], {"a": 1}, ("a",), object()])
+@pytest.mark.parametrize(
+    "other", [1, 1.5, None, b"a", b"", ["a"], {"a": 1}, ("a",), object()]
+)
 def test_contains_non_str_is_false(other):
     s = filled()
     assert (other in s) is False
@@ -420,7 +422,8 @@ def test_pickle_unpicklable_value_raises_and_leaves_store_intact(bad):
     s = filled()
     s["bad"] = bad
     before = list(s.items())
-    with pytest.raises(Exception):
+    # a lambda: PicklingError (AttributeError on some versions); a lock: TypeError
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         pickle.dumps(s)
     assert list(s.items()) == before
     assert s["bad"] is bad

@@ -20,8 +20,8 @@ KEYS = [
     "help",
     "é",
     "éa",
-    "\U0001F600",
-    "\U0001F600\U0001F600",
+    "\U0001f600",
+    "\U0001f600\U0001f600",
     "x\x00",
     "x\x00y",
     "x",
@@ -51,8 +51,30 @@ def test_count_empty_prefix_is_len():
 
 @pytest.mark.parametrize(
     "prefix",
-    ["a", "ab", "abc", "abcd", "abcdef", "abcdefg", "b", "c", "h", "hel", "hell", "hello ",
-     "hello w", "hello x", "é", "\U0001F600", "x", "x\x00", "x\x00y", "x\x00z", "\x00", "y"],
+    [
+        "a",
+        "ab",
+        "abc",
+        "abcd",
+        "abcdef",
+        "abcdefg",
+        "b",
+        "c",
+        "h",
+        "hel",
+        "hell",
+        "hello ",
+        "hello w",
+        "hello x",
+        "é",
+        "\U0001f600",
+        "x",
+        "x\x00",
+        "x\x00y",
+        "x\x00z",
+        "\x00",
+        "y",
+    ],
 )
 def test_count_prefix(prefix):
     s = filled()
@@ -102,7 +124,23 @@ def test_count_tracks_changes():
 
 
 @pytest.mark.parametrize(
-    "prefix", ["a", "ab", "abc", "abcd", "abcdef", "b", "c", "hel", "hello ", "hello w", "é", "x\x00", "x", "\U0001F600"]
+    "prefix",
+    [
+        "a",
+        "ab",
+        "abc",
+        "abcd",
+        "abcdef",
+        "b",
+        "c",
+        "hel",
+        "hello ",
+        "hello w",
+        "é",
+        "x\x00",
+        "x",
+        "\U0001f600",
+    ],
 )
 def test_delete_prefix(prefix):
     s = filled()
@@ -180,9 +218,9 @@ def test_longest_prefix():
     assert s.longest_prefix("") == ("", "v:")
     assert s.longest_prefix("x\x00yz") == ("x\x00y", "v:x\x00y")
     assert s.longest_prefix("x\x00z") == ("x\x00", "v:x\x00")
-    assert s.longest_prefix("\U0001F600\U0001F600\U0001F600") == (
-        "\U0001F600\U0001F600",
-        "v:\U0001F600\U0001F600",
+    assert s.longest_prefix("\U0001f600\U0001f600\U0001f600") == (
+        "\U0001f600\U0001f600",
+        "v:\U0001f600\U0001f600",
     )
     assert s.longest_prefix("éb") == ("é", "v:é")
 
@@ -228,7 +266,10 @@ def test_longest_prefix_after_delete():
 
 def test_longest_prefix_random():
     rng = random.Random(11)
-    keys = {"".join(rng.choice("ab\x00é") for _ in range(rng.randrange(7))) for _ in range(200)}
+    keys = {
+        "".join(rng.choice("ab\x00é") for _ in range(rng.randrange(7)))
+        for _ in range(200)
+    }
     keys.discard("")
     s = filled(sorted(keys))
     for _ in range(500):
@@ -290,7 +331,10 @@ def test_length_hint_is_the_prefix_count(method, reverse):
     import operator
 
     s = filled()
-    prefixes = sorted({k[:i] for k in KEYS for i in range(len(k) + 1)} | {"zz", "ab\x00", "\U0001F601"})
+    prefixes = sorted(
+        {k[:i] for k in KEYS for i in range(len(k) + 1)}
+        | {"zz", "ab\x00", "\U0001f601"}
+    )
     for p in prefixes:
         it = getattr(s, method)(prefix=p, reverse=reverse)
         expected = model_count(KEYS, p)
@@ -310,7 +354,9 @@ def test_length_hint_counts_down_and_respects_limit():
     assert operator.length_hint(s.yield_keys(prefix="k:", limit=7)) == 7
     assert operator.length_hint(s.yield_keys()) == 51
     # past start_after the count is unknown: list() falls back to its default
-    assert operator.length_hint(s.yield_keys(prefix="k:", start_after="k:010"), -1) == -1
+    assert (
+        operator.length_hint(s.yield_keys(prefix="k:", start_after="k:010"), -1) == -1
+    )
     assert list(s.yield_keys(prefix="k:", start_after="k:047")) == ["k:048", "k:049"]
 
 
@@ -322,14 +368,21 @@ def test_sizeof_counts_the_buffers_kept_for_the_next_listing():
 
     small = filled(["user:1:profile", "user:2:profile"])
     base = sys.getsizeof(small) - small.memory_usage()
-    assert list(small.yield_keys(prefix="user:")) == ["user:1:profile", "user:2:profile"]
+    assert list(small.yield_keys(prefix="user:")) == [
+        "user:1:profile",
+        "user:2:profile",
+    ]
     assert kept(small) == 0  # buffers would outweigh a store this small
 
     keys = [f"user:{i}:profile" for i in range(2000)]
     s = filled(keys)
     assert kept(s) == 0
-    assert list(s.yield_keys(prefix="user:7")) == sorted(k for k in keys if k.startswith("user:7"))
-    assert 0 < kept(s) <= s.memory_usage() // 16  # the listing's buffers, kept by the tree
+    assert list(s.yield_keys(prefix="user:7")) == sorted(
+        k for k in keys if k.startswith("user:7")
+    )
+    assert (
+        0 < kept(s) <= s.memory_usage() // 16
+    )  # the listing's buffers, kept by the tree
     # the next listing takes them over, and leaves them again
     it = s.yield_keys(prefix="user:")
     assert kept(s) == 0

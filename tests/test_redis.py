@@ -73,7 +73,10 @@ def test_layout_values_under_namespaced_keys_and_a_lex_index(client, namespace):
     assert client.get(value_key(namespace, "é")) == b"3"
     assert raw_index(client, namespace) == [b"a", b"b", "é".encode()]
     assert set(client.zrange(index_key(namespace), 0, -1, withscores=True)) == {
-        (b"a", 0.0), (b"b", 0.0), ("é".encode(), 0.0)}
+        (b"a", 0.0),
+        (b"b", 0.0),
+        ("é".encode(), 0.0),
+    }
     store.mdelete(["a"])
     assert client.get(value_key(namespace, "a")) is None
     assert raw_index(client, namespace) == [b"b", "é".encode()]
@@ -97,15 +100,40 @@ def test_no_namespace_shares_a_redis_key_with_another(client, namespace):
     """A namespace ends at a 0xFF byte, which UTF-8 never produces: keys
     named like another namespace's index, expiry set or values leave the
     nested namespaces untouched (no WRONGTYPE, no lost data)."""
-    nested_names = [namespace + suffix for suffix in
-                    (":v", ":x", ":v:x", ":index", "\xff", "\x00", ":", "v:", "\U0010ffff")]
+    nested_names = [
+        namespace + suffix
+        for suffix in (
+            ":v",
+            ":x",
+            ":v:x",
+            ":index",
+            "\xff",
+            "\x00",
+            ":",
+            "v:",
+            "\U0010ffff",
+        )
+    ]
     nested = [RedisStore(client, namespace=name) for name in nested_names]
     for n, store in enumerate(nested):
         store.mset([("index", b"i%d" % n), ("k", b"k%d" % n)])
         store.mset([("brief", b"b")], ttl=60)  # every store has an expiry set too
     outer = RedisStore(client, namespace=namespace)
-    tricky = ["index", "expiry", "x:index", "x:expiry", "v:index", "v:x:index",
-              ":index", ":expiry", "index:", "\xffindex", "\x00index", "v:", ""]
+    tricky = [
+        "index",
+        "expiry",
+        "x:index",
+        "x:expiry",
+        "v:index",
+        "v:x:index",
+        ":index",
+        ":expiry",
+        "index:",
+        "\xffindex",
+        "\x00index",
+        "v:",
+        "",
+    ]
     outer.mset([(k, k.encode("utf-8")) for k in tricky])
     outer.mset([("v:expiry", b"e")], ttl=60)
     for n, store in enumerate(nested):
@@ -137,7 +165,9 @@ def test_listing_reads_pages_not_one_reply(client, namespace):
     for page in store._pages(listing):
         pages.append(len(page))
     assert pages == [10] * 9 + [5]
-    assert list(store.yield_keys(prefix="k", limit=23)) == [f"k{i:04}" for i in range(23)]
+    assert list(store.yield_keys(prefix="k", limit=23)) == [
+        f"k{i:04}" for i in range(23)
+    ]
 
 
 # --------------------------------------------------------------------- TTL
@@ -200,7 +230,8 @@ def test_rewriting_without_ttl_cancels_the_expiry(client, namespace):
 
 
 def test_mget_mset_only_workloads_keep_the_sets_proportional_to_live_keys(
-        client, namespace):
+    client, namespace
+):
     """The CacheBackedEmbeddings pattern: rounds of mset with a lifetime and
     mget, and nothing that reads the index.  Each write purges at least
     twice its batch of due entries, so expired rounds do not pile up."""
@@ -255,10 +286,19 @@ def time_ms(client):
     return seconds * 1000 + micros // 1000
 
 
-@pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError),
-                                        (0.0004, ValueError), (1e12, ValueError),
-                                        (float("inf"), ValueError), (float("nan"), ValueError),
-                                        ("5", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "ttl, error",
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (0.0004, ValueError),
+        (1e12, ValueError),
+        (float("inf"), ValueError),
+        (float("nan"), ValueError),
+        ("5", TypeError),
+        (True, TypeError),
+    ],
+)
 def test_bad_ttl(client, namespace, ttl, error):
     with pytest.raises(error, match="ttl"):
         RedisStore(client, namespace=namespace, ttl=ttl)
@@ -269,14 +309,20 @@ def test_bad_ttl(client, namespace, ttl, error):
 
 
 def test_a_foreign_key_where_the_index_lives_fails_the_batch_before_any_write(
-        client, namespace):
+    client, namespace
+):
     store = RedisStore(client, namespace=namespace)
-    for foreign, where in ((index_key(namespace), "index"), (expiry_key(namespace), "expiry")):
+    for foreign, where in (
+        (index_key(namespace), "index"),
+        (expiry_key(namespace), "expiry"),
+    ):
         client.set(foreign, b"not a sorted set")
         for ttl in (None, 60):
             with pytest.raises(Exception, match=f"{where} holds a string"):
                 store.mset([("a", b"1"), ("b", b"2")], ttl=ttl)
-            assert client.exists(value_key(namespace, "a"), value_key(namespace, "b")) == 0
+            assert (
+                client.exists(value_key(namespace, "a"), value_key(namespace, "b")) == 0
+            )
         with pytest.raises(Exception, match=f"{where} holds a string"):
             store.mdelete(["a"])
         client.delete(foreign)
@@ -299,12 +345,17 @@ def test_json_serializer(client, namespace):
     doc = {"text": "héllo", "n": [1, 2.5, None, True]}
     store.mset([("d", doc)])
     assert store.mget(["d"]) == [doc]
-    assert client.get(value_key(namespace, "d")) == '{"text":"héllo","n":[1,2.5,null,true]}'.encode()
+    assert (
+        client.get(value_key(namespace, "d"))
+        == '{"text":"héllo","n":[1,2.5,null,true]}'.encode()
+    )
     with pytest.raises(TypeError, match="value at index 0"):
         store.mset([("x", object())])
     circular = []
     circular.append(circular)
-    with pytest.raises(ValueError, match="value at index 1 could not be serialized by the json"):
+    with pytest.raises(
+        ValueError, match="value at index 1 could not be serialized by the json"
+    ):
         store.mset([("x", 1), ("y", circular)])
     assert "x" not in store
 
@@ -315,8 +366,9 @@ def test_pickle_only_when_asked_for_by_name(client, namespace):
     assert pickled["obj"] == {"set": {1, 2}, "t": (1, "a")}
     # The same data read without naming pickle stays bytes: never unpickled.
     raw = RedisStore(client, namespace=namespace)
-    assert raw["obj"] == pickle.dumps({"set": {1, 2}, "t": (1, "a")},
-                                      protocol=pickle.HIGHEST_PROTOCOL)
+    assert raw["obj"] == pickle.dumps(
+        {"set": {1, 2}, "t": (1, "a")}, protocol=pickle.HIGHEST_PROTOCOL
+    )
     as_json = RedisStore(client, namespace=namespace, serializer="json")
     with pytest.raises(ValueError):
         as_json["obj"]
@@ -370,7 +422,9 @@ def test_constructor_checks(client, redis_url, namespace):
         RedisStore(client, page_size=0)
 
 
-def test_sync_only_and_async_only_stores_say_what_is_missing(client, redis_url, namespace):
+def test_sync_only_and_async_only_stores_say_what_is_missing(
+    client, redis_url, namespace
+):
     import redis.asyncio
 
     sync_only = RedisStore(client, namespace=namespace)
@@ -380,8 +434,9 @@ def test_sync_only_and_async_only_stores_say_what_is_missing(client, redis_url, 
         sync_only.ayield_keys()
 
     async def main():
-        async_only = RedisStore(async_client=redis.asyncio.Redis.from_url(redis_url),
-                                namespace=namespace)
+        async_only = RedisStore(
+            async_client=redis.asyncio.Redis.from_url(redis_url), namespace=namespace
+        )
         await async_only.amset([("a", b"1")])
         got = await async_only.amget(["a"])
         with pytest.raises(RuntimeError, match="no sync client"):
@@ -429,15 +484,20 @@ def test_cluster_needs_a_hash_tag(redis_cluster_port):
         for n, (tag, store) in enumerate(zip(tags, stores)):
             assert store.count("k") == 20
             assert store.mget(["k3"]) == [bytes([n])]
-            per_node = {node.name: list(cluster.scan_iter(match="{" + tag + "}*",
-                                                          target_nodes=node))
-                        for node in cluster.get_nodes()}
+            per_node = {
+                node.name: list(
+                    cluster.scan_iter(match="{" + tag + "}*", target_nodes=node)
+                )
+                for node in cluster.get_nodes()
+            }
             holding = {name: keys for name, keys in per_node.items() if keys}
             assert len(holding) == 1  # one shard holds the whole store
             (keys,) = holding.values()
             assert len(keys) == 21  # 20 values and the index (no TTLs: no expiry set)
-        assert (cluster.get_node_from_key("{" + tags[0] + "}").name
-                != cluster.get_node_from_key("{" + tags[1] + "}").name)
+        assert (
+            cluster.get_node_from_key("{" + tags[0] + "}").name
+            != cluster.get_node_from_key("{" + tags[1] + "}").name
+        )
         for store in stores:
             store.clear()
     finally:
@@ -482,14 +542,22 @@ def eviction_policy(client):
 
 
 def test_an_allkeys_eviction_policy_is_refused_on_first_use(
-        client, redis_url, namespace, eviction_policy):
+    client, redis_url, namespace, eviction_policy
+):
     eviction_policy("allkeys-lru")
     store = RedisStore(client, namespace=namespace)
-    for use in (lambda: store.mset([("a", b"1")]), lambda: store.mget(["a"]),
-                lambda: list(store.yield_keys()), lambda: len(store), lambda: "a" in store):
-        with pytest.raises(EvictionPolicyError,
-                           match="maxmemory-policy is allkeys-lru.*noeviction.*"
-                                 "allow_eviction=True"):
+    for use in (
+        lambda: store.mset([("a", b"1")]),
+        lambda: store.mget(["a"]),
+        lambda: list(store.yield_keys()),
+        lambda: len(store),
+        lambda: "a" in store,
+    ):
+        with pytest.raises(
+            EvictionPolicyError,
+            match=r"maxmemory-policy is allkeys-lru.*noeviction.*"
+            "allow_eviction=True",
+        ):
             use()
     assert isinstance(EvictionPolicyError("x"), RuntimeError)
 
@@ -517,7 +585,9 @@ def test_an_allkeys_eviction_policy_is_refused_on_first_use(
     opted_in.clear()
 
 
-def test_a_server_without_config_is_refused_with_the_reason(client, redis_url, namespace):
+def test_a_server_without_config_is_refused_with_the_reason(
+    client, redis_url, namespace
+):
     import redis
 
     class NoConfig(redis.Redis):
@@ -527,7 +597,9 @@ def test_a_server_without_config_is_refused_with_the_reason(client, redis_url, n
             raise redis.ResponseError("unknown command 'CONFIG'")
 
     no_config = NoConfig.from_url(redis_url)
-    with pytest.raises(EvictionPolicyError, match="CONFIG GET failed.*unknown command"):
+    with pytest.raises(
+        EvictionPolicyError, match=r"CONFIG GET failed.*unknown command"
+    ):
         RedisStore(no_config, namespace=namespace).mget(["a"])
     store = RedisStore(no_config, namespace=namespace, allow_eviction=True)
     store.mset([("a", b"1")])
@@ -540,6 +612,7 @@ def test_a_url_store_made_after_asyncio_run_works_in_later_loops(redis_url, name
     """The asyncio client is made on first async use, in the running loop
     (made eagerly, Python 3.9 raised "There is no current event loop"
     after an asyncio.run), and anew for each later loop."""
+
     async def nothing():
         return None
 
@@ -562,8 +635,9 @@ def test_a_url_store_made_after_asyncio_run_works_in_later_loops(redis_url, name
     store.close()
 
 
-def test_an_async_client_factory_is_called_once_per_event_loop(client, redis_url,
-                                                               namespace):
+def test_an_async_client_factory_is_called_once_per_event_loop(
+    client, redis_url, namespace
+):
     import redis.asyncio
 
     made = []
@@ -592,9 +666,15 @@ def test_an_async_client_factory_is_called_once_per_event_loop(client, redis_url
     asyncio.run(finish())
     assert len(made) == 3 and store.count() == 0
     with pytest.raises(ValueError, match="decode_responses=False"):
-        asyncio.run(RedisStore(client, namespace=namespace,
-                               async_client=lambda: redis.asyncio.Redis.from_url(
-                                   redis_url, decode_responses=True)).amget(["a"]))
+        asyncio.run(
+            RedisStore(
+                client,
+                namespace=namespace,
+                async_client=lambda: redis.asyncio.Redis.from_url(
+                    redis_url, decode_responses=True
+                ),
+            ).amget(["a"])
+        )
 
 
 def test_delimiter_listing_jumps_over_a_group_without_reading_it(client, namespace):
@@ -637,10 +717,13 @@ def _writer(url, namespace, worker, rounds):
 
 
 def test_several_processes_writing_keep_batches_atomic_and_the_index_exact(
-        client, redis_url, namespace):
+    client, redis_url, namespace
+):
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(redis_url, namespace, w, 150))
-               for w in range(4)]
+    workers = [
+        context.Process(target=_writer, args=(redis_url, namespace, w, 150))
+        for w in range(4)
+    ]
     for w in workers:
         w.start()
     reader = RedisStore(client, namespace=namespace)
@@ -677,7 +760,9 @@ def test_readme_scaling_out_snippet_runs_and_shows_true_results(redis_url):
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(
+        encoding="utf-8"
+    )
     section = re.search(r"^## Scaling out.*?(?=^## |\Z)", text, re.S | re.M)
     assert section, "README has no 'Scaling out' section"
     snippets = re.findall(r"```python\n(.*?)```", section.group(0), re.S)

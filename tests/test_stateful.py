@@ -1,7 +1,9 @@
 """Model-based test: TrieStore against a dict over random operation sequences.
 
 Keys come from a tiny alphabet (ASCII, NUL, a 2-byte, a 4-byte character and
-a lone surrogate) so prefixes collide a lot.  Profiles live in conftest.py
+a lone surrogate) so prefixes collide a lot.  Range (start/stop) and
+delimiter listings are checked against the same model, once and across
+steps with writes in between.  Profiles live in conftest.py
 (HYPOTHESIS_PROFILE=long for a soak run).
 """
 
@@ -14,12 +16,49 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from memstore import TrieStore
 
-ALPHABET = ["a", "b", "\x00", "é", "\U0001F600", "\ud800"]
+ALPHABET = ["a", "b", "\x00", "é", "\U0001f600", "\ud800"]
 keys = st.lists(st.sampled_from(ALPHABET), max_size=5).map("".join)
 opt_keys = st.none() | keys
 values = st.integers(0, 50)
 limits = st.none() | st.integers(0, 6)
+# Delimiters drawn from the keys' own alphabet, one or two characters long.
+delimiters = st.none() | st.lists(
+    st.sampled_from(ALPHABET), min_size=1, max_size=2
+).map("".join)
 END = object()
+
+
+def model_entries(model, prefix, start, stop, delimiter):
+    """Entries of a range/delimiter listing, ascending (S3 semantics)."""
+    prefix = prefix or ""
+    entries = set()
+    for k in model:
+        if not k.startswith(prefix) or (start is not None and k < start):
+            continue
+        if stop is not None and k >= stop:
+            continue
+        rest = k[len(prefix) :]
+        if delimiter is not None and delimiter in rest:
+            k = prefix + rest[: rest.index(delimiter) + len(delimiter)]
+        entries.add(k)
+    return sorted(entries)
+
+
+def next_entry(model, opts, last):
+    """The entry a listing open across writes returns next: the first one
+    beyond both the last entry returned and start_after."""
+    reverse = opts["reverse"]
+    beyond = [x for x in (last, opts["start_after"]) if x is not None]
+    cands = [
+        e
+        for e in model_entries(
+            model, opts["prefix"], opts["start"], opts["stop"], opts["delimiter"]
+        )
+        if all((e < b) if reverse else (e > b) for b in beyond)
+    ]
+    if not cands:
+        return None
+    return cands[-1] if reverse else cands[0]
 
 
 def model_listing(model, prefix, start_after, limit, reverse):
@@ -48,6 +87,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.store = TrieStore()
         self.model = {}
         self.iters = []  # [iterator, prefix, reverse, last]
+        self.range_iters = []  # [iterator, options, last]
 
     # ------------------------------------------------------------ writes
 
@@ -113,6 +153,7 @@ class StoreMachine(RuleBasedStateMachine):
         if swap:
             old, self.store = self.store, c
             self.iters = []
+            self.range_iters = []
             old.clear()
             old["only-in-old"] = 0
         else:
@@ -126,7 +167,10 @@ class StoreMachine(RuleBasedStateMachine):
         assert p == self.store
         assert list(p.items()) == list(self.store.items())
 
-    @rule(pairs=st.lists(st.tuples(keys, values), max_size=6), ks=st.lists(keys, max_size=4))
+    @rule(
+        pairs=st.lists(st.tuples(keys, values), max_size=6),
+        ks=st.lists(keys, max_size=4),
+    )
     def async_ops(self, pairs, ks):
         async def go():
             await self.store.amset(pairs)
@@ -170,11 +214,18 @@ class StoreMachine(RuleBasedStateMachine):
         start_after=opt_keys,
         limit=limits,
         reverse=st.booleans(),
-        method=st.sampled_from(["yield_keys", "keys", "values", "items", "ayield_keys"]),
+        method=st.sampled_from(
+            ["yield_keys", "keys", "values", "items", "ayield_keys"]
+        ),
     )
     def listing(self, prefix, start_after, limit, reverse, method):
         expected = model_listing(self.model, prefix, start_after, limit, reverse)
-        kw = dict(prefix=prefix, start_after=start_after, limit=limit, reverse=reverse)
+        kw = {
+            "prefix": prefix,
+            "start_after": start_after,
+            "limit": limit,
+            "reverse": reverse,
+        }
         if method == "yield_keys":
             assert list(self.store.yield_keys(**kw)) == expected
         elif method == "keys":
@@ -182,7 +233,9 @@ class StoreMachine(RuleBasedStateMachine):
         elif method == "values":
             assert list(self.store.values(**kw)) == [self.model[k] for k in expected]
         elif method == "items":
-            assert list(self.store.items(**kw)) == [(k, self.model[k]) for k in expected]
+            assert list(self.store.items(**kw)) == [
+                (k, self.model[k]) for k in expected
+            ]
         else:
 
             async def go():
@@ -190,9 +243,65 @@ class StoreMachine(RuleBasedStateMachine):
 
             assert asyncio.run(go()) == expected
 
+    @rule(
+        prefix=opt_keys,
+        start=opt_keys,
+        stop=opt_keys,
+        start_after=opt_keys,
+        limit=limits,
+        reverse=st.booleans(),
+        delimiter=delimiters,
+        method=st.sampled_from(
+            ["yield_keys", "keys", "values", "items", "ayield_keys"]
+        ),
+    )
+    def range_listing(
+        self, prefix, start, stop, start_after, limit, reverse, delimiter, method
+    ):
+        if method in ("values", "items"):
+            delimiter = None  # only key listings roll keys up into groups
+        expected = model_entries(self.model, prefix, start, stop, delimiter)
+        if reverse:
+            expected.reverse()
+        if start_after is not None:
+            expected = [
+                e for e in expected if (e < start_after if reverse else e > start_after)
+            ]
+        if limit is not None:
+            expected = expected[:limit]
+        kw = {
+            "start_after": start_after,
+            "limit": limit,
+            "reverse": reverse,
+            "start": start,
+            "stop": stop,
+        }
+        if delimiter is not None:
+            kw["delimiter"] = delimiter
+        if method == "yield_keys":
+            assert list(self.store.yield_keys(prefix=prefix, **kw)) == expected
+        elif method == "keys":
+            assert list(self.store.keys(prefix, **kw)) == expected
+        elif method == "values":
+            assert list(self.store.values(prefix, **kw)) == [
+                self.model[k] for k in expected
+            ]
+        elif method == "items":
+            assert list(self.store.items(prefix, **kw)) == [
+                (k, self.model[k]) for k in expected
+            ]
+        else:
+
+            async def go():
+                return [k async for k in self.store.ayield_keys(prefix=prefix, **kw)]
+
+            assert asyncio.run(go()) == expected
+
     @rule(prefix=keys)
     def count(self, prefix):
-        assert self.store.count(prefix) == sum(1 for k in self.model if k.startswith(prefix))
+        assert self.store.count(prefix) == sum(
+            1 for k in self.model if k.startswith(prefix)
+        )
 
     @rule(k=keys)
     def longest_prefix(self, k):
@@ -234,6 +343,45 @@ class StoreMachine(RuleBasedStateMachine):
         else:
             assert got == exp
             entry[3] = got
+
+    @precondition(lambda self: len(self.range_iters) < 3)
+    @rule(
+        prefix=opt_keys,
+        start=opt_keys,
+        stop=opt_keys,
+        start_after=opt_keys,
+        reverse=st.booleans(),
+        delimiter=delimiters,
+    )
+    def open_range_iterator(self, prefix, start, stop, start_after, reverse, delimiter):
+        opts = {
+            "prefix": prefix,
+            "start": start,
+            "stop": stop,
+            "start_after": start_after,
+            "reverse": reverse,
+            "delimiter": delimiter,
+        }
+        entry = [self.store.yield_keys(**opts), opts, None]
+        self.range_iters.append(entry)
+        self._advance_range(entry)
+
+    @precondition(lambda self: self.range_iters)
+    @rule(data=st.data())
+    def advance_range_iterator(self, data):
+        i = data.draw(st.integers(0, len(self.range_iters) - 1))
+        self._advance_range(self.range_iters[i])
+
+    def _advance_range(self, entry):
+        it, opts, last = entry
+        expected = next_entry(self.model, opts, last)
+        got = next(it, END)
+        if expected is None:
+            assert got is END
+            self.range_iters.remove(entry)
+        else:
+            assert got == expected, (opts, last)
+            entry[2] = got
 
     # -------------------------------------------------------- invariants
 

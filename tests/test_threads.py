@@ -81,7 +81,9 @@ def worker(s, tid, model, errors, barrier):
                 assert list(s.yield_keys(prefix=own)) == sorted(model)
                 assert s.count(own) == len(model)
             elif r < 0.96:
-                assert list(s.items(prefix=own, reverse=True)) == sorted(model.items(), reverse=True)
+                assert list(s.items(prefix=own, reverse=True)) == sorted(
+                    model.items(), reverse=True
+                )
             else:
                 k = rkey()
                 lp = s.longest_prefix(k)
@@ -98,11 +100,12 @@ def worker(s, tid, model, errors, barrier):
 def test_threads_disjoint_ranges_no_lost_update(fast_switching):
     s = TrieStore()
     s.mset([(f"shared:{i}", i) for i in range(200)])
-    models = [dict() for _ in range(THREADS)]
+    models = [{} for _ in range(THREADS)]
     errors = []
     barrier = threading.Barrier(THREADS)
     threads = [
-        threading.Thread(target=worker, args=(s, tid, models[tid], errors, barrier)) for tid in range(THREADS)
+        threading.Thread(target=worker, args=(s, tid, models[tid], errors, barrier))
+        for tid in range(THREADS)
     ]
     for t in threads:
         t.start()
@@ -146,7 +149,7 @@ def test_threads_iterators_survive_concurrent_clear(fast_switching):
                 for k in s.keys(reverse=False):
                     assert last is None or k > last
                     last = k
-                for k, v in s.items(prefix="k1", limit=100):
+                for k, _v in s.items(prefix="k1", limit=100):
                     assert k.startswith("k1")
                 s.count("k")
         except BaseException as e:  # noqa: BLE001

@@ -2,10 +2,11 @@
  * bench_iter.c -- how fast the iterator lists keys in order on a big tree.
  *
  *   make -C csrc bench                 build (-O2) and run with defaults
- *   csrc/build/bench_iter [N] [REPS] [sorted] [warm]
+ *   csrc/build/bench_iter [N] [REPS] [sorted] [warm] [pool]
  *                                      N keys (default 10^6), REPS runs;
  *                                      "warm": only the warm listings, many
- *                                      times over (for perf record)
+ *                                      times over (for perf record);
+ *                                      "pool": nodes from pool.h's allocator
  *
  * Builds N chat-style keys (message:<uuid>:<n>, 1..200 messages per
  * session, like benchmarks/workloads.py) inserted in random order, which
@@ -25,6 +26,7 @@
  * numbers depend on the machine, and nothing here asserts on them.
  */
 #define _POSIX_C_SOURCE 199309L
+#include "pool.h"
 #include "radix.h"
 
 #include <stdio.h>
@@ -135,15 +137,23 @@ int main(int argc, char **argv)
     double *back = malloc(reps * sizeof(double));
     int sorted = 0, warm_only = 0, a;
     unsigned char *arena;
-    rx_tree *t = rx_tree_new(NULL);
+    rx_tree *t;
+    rx_pool *pool = NULL;
+    rx_allocator pool_alloc;
     double t0;
 
-    if (!keys || !prefixes || !t || !walk || !copy || !pre || !warm || !back || reps < 1)
-        return 1;
     for (a = 3; a < argc; a++) {
         sorted |= strcmp(argv[a], "sorted") == 0;
         warm_only |= strcmp(argv[a], "warm") == 0;
+        if (strcmp(argv[a], "pool") == 0 && pool == NULL) {
+            if ((pool = rx_pool_new(NULL)) == NULL)
+                return 1;
+            rx_pool_allocator(pool, &pool_alloc);
+        }
     }
+    t = rx_tree_new(pool ? &pool_alloc : NULL);
+    if (!keys || !prefixes || !t || !walk || !copy || !pre || !warm || !back || reps < 1)
+        return 1;
     for (i = 0; i < n;) {
         char sid[40];
         uint64_t a = rnd(), b = rnd();
@@ -222,6 +232,7 @@ int main(int argc, char **argv)
     printf("prefix-warm %6.1f ns/key\n", median(warm, reps));
     printf("prefix-warm-back %6.1f ns/key\n", median(back, reps));
     rx_tree_free(t, NULL, NULL);
+    rx_pool_free(pool);
     free(arena);
     free(prefixes);
     free(walk);

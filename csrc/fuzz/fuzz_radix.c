@@ -16,6 +16,14 @@
  *   - two iterators: set_prefix, every rx_seek_op, next in both directions,
  *     mutations while they are open (each next must return the first key
  *     strictly after the last one returned, in the tree as it is now),
+ *     rx_iter_skip_prefix of a group the last key is in (the group passed
+ *     as a pointer into the iterator's own key) or of any string, before or
+ *     after a seek (the next key must be the model's first key past the
+ *     group, in the tree as it is at that next),
+ *   - range listings as the binding builds them: prefix, seek GE start (or
+ *     LT stop backward), steps until the exclusive bound; sometimes rolled
+ *     up into groups at a delimiter byte with rx_iter_skip_prefix
+ *     (directory-style listing), compared entry by entry with the model,
  *   - an allocator that fails on demand (the input arms "fail the n-th next
  *     allocation" or "fail every allocation during the next operation"); an
  *     RX_ENOMEM must come from an injected failure and leave the tree equal
@@ -224,7 +232,8 @@ typedef struct {
     int active;     /* a seek succeeded; keys may come */
     int ended;      /* next returned 0 and the model agreed */
     int backward;
-    int op;         /* rx_seek_op giving the next expected key */
+    int op;         /* rx_seek_op (or OP_PAST) giving the next expected key */
+    int sought;     /* rx_iter_seek was called (it sets direction and prefix) */
     unsigned char *target;
     size_t target_n;
     unsigned char *prefix; /* in effect since the last seek */
@@ -1034,10 +1043,23 @@ static void do_clear(fz *F, unsigned control)
 
 static void miter_reset(miter *mi)
 {
-    mi->active = mi->ended = mi->has_key = 0;
+    mi->active = mi->ended = mi->has_key = mi->sought = 0;
     mi->backward = 0;
     mi->op = RX_SEEK_FIRST;
     mi->target_n = mi->prefix_n = mi->pending_n = 0;
+}
+
+/* miter.op after a forward rx_iter_skip_prefix: the next key is the first
+ * after every key starting with target.  (Backward it is RX_SEEK_LT.) */
+#define OP_PAST 6
+
+/* First model index past the keys that start with p. */
+static size_t m_past(const fz *F, const unsigned char *p, size_t pn)
+{
+    size_t i = m_bound(F, p, pn, 0);
+    while (i < F->mn && has_prefix(F->m[i].k, F->m[i].n, p, pn))
+        i++;
+    return i;
 }
 
 /* The key the model says the iterator returns next: its index, or -1. */
@@ -1047,8 +1069,9 @@ static long m_expected(const fz *F, const miter *mi)
     m_prefix_range(F, mi->prefix, mi->prefix_n, &lo, &hi);
     if (!mi->backward) {
         a = lo;
-        if (mi->op == RX_SEEK_GE || mi->op == RX_SEEK_GT) {
-            size_t t = m_bound(F, mi->target, mi->target_n, mi->op == RX_SEEK_GT);
+        if (mi->op == RX_SEEK_GE || mi->op == RX_SEEK_GT || mi->op == OP_PAST) {
+            size_t t = mi->op == OP_PAST ? m_past(F, mi->target, mi->target_n)
+                                         : m_bound(F, mi->target, mi->target_n, mi->op == RX_SEEK_GT);
             if (t > a)
                 a = t;
         }
@@ -1063,7 +1086,7 @@ static long m_expected(const fz *F, const miter *mi)
     return b > lo ? (long)b - 1 : -1;
 }
 
-static const char *const SEEK_NAMES[] = {"FIRST", "LAST", "GE", "GT", "LE", "LT"};
+static const char *const SEEK_NAMES[] = {"FIRST", "LAST", "GE", "GT", "LE", "LT", "PAST"};
 
 static int do_next(fz *F, int which)
 {
@@ -1150,6 +1173,11 @@ static void do_seek(fz *F, int which, int op, const key_t_ *k)
     TRACEKEY(k->p, k->n);
     TRACE(" -> %d\n", rc);
     mi->has_key = 0;
+    /* direction and prefix are set even by a seek that fails: a later
+     * rx_iter_skip_prefix uses them */
+    mi->sought = 1;
+    mi->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
+    set_buf(&mi->prefix, &mi->prefix_n, mi->pending, mi->pending_n);
     if (rc == RX_ENOMEM) {
         expect_failure_injected(F, f0, "rx_iter_seek");
         mi->active = 0;
@@ -1159,10 +1187,177 @@ static void do_seek(fz *F, int which, int op, const key_t_ *k)
         die("rx_iter_seek returned %d", rc);
     mi->active = 1;
     mi->ended = 0;
-    mi->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     mi->op = op;
     set_buf(&mi->target, &mi->target_n, k->p, k->n);
-    set_buf(&mi->prefix, &mi->prefix_n, mi->pending, mi->pending_n);
+}
+
+/* rx_iter_skip_prefix: control bit 0x10 with a key just returned skips a
+ * group that key is in (its first `len` bytes, passed as a pointer into
+ * the iterator's own key: the fast path); otherwise a key from the input. */
+static void do_skip(fz *F, int which, unsigned control)
+{
+    miter *mi = &F->its[which];
+    unsigned long f0 = F->alloc.failures, calls = F->alloc.calls;
+    uint64_t ver = rx_version(F->t);
+    key_t_ g;
+    int rc, saved = F->alloc.owner;
+    if ((control & 0x10) && mi->has_key) {
+        g = key_from(mi->it.key, u8(&F->in) % (mi->it.key_len + 1));
+        g.arg = mi->it.key;
+    } else {
+        g = read_key(F);
+    }
+    F->alloc.owner = 1 + which;
+    rc = rx_iter_skip_prefix(&mi->it, g.arg, g.n);
+    F->alloc.owner = saved;
+    TRACE("skip it%d ", which);
+    TRACEKEY(g.p, g.n);
+    TRACE(" -> %d\n", rc);
+    mi->has_key = 0;
+    if (rx_version(F->t) != ver)
+        die("rx_iter_skip_prefix changed the tree's version");
+    if (!mi->sought) {
+        if (rc != RX_OK || F->alloc.calls != calls)
+            die("rx_iter_skip_prefix before any seek returned %d / allocated", rc);
+    } else if (rc == RX_ENOMEM) {
+        expect_failure_injected(F, f0, "rx_iter_skip_prefix");
+        mi->active = 0;
+    } else if (rc != RX_OK) {
+        die("rx_iter_skip_prefix returned %d", rc);
+    } else {
+        mi->active = 1;
+        mi->ended = 0;
+        mi->op = mi->backward ? RX_SEEK_LT : OP_PAST;
+        set_buf(&mi->target, &mi->target_n, g.p, g.n);
+    }
+    key_free(&g);
+}
+
+/* Entry of a directory-style listing for key k under prefix p, rolled up
+ * at the first byte d after p: its length (the group's, or n). */
+static size_t entry_len(const unsigned char *k, size_t n, size_t pn, int d)
+{
+    const unsigned char *cut = d >= 0 ? memchr(k + pn, d, n - pn) : NULL;
+    return cut ? (size_t)(cut - k) + 1 : n;
+}
+
+/* A range listing the way the binding makes one: keys with prefix P, at
+ * or after `start` and before `stop` (each optional), in either direction,
+ * from one seek, stopping at the far bound; with a delimiter byte, keys
+ * with it after P are rolled up into one entry per group, left with
+ * rx_iter_skip_prefix.  Entry by entry against the model.  Allocation
+ * failures may end it early (RX_ENOMEM, checked to be injected). */
+static void op_range(fz *F, unsigned control)
+{
+    key_t_ p = read_key(F), start = read_key(F), stop = read_key(F);
+    int backward = control & 1, has_start = (control >> 1) & 1, has_stop = (control >> 2) & 1;
+    int d = (control & 0x08) ? (int)u8(&F->in) : -1, rc;
+    unsigned long f0 = F->alloc.failures;
+    size_t lo, hi, a, b, listed = 0;
+    unsigned char *last = NULL; /* the model's last entry (a group rolls up) */
+    size_t last_n = 0;
+    rx_iter it;
+    TRACE("range %s prefix ", backward ? "backward" : "forward");
+    TRACEKEY(p.p, p.n);
+    TRACE(" start%s ", has_start ? "" : "(none)");
+    TRACEKEY(start.p, start.n);
+    TRACE(" stop%s ", has_stop ? "" : "(none)");
+    TRACEKEY(stop.p, stop.n);
+    TRACE(" delimiter %d\n", d);
+    /* the model's answer: indexes [a, b) of the keys, in the direction */
+    m_prefix_range(F, p.p, p.n, &lo, &hi);
+    a = lo;
+    b = hi;
+    if (has_start && m_bound(F, start.p, start.n, 0) > a)
+        a = m_bound(F, start.p, start.n, 0);
+    if (has_stop && m_bound(F, stop.p, stop.n, 0) < b)
+        b = m_bound(F, stop.p, stop.n, 0);
+    if (b < a)
+        b = a;
+
+    it_init(F, OWNER_VERIFY, &it);
+    rc = it_set_prefix(F, OWNER_VERIFY, &it, p.arg, p.n);
+    if (rc == RX_OK) {
+        if (backward)
+            rc = it_seek(F, OWNER_VERIFY, &it, has_stop ? RX_SEEK_LT : RX_SEEK_LAST, stop.arg, stop.n);
+        else
+            rc = it_seek(F, OWNER_VERIFY, &it, has_start ? RX_SEEK_GE : RX_SEEK_FIRST, start.arg,
+                         start.n);
+    }
+    while (rc == RX_OK) {
+        size_t en;
+        const entry *e;
+        int saved;
+        rc = it_next(F, OWNER_VERIFY, &it);
+        if (rc == 1 && (backward ? has_start && cmp_keys(it.key, it.key_len, start.p, start.n) < 0
+                                 : has_stop && cmp_keys(it.key, it.key_len, stop.p, stop.n) >= 0))
+            rc = 0; /* past the far bound: the listing ends */
+        /* the model's next entry: skip the keys of the group listed last */
+        while (a < b) {
+            e = &F->m[backward ? b - 1 : a];
+            if (!(last && has_prefix(e->k, e->n, last, last_n)))
+                break;
+            if (backward)
+                b--;
+            else
+                a++;
+        }
+        if (rc != 1) {
+            if (rc == RX_ENOMEM) {
+                expect_failure_injected(F, f0, "range listing");
+                break;
+            }
+            if (rc != 0)
+                die("range listing: rx_iter_next returned %d", rc);
+            if (a < b)
+                die("range listing ended after %zu entries; the model has more", listed);
+            break;
+        }
+        if (a >= b) {
+            fprintf(stderr, "got ");
+            print_key(stderr, it.key, it.key_len);
+            fprintf(stderr, "\n");
+            die("range listing returned an entry (#%zu) the model does not have", listed);
+        }
+        e = &F->m[backward ? b - 1 : a];
+        en = entry_len(e->k, e->n, p.n, d);
+        if (cmp_keys(it.key, entry_len(it.key, it.key_len, p.n, d), e->k, en) != 0) {
+            fprintf(stderr, "got ");
+            print_key(stderr, it.key, it.key_len);
+            fprintf(stderr, ", model entry ");
+            print_key(stderr, e->k, en);
+            fprintf(stderr, "\n");
+            die("range listing differs at entry #%zu", listed);
+        }
+        listed++;
+        rc = RX_OK;
+        if (en < e->n) { /* a group: listed once, then skipped */
+            set_buf(&last, &last_n, e->k, en);
+            saved = F->alloc.owner;
+            F->alloc.owner = OWNER_VERIFY;
+            rc = rx_iter_skip_prefix(&it, it.key, en);
+            F->alloc.owner = saved;
+            if (rc == RX_ENOMEM)
+                expect_failure_injected(F, f0, "range listing's skip");
+            else if (rc != RX_OK)
+                die("rx_iter_skip_prefix returned %d", rc);
+        } else {
+            free(last);
+            last = NULL;
+            last_n = 0;
+            if (backward)
+                b--;
+            else
+                a++;
+        }
+    }
+    it_release(F, OWNER_VERIFY, &it); /* first: verify_full's iterator has the same owner */
+    if (rc == RX_ENOMEM)
+        after_enomem(F, "range listing");
+    free(last);
+    key_free(&p);
+    key_free(&start);
+    key_free(&stop);
 }
 
 static void do_set_prefix(fz *F, int which, const key_t_ *k)
@@ -1392,10 +1587,14 @@ static void run_op(fz *F)
         key_free(&k);
         check_cheap(F, "after remove_prefix");
         break;
-    case 15: /* clear, rarely */
+    case 15: /* clear, rarely; skip a group; list a range */
         b = u8(r);
         if ((b & 7) == 0) {
             do_clear(F, u8(r));
+        } else if ((b & 7) == 4 || (b & 7) == 5) {
+            do_skip(F, (b >> 3) & 1, b);
+        } else if ((b & 7) >= 6) {
+            op_range(F, u8(r));
         } else {
             k = read_key(F);
             do_count(F, &k);

@@ -139,6 +139,22 @@ def release(which, reinit=False):
     return [22, which | (2 if reinit else 0)]
 
 
+def skip(which, k=None, cut=None):
+    """rx_iter_skip_prefix: of key k, or (cut given) of the first cut % (len+1)
+    bytes of the key the iterator just returned (the path-popping case)."""
+    if cut is not None:
+        return [15, 4 | (which << 3) | 0x10, cut]
+    return [15, 4 | (which << 3)] + k
+
+
+def range_(p, start=None, stop=None, backward=False, delim=None):
+    """A range listing (prefix p, optional start/stop), rolled up at the
+    byte delim when given."""
+    control = (1 if backward else 0) | (2 if start else 0) | (4 if stop else 0) | (8 if delim is not None else 0)
+    out = [15, 6, control] + p + (start or k_empty()) + (stop or k_empty())
+    return out + ([delim] if delim is not None else [])
+
+
 def arm(n):
     """Fail the n-th allocation from now (0 = the next one)."""
     return [23, n]
@@ -324,6 +340,26 @@ def seeds():
         insert(stored(3, 2, 0, ext=(1, 0))), insert(stored(5, 2, 4, ext=(2, 3))), insert(stored(7, 3, 4)),
         insert(stored(2, 3, 8 | 16, arg=1)), count(stored(4, 1, 0, arg=2)), count(stored(6, 1, 4 | 8)),
         remove_prefix(stored(9, 1, 4), 0x01) + find(stored(1)), verify(1))
+    dirs = ["a", "aa", "aab", "aaba", "aabb", "ab", "aba", "abab", "abb", "abba", "b", "ba", "bab", "bb",
+            "\xff", "\xff\xff", "\xffb", "\xffb\xff"]
+    dbase = cat(*[insert(k4(w)) for w in dirs])
+    B = ord("b")
+    s["skip_groups"] = dbase + cat(
+        seek(0, FIRST, k_empty()), next_(0, 2), skip(0, cut=2), next_(0), skip(0, cut=2), next_(0, 2),
+        skip(0, cut=1), next_(0, 2), skip(0, k4("\xff")), next_(0),
+        seek(1, LAST, k_empty()), next_(1), skip(1, cut=1), next_(1), skip(1, cut=1), insert(k4("baa")),
+        next_(1), skip(1, cut=2), insert(k4("ab\x00")), next_(1, 4, True),
+        set_prefix(0, k4("a")), seek(0, GE, k4("ab")), next_(0), skip(0, cut=2), remove(k4("abb")),
+        next_(0, 3, True), skip(1, k4("")), next_(1), skip(0, k4("\xff")), next_(0, 2, True))
+    s["range_delimiter"] = dbase + cat(
+        range_(k_empty()), range_(k_empty(), delim=B), range_(k_empty(), backward=True, delim=B),
+        range_(k4("a"), delim=B), range_(k4("a"), start=k4("aab"), stop=k4("abb"), delim=B),
+        range_(k4("a"), start=k4("aab"), stop=k4("abb"), backward=True, delim=B),
+        range_(k_empty(), start=k4("ab"), stop=k4("ba")), range_(k_empty(), start=k4("ab"), backward=True),
+        range_(k_empty(), stop=k4("\xff"), backward=True, delim=0xFF), range_(k_empty(), delim=0xFF),
+        range_(k4("b"), start=k4("a"), stop=k4("\xff")), range_(k4("ab"), start=k4("b"), stop=k4("a")),
+        arm(3), range_(k_empty(), delim=B), arm(1), range_(k4("a"), backward=True, delim=B),
+        bulk_insert(k4("ab"), 0, 200, 1), range_(k4("ab"), delim=0x05), range_(k4("ab"), backward=True, delim=0x05))
     # a few random streams over the whole op set
     rnd = random.Random(20240601)
     for n in range(10):

@@ -857,6 +857,349 @@ static void test_iter_spare_buffers(void)
     FREE_TREE(t, &a);
 }
 
+/* Fills t with `n` keys of `len` bytes: byte 0 is `group`, byte 1 the
+ * key's number, the rest filler.  A listing of them needs a key buffer of
+ * about `len` bytes. */
+static void put_long_keys(rx_tree *t, unsigned char group, size_t n, size_t len)
+{
+    unsigned char *k = malloc(len);
+    size_t i;
+    void *old;
+    REQUIRE(k != NULL);
+    memset(k, 'x', len);
+    k[0] = group;
+    for (i = 0; i < n; i++) {
+        k[1] = (unsigned char)('A' + i);
+        CHECK_EQ(rx_insert(t, k, len, V(i + 1), &old), 1);
+    }
+    free(k);
+}
+
+/* Lists every key, so the tree may keep the iterator's buffers. */
+static size_t list_all(rx_tree *t)
+{
+    rx_iter it;
+    size_t n = 0;
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while (rx_iter_next(&it) == 1)
+        n++;
+    rx_iter_release(&it);
+    return n;
+}
+
+/* The bound on the buffers a tree keeps (1/16 of its memory) holds after
+ * the tree shrinks, not only when they are handed back: listing long keys
+ * and then removing most of them (rx_remove, rx_remove_prefix) must not
+ * leave the tree with buffers sized for the keys that are gone. */
+static void test_iter_spare_bound_on_shrink(void)
+{
+    enum { LONG = 64 * 1024 };
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    unsigned char k[LONG];
+    size_t i, kept;
+    void *old;
+
+    put_long_keys(t, 'a', 35, LONG);
+    put_long_keys(t, 'b', 5, LONG);
+    CHECK_EQ(list_all(t), 40);
+    kept = rx_spare_memory(t);
+    CHECK(kept > LONG); /* the key buffer alone is longer than one key */
+    CHECK(kept <= rx_memory(t) / 16);
+    CHECK_MEM(t, &a);
+
+    /* one key less: still well within the bound, still kept */
+    memset(k, 'x', LONG);
+    k[0] = 'a';
+    k[1] = 'A';
+    CHECK_EQ(rx_remove(t, k, LONG, &old), 1);
+    CHECK_EQ(rx_spare_memory(t), kept);
+    CHECK_MEM(t, &a);
+
+    /* rx_remove down to a tree the buffers outweigh: they go with the key
+     * that crossed the bound */
+    for (i = 1; i < 35 && rx_spare_memory(t) == kept; i++) {
+        k[1] = (unsigned char)('A' + i);
+        CHECK_EQ(rx_remove(t, k, LONG, &old), 1);
+        CHECK(rx_spare_memory(t) == kept || rx_spare_memory(t) == 0);
+    }
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK(kept > rx_memory(t) / 16);
+    CHECK_MEM(t, &a);
+    CHECK_EQ(rx_clear(t, NULL, NULL), 40 - i);
+
+    /* rx_remove_prefix: the same, in one call */
+    put_long_keys(t, 'a', 35, LONG);
+    put_long_keys(t, 'b', 5, LONG);
+    CHECK_EQ(list_all(t), 40);
+    CHECK_EQ(rx_spare_memory(t), kept);
+    CHECK_EQ(rx_remove_prefix(t, KEY("a"), NULL, NULL), 35);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_MEM(t, &a);
+    /* and a listing of the smaller tree keeps nothing either */
+    CHECK_EQ(list_all(t), 5);
+    CHECK_EQ(rx_spare_memory(t), 0);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
+/* A directory-style listing of the keys with prefix p: a key whose rest
+ * after p holds the byte d is rolled up into its group (p + rest up to and
+ * including d), listed once; the group is left with rx_iter_skip_prefix.
+ * Writes the entries joined by '|' into out. */
+static void list_grouped(rx_tree *t, const char *p, int backward, unsigned char d, char *out,
+                         size_t cap)
+{
+    rx_iter it;
+    size_t pn = strlen(p), used = 0;
+    int rc;
+    out[0] = '\0';
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, (const unsigned char *)p, pn), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while ((rc = rx_iter_next(&it)) == 1) {
+        const unsigned char *cut = memchr(it.key + pn, d, it.key_len - pn);
+        size_t n = cut ? (size_t)(cut - it.key) + 1 : it.key_len;
+        if (used + n + 2 > cap)
+            break;
+        if (used)
+            out[used++] = '|';
+        memcpy(out + used, it.key, n);
+        used += n;
+        out[used] = '\0';
+        if (cut)
+            CHECK_EQ(rx_iter_skip_prefix(&it, it.key, n), RX_OK);
+    }
+    CHECK_EQ(rc, 0);
+    rx_iter_release(&it);
+}
+
+#define CHECK_GROUPED(t, p, backward, d, want)                                  \
+    do {                                                                        \
+        char got_[256];                                                         \
+        list_grouped((t), (p), (backward), (d), got_, sizeof got_);             \
+        CHECK_KEY("grouped listing", got_, strlen(got_), (want), strlen(want)); \
+    } while (0)
+
+/* rx_iter_skip_prefix: directory-style listings in both directions, with
+ * and without a prefix, a group that is also a key, groups of 0xff bytes
+ * (no successor string exists), groups outside the prefix's range, skips
+ * before a seek and before a step, and changes to the tree between the
+ * skip and the next step. */
+static void test_iter_skip_prefix_cases(void)
+{
+    static const char *const keys[] = {"docs/a.md",    "docs/img",    "docs/img/1.png",
+                                       "docs/img/2.png", "docs/img/x/3", "docs/z",
+                                       "readme",       "\xff\xff",    "\xff\xff\x01"};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it;
+    size_t i;
+    unsigned long attempts;
+    void *old;
+    for (i = 0; i < sizeof keys / sizeof *keys; i++)
+        CHECK_EQ(rx_insert(t, (const unsigned char *)keys[i], strlen(keys[i]), V(i + 1), &old), 1);
+
+    CHECK_GROUPED(t, "", 0, '/', "docs/|readme|\xff\xff|\xff\xff\x01");
+    CHECK_GROUPED(t, "", 1, '/', "\xff\xff\x01|\xff\xff|readme|docs/");
+    CHECK_GROUPED(t, "docs/", 0, '/', "docs/a.md|docs/img|docs/img/|docs/z");
+    CHECK_GROUPED(t, "docs/", 1, '/', "docs/z|docs/img/|docs/img|docs/a.md");
+    CHECK_GROUPED(t, "docs/img/", 0, '/', "docs/img/1.png|docs/img/2.png|docs/img/x/");
+    CHECK_GROUPED(t, "docs/img/", 1, '/', "docs/img/x/|docs/img/2.png|docs/img/1.png");
+    CHECK_GROUPED(t, "docs/img", 0, '/', "docs/img|docs/img/");
+    /* the group "\xff" has no successor string: forward, nothing follows */
+    CHECK_GROUPED(t, "", 0, 0xff, "docs/a.md|docs/img|docs/img/1.png|docs/img/2.png|"
+                                  "docs/img/x/3|docs/z|readme|\xff");
+    CHECK_GROUPED(t, "", 1, 0xff, "\xff|readme|docs/z|docs/img/x/3|docs/img/2.png|"
+                                  "docs/img/1.png|docs/img|docs/a.md");
+    CHECK_GROUPED(t, "", 0, 'm', "docs/a.m|docs/im|docs/z|readm|\xff\xff|\xff\xff\x01");
+
+    /* before any seek: nothing to skip, still positioned nowhere */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    /* the empty group holds every key; so does one the prefix extends */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_skip_prefix(&it, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    /* a group before the prefix's range: forward that is every key with
+     * the prefix, backward none; after the range the other way round */
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("readme")), RX_OK); /* staged: not applied */
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("r")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("last before a later group", it.key, it.key_len, "docs/z", 6);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("a")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/z")), RX_OK);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("a")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("first after an earlier group", it.key, it.key_len, "docs/a.md", 9);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("r")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    /* a group holding no key, from anywhere: a seek */
+    CHECK_EQ(rx_iter_set_prefix(&it, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/b")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after an empty group", it.key, it.key_len, "docs/img", 8);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/e")), RX_OK); /* behind: a seek back */
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after a group behind", it.key, it.key_len, "docs/img", 8);
+    /* a group that is a whole key, answered as a leaf */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("readme")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("readme")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after a leaf group", it.key, it.key_len, "\xff\xff", 2);
+
+    /* the tree changes between the skip and the next step: the iterator
+     * seeks again past the group, not after the key it returned last */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("in the group", it.key, it.key_len, "docs/img/1.png", 14);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_insert(t, KEY("docs/img/0"), V(50), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("docs/m"), V(51), &old), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("past the group after a change", it.key, it.key_len, "docs/m", 6);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LE, KEY("docs/img/2.png")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_insert(t, KEY("docs/img/00"), V(52), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("docs/b"), V(53), &old), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("before the group after a change", it.key, it.key_len, "docs/img", 8);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("then on", it.key, it.key_len, "docs/b", 6);
+
+    /* right after a step into the group, a skip allocates nothing once the
+     * iterator's resume buffer has held a group that long */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/1")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/1")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    attempts = a.attempts;
+    CHECK_EQ(rx_iter_skip_prefix(&it, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("past the group", it.key, it.key_len, "docs/m", 6);
+    CHECK_EQ(a.attempts, attempts);
+    rx_iter_release(&it);
+    FREE_TREE(t, &a);
+}
+
+/* rx_iter_skip_prefix against the model: random trees over a small
+ * alphabet (so groups share long runs and 0xff appears), random prefixes
+ * and seeks, then steps and skips -- of a group the last key starts with
+ * (the path-popping case) or of any string (the seek case) -- with
+ * changes to the tree in between.  Each key returned is the one the model
+ * says follows the last key, seek or skip. */
+static void test_iter_skip_prefix_model(void)
+{
+    static const unsigned char alphabet[] = {'a', 'b', '/', 0xff};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t round, rounds = t_scaled(3000), steps = 0, skips = 0, popped = 0;
+    m_init(&m);
+    rng_seed(&rng, t_seed ^ 0x5c1b);
+    for (round = 0; round < rounds && !t_failures(); round++) {
+        unsigned char k[8], p[3], g[9], last[16];
+        size_t kn, pn, gn, ln = 0, i, j;
+        rx_iter it;
+        rx_seek_op op = (rx_seek_op)rng_below(&rng, 6);
+        enum { AFTER_SEEK, AFTER_KEY, AFTER_GROUP } state = AFTER_SEEK;
+        int backward, rc;
+        long want;
+        /* grow or thin the tree */
+        for (i = 0; i < 20; i++) {
+            kn = rng_below(&rng, 8);
+            for (j = 0; j < kn; j++)
+                k[j] = alphabet[rng_below(&rng, 4)];
+            if (m.n < 200 || rng_chance(&rng, 1, 2))
+                put(t, &m, k, kn, round * 100 + i + 1);
+            else
+                del(t, &m, k, kn);
+        }
+        pn = rng_below(&rng, 3);
+        for (j = 0; j < pn; j++)
+            p[j] = alphabet[rng_below(&rng, 4)];
+        kn = rng_below(&rng, 6);
+        for (j = 0; j < kn; j++)
+            k[j] = alphabet[rng_below(&rng, 4)];
+        t_where("round %lu", (unsigned long)round);
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
+        CHECK_EQ(rx_iter_seek(&it, op, k, kn), RX_OK);
+        m_seek_index(&m, p, pn, op, k, kn, &backward);
+        for (i = 0; i < 40; i++) {
+            if (rng_chance(&rng, 1, 8)) { /* a change before the next call */
+                unsigned char c[8];
+                size_t cn = rng_below(&rng, 7);
+                for (j = 0; j < cn; j++)
+                    c[j] = alphabet[rng_below(&rng, 4)];
+                if (rng_chance(&rng, 1, 2))
+                    put(t, &m, c, cn, 999999 + i);
+                else
+                    del(t, &m, c, cn);
+            }
+            if (rng_chance(&rng, 1, 3)) {
+                if (state == AFTER_KEY && rng_chance(&rng, 3, 4)) {
+                    gn = rng_below(&rng, ln + 1); /* a group the last key is in */
+                    memcpy(g, last, gn);
+                    popped++;
+                } else {
+                    gn = rng_below(&rng, 6);
+                    for (j = 0; j < gn; j++)
+                        g[j] = alphabet[rng_below(&rng, 4)];
+                }
+                CHECK_EQ(rx_iter_skip_prefix(&it, g, gn), RX_OK);
+                state = AFTER_GROUP;
+                skips++;
+                continue;
+            }
+            if (state == AFTER_SEEK)
+                want = m_seek_index(&m, p, pn, op, k, kn, &backward);
+            else if (state == AFTER_KEY)
+                want = m_step_index(&m, p, pn, backward, last, ln);
+            else
+                want = m_past_group_index(&m, p, pn, backward, g, gn);
+            rc = rx_iter_next(&it);
+            steps++;
+            if (want < 0) {
+                if (!CHECK_EQ(rc, 0))
+                    break;
+                break;
+            }
+            if (!CHECK_EQ(rc, 1))
+                break;
+            if (!CHECK_KEY("after a skip or step", it.key, it.key_len, m.e[want].k, m.e[want].n))
+                break;
+            CHECK_PTR(it.value, V(m.e[want].v));
+            memcpy(last, it.key, it.key_len);
+            ln = it.key_len;
+            state = AFTER_KEY;
+        }
+        rx_iter_release(&it);
+    }
+    t_note("%lu rounds, %lu steps, %lu skips (%lu of a group the last key is in)",
+           (unsigned long)round, (unsigned long)steps, (unsigned long)skips,
+           (unsigned long)popped);
+    CHECK_TREE(t, &m);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 /* rx_iter_prefix_count right after a seek is the prefix's count: checked
  * against rx_count_prefix and the model for every prefix of every key (and
  * prefixes matching nothing), after FIRST and LAST seeks. */
@@ -1208,5 +1551,8 @@ void run_iter_tests(void)
     t_run("iter_digit_leaves", test_iter_digit_leaves);
     t_run("iter_digit_seeks", test_iter_digit_seeks);
     t_run("iter_spare_buffers", test_iter_spare_buffers);
+    t_run("iter_spare_bound_on_shrink", test_iter_spare_bound_on_shrink);
     t_run("iter_prefix_count", test_iter_prefix_count);
+    t_run("iter_skip_prefix_cases", test_iter_skip_prefix_cases);
+    t_run("iter_skip_prefix_model", test_iter_skip_prefix_model);
 }

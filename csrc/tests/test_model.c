@@ -10,7 +10,10 @@
  * allocation failing), find, count_prefix, longest_prefix, remove_prefix
  * (release callback checked), clear (rarely), and two iterators left open
  * across the changes, seeked at random in both directions with random
- * prefixes; each of their steps is checked against the model.
+ * prefixes and made to skip groups of keys (rx_iter_skip_prefix); each of
+ * their steps is checked against the model.  Range listings (prefix, start,
+ * exclusive stop, either direction, sometimes rolled up at a delimiter byte
+ * with group skips) are checked entry by entry.
  *
  * Seed: RX_TEST_SEED / argv[1].  Set RX_TEST_TRACE=1 to print every
  * operation (with RX_TEST_ONLY=model_short etc. to isolate a failure).
@@ -22,6 +25,9 @@
 #include <string.h>
 
 #define MAXK 512
+
+enum { S_INSERT, S_OVERWRITE, S_ENOMEM, S_REMOVE, S_MISS, S_FIND, S_COUNT, S_LONGEST,
+       S_RMPREFIX, S_CLEAR, S_SEEK, S_NEXT, S_SKIP, S_RANGE, NSTATS };
 
 typedef struct {
     t_rng rng;
@@ -37,11 +43,9 @@ typedef struct {
     size_t fillen;
     unsigned long op;
     int trace;
-    unsigned long stats[12];
+    unsigned long stats[NSTATS];
 } mstate;
 
-enum { S_INSERT, S_OVERWRITE, S_ENOMEM, S_REMOVE, S_MISS, S_FIND, S_COUNT, S_LONGEST,
-       S_RMPREFIX, S_CLEAR, S_SEEK, S_NEXT };
 
 static void trace(mstate *s, const char *what, const unsigned char *k, size_t n, long extra)
 {
@@ -285,6 +289,25 @@ static void do_iter(mstate *s)
         }
         s->stats[S_SEEK]++;
         MI_SEEK(mi, p, pn, op, k, n);
+    } else if (rng_chance(&s->rng, 1, 5)) {
+        /* skip a group: mostly one the last key is in (the iterator pops
+         * its path), passed as a pointer into that key */
+        unsigned char g[MAXK];
+        const unsigned char *gp = g;
+        size_t gn;
+        if (mi->emitted && rng_chance(&s->rng, 3, 4)) {
+            gn = rng_below(&s->rng, mi->it.key_len + 1);
+            gp = mi->it.key;
+        } else {
+            gen_prefix(s, g, &gn, 1);
+        }
+        if (s->trace) {
+            char b[160];
+            printf("  op %lu: skip group %s on iterator %d\n", s->op, t_fmt_key(b, gp, gn),
+                   (int)(mi - s->mi));
+        }
+        s->stats[S_SKIP]++;
+        MI_SKIP(mi, gp, gn);
     } else {
         size_t steps = 1 + rng_below(&s->rng, 4);
         if (s->trace)
@@ -296,6 +319,94 @@ static void do_iter(mstate *s)
                 break;
         }
     }
+}
+
+/* Entry of a directory-style listing for key k under a prefix of pn
+ * bytes, rolled up at the first byte d after it: the entry's length. */
+static size_t entry_len(const unsigned char *k, size_t n, size_t pn, int d)
+{
+    const unsigned char *cut = d >= 0 ? memchr(k + pn, d, n - pn) : NULL;
+    return cut ? (size_t)(cut - k) + 1 : n;
+}
+
+/* A range listing the way the binding makes one: the keys with a prefix,
+ * >= start and < stop (each optional), forward or backward, from one seek
+ * (GE start forward, LT stop backward), ended by the far bound; sometimes
+ * rolled up into groups at a delimiter byte, each group listed once and
+ * left with rx_iter_skip_prefix.  Every entry against the model's. */
+static void do_range(mstate *s)
+{
+    unsigned char p[MAXK], start[MAXK], stop[MAXK], last[MAXK];
+    size_t pn, startn, stopn, lastn = 0, lo, hi, a, b, listed = 0;
+    int backward = rng_chance(&s->rng, 1, 2), has_start = rng_chance(&s->rng, 2, 3);
+    int has_stop = rng_chance(&s->rng, 2, 3), grouped = 0, d = -1, rc;
+    rx_iter it;
+    gen_prefix(s, p, &pn, 1);
+    if (rng_chance(&s->rng, 1, 3))
+        pn = 0;
+    gen_key(s, start, &startn);
+    gen_key(s, stop, &stopn);
+    if (rng_chance(&s->rng, 1, 2))
+        d = s->alpha[rng_below(&s->rng, s->nalpha)];
+    if (s->trace) {
+        char b1[160], b2[160], b3[160];
+        printf("  op %lu: range %s prefix %s start %s stop %s delimiter %d\n", s->op,
+               backward ? "backward" : "forward", t_fmt_key(b1, p, pn),
+               has_start ? t_fmt_key(b2, start, startn) : "-",
+               has_stop ? t_fmt_key(b3, stop, stopn) : "-", d);
+    }
+    s->stats[S_RANGE]++;
+    m_prefix_range(&s->m, p, pn, &lo, &hi);
+    a = has_start && m_lower(&s->m, start, startn, 0) > lo ? m_lower(&s->m, start, startn, 0) : lo;
+    b = has_stop && m_lower(&s->m, stop, stopn, 0) < hi ? m_lower(&s->m, stop, stopn, 0) : hi;
+    rx_iter_init(&it, s->t);
+    CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
+    if (backward)
+        rc = rx_iter_seek(&it, has_stop ? RX_SEEK_LT : RX_SEEK_LAST, stop, stopn);
+    else
+        rc = rx_iter_seek(&it, has_start ? RX_SEEK_GE : RX_SEEK_FIRST, start, startn);
+    CHECK_EQ(rc, RX_OK);
+    while (!t_failures()) {
+        const m_entry *e;
+        size_t en;
+        rc = rx_iter_next(&it);
+        if (rc == 1 && (backward ? has_start && keycmp(it.key, it.key_len, start, startn) < 0
+                                 : has_stop && keycmp(it.key, it.key_len, stop, stopn) >= 0))
+            rc = 0; /* past the far bound */
+        /* the model's next entry: past the keys of the group listed last */
+        while (grouped && a < b) {
+            e = &s->m.e[backward ? b - 1 : a];
+            if (prefix_side(e->k, e->n, last, lastn) != 0)
+                break;
+            if (backward)
+                b--;
+            else
+                a++;
+        }
+        if (a >= b) {
+            CHECK_EQ(rc, 0);
+            break;
+        }
+        if (!CHECK_EQ(rc, 1))
+            break;
+        e = &s->m.e[backward ? b - 1 : a];
+        en = entry_len(e->k, e->n, pn, d);
+        if (!CHECK_KEY("range entry", it.key, entry_len(it.key, it.key_len, pn, d), e->k, en))
+            break;
+        listed++;
+        grouped = en < e->n;
+        if (grouped) {
+            memcpy(last, e->k, en);
+            lastn = en;
+            CHECK_EQ(rx_iter_skip_prefix(&it, it.key, en), RX_OK);
+        } else if (backward) {
+            b--;
+        } else {
+            a++;
+        }
+    }
+    rx_iter_release(&it);
+    (void)listed;
 }
 
 static void full_check(mstate *s)
@@ -364,6 +475,8 @@ static void run_model(const char *phase, const unsigned char *alpha, size_t nalp
             do_remove_prefix(s, 0);
         else if (c == 716 && rng_chance(&s->rng, 1, 150))
             do_remove_prefix(s, 1);
+        else if (c >= 990)
+            do_range(s);
         else
             do_iter(s);
         sum_size += s->m.n;
@@ -378,11 +491,12 @@ static void run_model(const char *phase, const unsigned char *alpha, size_t nalp
         full_check(s);
     if (getenv("RX_TEST_VERBOSE"))
         t_note("%lu ops: %lu new, %lu overwrite, %lu ENOMEM, %lu removed, %lu missed, "
-               "%lu remove_prefix, %lu clear, %lu seeks, %lu steps; %lu keys at the end, %.0f on "
-               "average",
+               "%lu remove_prefix, %lu clear, %lu seeks, %lu steps, %lu skips, %lu range "
+               "listings; %lu keys at the end, %.0f on average",
                s->op, s->stats[S_INSERT], s->stats[S_OVERWRITE], s->stats[S_ENOMEM],
                s->stats[S_REMOVE], s->stats[S_MISS], s->stats[S_RMPREFIX], s->stats[S_CLEAR],
-               s->stats[S_SEEK], s->stats[S_NEXT], (unsigned long)s->m.n,
+               s->stats[S_SEEK], s->stats[S_NEXT], s->stats[S_SKIP], s->stats[S_RANGE],
+               (unsigned long)s->m.n,
                sum_size / (double)(s->op ? s->op : 1));
     if (t_failures() == 0)
         CHECK(s->stats[S_ENOMEM] > 0 || nops < 1000);

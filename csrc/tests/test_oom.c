@@ -610,6 +610,80 @@ static void test_oom_overwrite_never_fails(void)
     rx_tree_free(t, NULL, NULL);
 }
 
+/* rx_iter_skip_prefix with each of its allocations failing, both when it
+ * pops the path (the group is copied as the resume target) and when it
+ * seeks (resume target, stack, key buffer): RX_ENOMEM leaves the iterator
+ * exhausted, the tree unchanged and nothing leaked; once allocations
+ * succeed, the skip lands after the group. */
+static void test_oom_skip(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    char key[64];
+    size_t i, j, mem;
+    int path, backward;
+    void *old;
+    for (i = 0; i < 8; i++)
+        for (j = 0; j < 8; j++) {
+            size_t n = (size_t)sprintf(key, "a-group-with-a-long-name-%02lu/%03lu", (unsigned long)i,
+                                       (unsigned long)j);
+            CHECK_EQ(rx_insert(t, (const unsigned char *)key, n, V(i * 8 + j + 1), &old), 1);
+        }
+    mem = rx_memory(t);
+    for (path = 0; path < 2; path++) {
+        for (backward = 0; backward < 2; backward++) {
+            unsigned long k;
+            /* the group of the second key, or (path 0) of the third group
+             * while the iterator stands in the second */
+            const char *group = path ? "a-group-with-a-long-name-01/" : "a-group-with-a-long-name-02/";
+            const char *want = backward ? (path ? "a-group-with-a-long-name-00/007"
+                                                : "a-group-with-a-long-name-01/007")
+                                        : (path ? "a-group-with-a-long-name-02/000"
+                                                : "a-group-with-a-long-name-03/000");
+            for (k = 1; k < 100; k++) {
+                unsigned long injected;
+                rx_iter it;
+                int rc;
+                t_where("path %d backward %d failing allocation %lu", path, backward, k);
+                rx_trim(t);
+                rx_iter_init(&it, t);
+                /* a short seek target leaves the resume buffer shorter
+                 * than the group, so the skip has to grow it */
+                CHECK_EQ(rx_iter_seek(&it, backward ? RX_SEEK_LE : RX_SEEK_GE,
+                                      (const unsigned char *)(backward ? "b" : "a"), 1),
+                         RX_OK);
+                do
+                    CHECK_EQ(rx_iter_next(&it), 1);
+                while (!t_failures() && memcmp(it.key, "a-group-with-a-long-name-01/", 28) != 0);
+                injected = a.injected;
+                a.fail_at = a.attempts + k;
+                rc = rx_iter_skip_prefix(&it, (const unsigned char *)group, strlen(group));
+                talloc_heal(&a);
+                if (rc == RX_ENOMEM) {
+                    CHECK(a.injected > injected);
+                    CHECK_EQ(rx_iter_next(&it), 0); /* exhausted */
+                    rx_iter_release(&it);
+                    rx_trim(t);
+                    CHECK_MEM(t, &a);
+                    CHECK_EQ(rx_memory(t), mem);
+                    if (t_failures())
+                        break;
+                    continue;
+                }
+                CHECK_EQ(rc, RX_OK);
+                CHECK(k > 1); /* the first allocation is always needed */
+                CHECK_EQ(rx_iter_next(&it), 1);
+                CHECK_KEY("after the group", it.key, it.key_len, want, strlen(want));
+                rx_iter_release(&it);
+                break;
+            }
+        }
+    }
+    rx_trim(t);
+    CHECK_MEM(t, &a);
+    FREE_TREE(t, &a);
+}
+
 void run_oom_tests(void)
 {
     t_run("oom_overwrite_never_fails", test_oom_overwrite_never_fails);
@@ -617,6 +691,7 @@ void run_oom_tests(void)
     t_run("oom_insert_steps", test_oom_insert_steps);
     t_run("oom_insert_random", test_oom_insert_random);
     t_run("oom_iter", test_oom_iter);
+    t_run("oom_skip", test_oom_skip);
     t_run("oom_remove", test_oom_remove);
     t_run("oom_free", test_oom_free);
 }

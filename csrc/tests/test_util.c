@@ -341,6 +341,24 @@ long m_step_index(const model *m, const unsigned char *p, size_t pn, int backwar
     return m_seek_index(m, p, pn, backward ? RX_SEEK_LT : RX_SEEK_GT, last, ln, &dummy);
 }
 
+long m_past_group_index(const model *m, const unsigned char *p, size_t pn, int backward,
+                        const unsigned char *g, size_t gn)
+{
+    size_t lo, hi, i;
+    m_prefix_range(m, p, pn, &lo, &hi);
+    i = m_lower(m, g, gn, 0); /* the keys starting with g follow from here */
+    if (backward) {
+        if (i > hi)
+            i = hi;
+        return i > lo ? (long)i - 1 : -1;
+    }
+    while (i < m->n && prefix_side(m->e[i].k, m->e[i].n, g, gn) == 0)
+        i++;
+    if (i < lo)
+        i = lo;
+    return i < hi ? (long)i : -1;
+}
+
 /* ---- tree helpers ------------------------------------------------------------ */
 
 const char *t_fmt_key(char *buf, const unsigned char *k, size_t n)
@@ -575,6 +593,7 @@ int mi_seek(miter *mi, const unsigned char *p, size_t pn, rx_seek_op op, const u
     mi->op = op;
     mi->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     mi->emitted = 0;
+    mi->past_group = 0;
     mi->active = 0;
     rc = rx_iter_set_prefix(&mi->it, p, pn);
     if (!t_check_u(rc == RX_OK, file, line, "rx_iter_set_prefix", "RX_OK", (unsigned long long)rc,
@@ -587,6 +606,22 @@ int mi_seek(miter *mi, const unsigned char *p, size_t pn, rx_seek_op op, const u
     return 1;
 }
 
+int mi_skip(miter *mi, const unsigned char *g, size_t gn, const char *file, int line)
+{
+    int rc;
+    /* copied first: g may point into the iterator's key, which a skip that
+     * seeks overwrites (the tree copies g before it does) */
+    set_buf(&mi->t, &mi->tcap, &mi->tn, g, gn);
+    rc = rx_iter_skip_prefix(&mi->it, g, gn);
+    if (!t_check_u(rc == RX_OK, file, line, "rx_iter_skip_prefix", "RX_OK",
+                   (unsigned long long)rc, 0))
+        return 0;
+    mi->past_group = 1;
+    mi->emitted = 0;
+    mi->active = 1; /* a skip is a seek: an iterator at its end may list again */
+    return 1;
+}
+
 int mi_next(miter *mi, const model *m, const char *file, int line)
 {
     long idx;
@@ -594,6 +629,8 @@ int mi_next(miter *mi, const model *m, const char *file, int line)
     char b1[160], b2[160], b3[160], b4[160], b5[160];
     if (mi->emitted)
         idx = m_step_index(m, mi->p, mi->pn, mi->backward, mi->last, mi->ln);
+    else if (mi->past_group)
+        idx = m_past_group_index(m, mi->p, mi->pn, mi->backward, mi->t, mi->tn);
     else
         idx = m_seek_index(m, mi->p, mi->pn, mi->op, mi->t, mi->tn, &dir);
     rc = rx_iter_next(&mi->it);

@@ -142,6 +142,13 @@ long m_seek_index(const model *m, const unsigned char *p, size_t pn, rx_seek_op 
 long m_step_index(const model *m, const unsigned char *p, size_t pn, int backward,
                   const unsigned char *last, size_t ln);
 
+/* Index of the key an iterator with prefix p returns first after
+ * rx_iter_skip_prefix(group g) in the direction, or -1: forward, the first
+ * key with the prefix after every key starting with g; backward, the last
+ * key with the prefix before g. */
+long m_past_group_index(const model *m, const unsigned char *p, size_t pn, int backward,
+                        const unsigned char *g, size_t gn);
+
 /* ---- tree helpers ------------------------------------------------------- */
 
 /* Compares the whole tree with the model: size, count_prefix(""), a full
@@ -196,6 +203,7 @@ typedef struct {
     size_t pn, tn, ln, pcap, tcap, lcap;
     rx_seek_op op;
     int backward, emitted;
+    int past_group; /* the last call was a skip of group t (mi_skip) */
     unsigned long steps;
 } miter;
 
@@ -204,6 +212,11 @@ void mi_free(miter *mi);
 /* set_prefix then seek; checks both return RX_OK.  Returns 1 on success. */
 int mi_seek(miter *mi, const unsigned char *p, size_t pn, rx_seek_op op, const unsigned char *t,
             size_t tn, const char *file, int line);
+/* rx_iter_skip_prefix(group g), which must return RX_OK; the following
+ * mi_next checks the model's first key past the group.  Only after a
+ * successful mi_seek.  Returns 1 on success. */
+int mi_skip(miter *mi, const unsigned char *g, size_t gn, const char *file, int line);
+#define MI_SKIP(mi, ...) mi_skip((mi), __VA_ARGS__, __FILE__, __LINE__)
 /* One rx_iter_next checked against m: returns 1 (a key), 0 (end; the
  * iterator becomes inactive) or -1 on a mismatch (already reported). */
 int mi_next(miter *mi, const model *m, const char *file, int line);
@@ -227,6 +240,7 @@ void run_iter_tests(void);
 void run_model_tests(void);
 void run_oom_tests(void);
 void run_stress_tests(void);
+void run_pool_tests(void);
 
 /* Registers and runs one test (name filter: RX_TEST_ONLY substring). */
 void t_run(const char *name, void (*fn)(void));
