@@ -49,8 +49,11 @@ PER_NAMESPACE = 12
 
 
 def value(i: int) -> dict:
-    return {"text": f"user memory number {i}: likes tea", "kind": "note" if i % 3 else "todo",
-            "n": i}
+    return {
+        "text": f"user memory number {i}: likes tea",
+        "kind": "note" if i % 3 else "todo",
+        "n": i,
+    }
 
 
 def workload(items: int) -> list[tuple[tuple[str, ...], str, dict]]:
@@ -111,19 +114,27 @@ def main() -> None:
     stores = {"langgraph": LangGraphStore(), "memstore": MemstoreStore()}
     rows: list[tuple[str, float, float, str]] = []
     load = {name: fill(store, puts) for name, store in stores.items()}
-    rows.append(("put throughput (items/s)", len(puts) / load["langgraph"],
-                 len(puts) / load["memstore"], "higher is better"))
+    rows.append(
+        (
+            "put throughput (items/s)",
+            len(puts) / load["langgraph"],
+            len(puts) / load["memstore"],
+            "higher is better",
+        )
+    )
 
     lg, ms = stores["langgraph"], stores["memstore"]
     uid_ns = ("users", f"u{(args.items // PER_NAMESPACE) // 2:07d}", "memories")
     big = ("users", "big", "memories")
     checks = {
-        "list_namespaces(prefix=('users',), max_depth=2)":
-            lambda s: s.list_namespaces(prefix=("users",), max_depth=2),
+        "list_namespaces(prefix=('users',), max_depth=2)": lambda s: s.list_namespaces(
+            prefix=("users",), max_depth=2
+        ),
         "search(ns of 12, limit=10)": lambda s: s.search(uid_ns, limit=10),
         "search(ns of 1000, limit=1000)": lambda s: s.search(big, limit=1000),
-        "search(ns of 1000, filter kind=todo)":
-            lambda s: s.search(big, filter={"kind": "todo"}, limit=100),
+        "search(ns of 1000, filter kind=todo)": lambda s: s.search(
+            big, filter={"kind": "todo"}, limit=100
+        ),
         "get": lambda s: s.get(uid_ns, "m03"),
     }
     for what, call in checks.items():
@@ -134,8 +145,14 @@ def main() -> None:
         elif hasattr(a, "value"):
             a, b = (a.namespace, a.key, a.value), (b.namespace, b.key, b.value)
         same(a, b, what)
-        rows.append((what + " (ms)", timed(lambda c=call: c(lg), args.repeat) * 1e3,
-                     timed(lambda c=call: c(ms), args.repeat) * 1e3, "lower is better"))
+        rows.append(
+            (
+                what + " (ms)",
+                timed(lambda c=call, s=lg: c(s), args.repeat) * 1e3,
+                timed(lambda c=call, s=ms: c(s), args.repeat) * 1e3,
+                "lower is better",
+            )
+        )
 
     # delete_namespace of 100 items: fresh namespaces, one per round.
     def fresh(store, n):
@@ -158,27 +175,50 @@ def main() -> None:
             same(store.search(ns), [], "delete")
         return statistics.median(times)
 
-    rows.append(("delete a 100-item namespace (ms)",
-                 timed_delete(lg, search_and_delete) * 1e3,
-                 timed_delete(ms, lambda s, ns: s.delete_namespace(ns)) * 1e3,
-                 "langgraph: search + delete each"))
-    del stores, lg, ms
+    rows.append(
+        (
+            "delete a 100-item namespace (ms)",
+            timed_delete(lg, search_and_delete) * 1e3,
+            timed_delete(ms, lambda s, ns: s.delete_namespace(ns)) * 1e3,
+            "langgraph: search + delete each",
+        )
+    )
+    # Free both stores before the memory measurement fills new ones.
+    stores.clear()
+    lg = ms = None
     gc.collect()
 
-    rows.append(("memory per item (bytes)", bytes_per_item(LangGraphStore, args.memory_items),
-                 bytes_per_item(MemstoreStore, args.memory_items), "tracemalloc"))
+    rows.append(
+        (
+            "memory per item (bytes)",
+            bytes_per_item(LangGraphStore, args.memory_items),
+            bytes_per_item(MemstoreStore, args.memory_items),
+            "tracemalloc",
+        )
+    )
 
     if args.semantic:
         rows.append(semantic(args))
 
-    header = (f"{len(puts):,} items, Python {platform.python_version()}, "
-              f"{platform.machine()}; median of {args.repeat}")
-    lines = [header, "", "| operation | LangGraph | memstore | ratio | note |",
-             "|---|---:|---:|---:|---|"]
+    header = (
+        f"{len(puts):,} items, Python {platform.python_version()}, "
+        f"{platform.machine()}; median of {args.repeat}"
+    )
+    lines = [
+        header,
+        "",
+        "| operation | LangGraph | memstore | ratio | note |",
+        "|---|---:|---:|---:|---|",
+    ]
     for what, theirs, ours, note in rows:
-        better = theirs / ours if "lower" in note or "(ms)" in what or "bytes" in what \
+        better = (
+            theirs / ours
+            if "lower" in note or "(ms)" in what or "bytes" in what
             else ours / theirs
-        lines.append(f"| {what} | {theirs:,.3f} | {ours:,.3f} | {better:,.1f}x | {note} |")
+        )
+        lines.append(
+            f"| {what} | {theirs:,.3f} | {ours:,.3f} | {better:,.1f}x | {note} |"
+        )
     print("\n".join(lines))
     if args.md:
         with open(args.md, "w") as out:
@@ -210,14 +250,27 @@ def semantic(args) -> tuple[str, float, float, str]:
         store.batch([])  # nothing: keeps the two stores' setup identical
         from langgraph.store.base import PutOp
 
-        store.batch([PutOp(("docs", f"d{i // 100:03d}"), f"k{i:05d}", {"text": f"doc {i}"})
-                     for i in range(count)])
-        timings.append(timed(lambda s=store: s.search(("docs",), query="doc 42", limit=10),
-                             args.repeat) * 1e3)
+        store.batch(
+            [
+                PutOp(("docs", f"d{i // 100:03d}"), f"k{i:05d}", {"text": f"doc {i}"})
+                for i in range(count)
+            ]
+        )
+        timings.append(
+            timed(
+                lambda s=store: s.search(("docs",), query="doc 42", limit=10),
+                args.repeat,
+            )
+            * 1e3
+        )
         del store
         gc.collect()
-    return (f"semantic search, {count:,}-item prefix, dims {dims} (ms)", timings[0],
-            timings[1], "lower is better")
+    return (
+        f"semantic search, {count:,}-item prefix, dims {dims} (ms)",
+        timings[0],
+        timings[1],
+        "lower is better",
+    )
 
 
 if __name__ == "__main__":

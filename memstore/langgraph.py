@@ -122,22 +122,26 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
     if not isinstance(labels, tuple):
         if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
             raise InvalidNamespaceError(
-                f"{what} must be a tuple of str labels, not {_type_name(labels)}")
+                f"{what} must be a tuple of str labels, not {_type_name(labels)}"
+            )
         labels = tuple(labels)
     for label in labels:
         if type(label) is str and len(label) and "." not in label and _SEP not in label:
             continue  # the usual case, checked in one line
         if not isinstance(label, str):
             raise InvalidNamespaceError(
-                f"{what} {labels!r}: labels must be str, not {_type_name(label)}")
+                f"{what} {labels!r}: labels must be str, not {_type_name(label)}"
+            )
         if len(label) == 0:
             raise InvalidNamespaceError(f"{what} {labels!r}: labels cannot be empty")
         if "." in label:
             raise InvalidNamespaceError(
-                f"{what} {labels!r}: label {label!r} contains a period ('.')")
+                f"{what} {labels!r}: label {label!r} contains a period ('.')"
+            )
         if _SEP in label:
             raise InvalidNamespaceError(
-                f"{what} {labels!r}: label {label!r} contains a NUL character")
+                f"{what} {labels!r}: label {label!r} contains a NUL character"
+            )
     return labels
 
 
@@ -160,8 +164,9 @@ def _check_ttl_minutes(ttl: object, what: str) -> float | None:
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real):
-        raise TypeError(f"{what} must be a number of minutes or None, "
-                        f"not {_type_name(ttl)}")
+        raise TypeError(
+            f"{what} must be a number of minutes or None, not {_type_name(ttl)}"
+        )
     minutes = float(ttl)
     if not math.isfinite(minutes) or minutes <= 0:
         raise ValueError(f"{what} must be a positive number of minutes, not {ttl!r}")
@@ -178,12 +183,15 @@ def _check_filter(spec: object) -> None:
         if isinstance(wanted, Mapping):
             operators = [k for k in wanted if isinstance(k, str) and k.startswith("$")]
             if operators and len(operators) != len(wanted):
-                raise ValueError(f"filter on {field!r} mixes operators and fields: "
-                                 f"{dict(wanted)!r}")
+                raise ValueError(
+                    f"filter on {field!r} mixes operators and fields: {dict(wanted)!r}"
+                )
             for name in operators:
                 if name not in _OPERATORS:
-                    raise ValueError(f"unsupported filter operator {name!r} on {field!r}; "
-                                     f"use one of {sorted(_OPERATORS)}")
+                    raise ValueError(
+                        f"unsupported filter operator {name!r} on {field!r}; "
+                        f"use one of {sorted(_OPERATORS)}"
+                    )
             if not operators:
                 _check_filter(wanted)
 
@@ -197,19 +205,24 @@ def _equal(actual: Any, wanted: Any) -> bool:
     if isinstance(wanted, Mapping):
         return isinstance(actual, dict) and _matches(actual, wanted)
     if isinstance(wanted, (list, tuple)):
-        return (isinstance(actual, list) and len(actual) == len(wanted)
-                and all(_equal(a, w) for a, w in zip(actual, wanted)))
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(wanted)
+            and all(_equal(a, w) for a, w in zip(actual, wanted))
+        )
     return bool(actual == wanted)
 
 
 def _ordered(actual: Any, wanted: Any) -> bool:
     """Whether ``$gt`` and friends can compare the two: numbers with
     numbers, strings with strings (JSON has no other order)."""
+
     def number(v: Any) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 
     return (number(actual) and number(wanted)) or (
-        isinstance(actual, str) and isinstance(wanted, str))
+        isinstance(actual, str) and isinstance(wanted, str)
+    )
 
 
 def _operator_holds(actual: Any, name: str, operand: Any) -> bool:
@@ -250,8 +263,11 @@ def _field(value: Mapping[str, Any], name: str) -> Any:
 def _matches(value: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     for field, wanted in spec.items():
         actual = _field(value, field)
-        if isinstance(wanted, Mapping) and wanted and all(
-                isinstance(k, str) and k.startswith("$") for k in wanted):
+        if (
+            isinstance(wanted, Mapping)
+            and wanted
+            and all(isinstance(k, str) and k.startswith("$") for k in wanted)
+        ):
             if not all(_operator_holds(actual, n, o) for n, o in wanted.items()):
                 return False
         elif not _equal(actual, wanted):
@@ -263,12 +279,17 @@ def _condition_holds(condition: MatchCondition, namespace: tuple[str, ...]) -> b
     path = condition.path
     if len(namespace) < len(path):
         return False
-    part = namespace[: len(path)] if condition.match_type == "prefix" else (
-        namespace[len(namespace) - len(path):])
+    part = (
+        namespace[: len(path)]
+        if condition.match_type == "prefix"
+        else (namespace[len(namespace) - len(path) :])
+    )
     return all(p == "*" or p == label for p, label in zip(path, part))
 
 
-def _prefix_allows(conditions: tuple[MatchCondition, ...], labels: tuple[str, ...]) -> bool:
+def _prefix_allows(
+    conditions: tuple[MatchCondition, ...], labels: tuple[str, ...]
+) -> bool:
     """Whether a namespace starting with ``labels`` can still satisfy every
     prefix condition (suffixes are checked on whole namespaces)."""
     depth = len(labels)
@@ -306,7 +327,9 @@ def _datetime(us: int) -> datetime:
 
 def _encode_value(value: object) -> bytes:
     if not isinstance(value, Mapping):
-        raise TypeError(f"value must be a dict (or None to delete), not {_type_name(value)}")
+        raise TypeError(
+            f"value must be a dict (or None to delete), not {_type_name(value)}"
+        )
     try:
         return orjson.dumps(value if isinstance(value, dict) else dict(value))
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
@@ -324,7 +347,7 @@ class _Record:
         self.raw = raw
 
     def value(self) -> dict[str, Any]:
-        decoded: dict[str, Any] = orjson.loads(memoryview(self.raw)[_HEADER.size:])
+        decoded: dict[str, Any] = orjson.loads(memoryview(self.raw)[_HEADER.size :])
         return decoded
 
 
@@ -349,21 +372,28 @@ class _Index:
 
     def __init__(self, config: object) -> None:
         if not isinstance(config, Mapping):
-            raise TypeError(f"index must be an IndexConfig dict, not {_type_name(config)}")
+            raise TypeError(
+                f"index must be an IndexConfig dict, not {_type_name(config)}"
+            )
         dims = config.get("dims")
         if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
             raise ValueError(f"index['dims'] must be an int >= 1, not {dims!r}")
         if config.get("embed") is None:
-            raise ValueError("index['embed'] is required: an Embeddings, a function of "
-                             "a list of texts, or a 'provider:model' string")
+            raise ValueError(
+                "index['embed'] is required: an Embeddings, a function of "
+                "a list of texts, or a 'provider:model' string"
+            )
         fields = config.get("fields") or ["$"]
         if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
-            raise TypeError(f"index['fields'] must be a list of str paths, not {fields!r}")
+            raise TypeError(
+                f"index['fields'] must be a list of str paths, not {fields!r}"
+            )
         try:
             import numpy
         except ImportError as exc:
-            raise ImportError("semantic search in memstore.langgraph needs numpy; "
-                              "pip install numpy") from exc
+            raise ImportError(
+                "semantic search in memstore.langgraph needs numpy; pip install numpy"
+            ) from exc
         self.np = numpy
         self.config: IndexConfig = dict(config)  # type: ignore[assignment]
         self.dims = dims
@@ -376,23 +406,33 @@ class _Index:
         if op.index is False:
             return []
         paths = self.fields if op.index is None else _tokenized(op.index)
-        return [text for _, tokens in paths for text in get_text_at_path(op.value, tokens)]
+        return [
+            text for _, tokens in paths for text in get_text_at_path(op.value, tokens)
+        ]
 
     def unit_rows(self, vectors: list[Any], what: str) -> Any:
         np = self.np
         matrix = np.asarray(vectors, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != self.dims:
-            raise ValueError(f"the embedder returned {what} of shape {matrix.shape}, not "
-                             f"(n, {self.dims}) as index['dims'] says")
+            raise ValueError(
+                f"the embedder returned {what} of shape {matrix.shape}, not "
+                f"(n, {self.dims}) as index['dims'] says"
+            )
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         norms[norms == 0] = 1.0  # a zero vector scores 0, not NaN
         return matrix / norms
 
-    def embedded(self, texts: list[str], documents: list[Any], queries: list[str],
-                 query_vectors: list[Any]) -> _Embedded:
+    def embedded(
+        self,
+        texts: list[str],
+        documents: list[Any],
+        queries: list[str],
+        query_vectors: list[Any],
+    ) -> _Embedded:
         if len(documents) != len(texts):
-            raise ValueError(f"the embedder returned {len(documents)} vectors for "
-                             f"{len(texts)} texts")
+            raise ValueError(
+                f"the embedder returned {len(documents)} vectors for {len(texts)} texts"
+            )
         rows = self.unit_rows(documents, "document vectors") if texts else []
         query_rows = self.unit_rows(query_vectors, "query vectors") if queries else []
         return _Embedded(dict(zip(texts, rows)), dict(zip(queries, query_rows)))
@@ -406,8 +446,9 @@ class _Index:
         matrix: bytes = self.np.stack([embedded.texts[t] for t in texts]).tobytes()
         return matrix
 
-    def ranked(self, stored: Iterable[tuple[str, bytes]], query: Any
-               ) -> list[tuple[str, float]]:
+    def ranked(
+        self, stored: Iterable[tuple[str, bytes]], query: Any
+    ) -> list[tuple[str, float]]:
         """The stored items by descending best cosine similarity of their
         vectors to ``query`` (ties in key order): one matrix product over
         the rows of the items given, no others."""
@@ -420,8 +461,9 @@ class _Index:
         if not keys:
             return []
         row_bytes = 4 * self.dims
-        counts = np.fromiter((len(b) // row_bytes for b in blobs), dtype=np.intp,
-                             count=len(blobs))
+        counts = np.fromiter(
+            (len(b) // row_bytes for b in blobs), dtype=np.intp, count=len(blobs)
+        )
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, self.dims)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         scores = np.maximum.reduceat(matrix @ query, starts)
@@ -452,9 +494,14 @@ class PrefixStoreBackedStore(BaseStore):
 
     supports_ttl = True
 
-    def __init__(self, engine: PrefixStore[bytes], *, index: IndexConfig | None = None,
-                 ttl: TTLConfig | None = None,
-                 vector_engine: PrefixStore[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        engine: PrefixStore[bytes],
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        vector_engine: PrefixStore[bytes] | None = None,
+    ) -> None:
         self._engine: Any = engine
         self.ttl_config = _check_ttl_config(ttl)
         self._index = None if index is None else _Index(index)
@@ -489,16 +536,20 @@ class PrefixStoreBackedStore(BaseStore):
         engine answers in microseconds); on Redis in a worker thread, so the
         loop is free while the server answers."""
         checked, bodies = _check_ops(ops)
-        embedded = (_NOTHING_EMBEDDED if self._index is None
-                    else await self._aembed(checked))
+        embedded = (
+            _NOTHING_EMBEDDED if self._index is None else await self._aembed(checked)
+        )
         if isinstance(self._engine, TrieStore):
             with self._lock:
                 return self._run(checked, bodies, embedded)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._locked_run, checked, bodies, embedded)
+        return await loop.run_in_executor(
+            None, self._locked_run, checked, bodies, embedded
+        )
 
-    def _locked_run(self, checked: list[Op], bodies: dict[int, bytes],
-                    embedded: _Embedded) -> list[Result]:
+    def _locked_run(
+        self, checked: list[Op], bodies: dict[int, bytes], embedded: _Embedded
+    ) -> list[Result]:
         with self._lock:
             return self._run(checked, bodies, embedded)
 
@@ -526,8 +577,9 @@ class PrefixStoreBackedStore(BaseStore):
             return _Embedded({}, {})
         embeddings = self._index.embeddings
         documents = embeddings.embed_documents(texts) if texts else []
-        return self._index.embedded(texts, documents, queries,
-                                    [embeddings.embed_query(q) for q in queries])
+        return self._index.embedded(
+            texts, documents, queries, [embeddings.embed_query(q) for q in queries]
+        )
 
     async def _aembed(self, ops: list[Op]) -> _Embedded:
         texts, queries = self._texts(ops)
@@ -535,11 +587,14 @@ class PrefixStoreBackedStore(BaseStore):
             return _Embedded({}, {})
         embeddings = self._index.embeddings
         documents = await embeddings.aembed_documents(texts) if texts else []
-        query_vectors = await asyncio.gather(*(embeddings.aembed_query(q) for q in queries))
+        query_vectors = await asyncio.gather(
+            *(embeddings.aembed_query(q) for q in queries)
+        )
         return self._index.embedded(texts, documents, queries, list(query_vectors))
 
-    def _run(self, ops: list[Op], bodies: dict[int, bytes],
-             embedded: _Embedded) -> list[Result]:
+    def _run(
+        self, ops: list[Op], bodies: dict[int, bytes], embedded: _Embedded
+    ) -> list[Result]:
         results: list[Result] = [None] * len(ops)
         to_refresh: dict[str, float] = {}
         gets: list[int] = []
@@ -563,27 +618,40 @@ class PrefixStoreBackedStore(BaseStore):
             self._write([(ops[i], bodies.get(i)) for i in writes.values()], embedded)
         return results
 
-    def _get(self, ops: list[Op], gets: list[int], results: list[Result],
-             to_refresh: dict[str, float]) -> None:
+    def _get(
+        self,
+        ops: list[Op],
+        gets: list[int],
+        results: list[Result],
+        to_refresh: dict[str, float],
+    ) -> None:
         stored = [_item_key(ops[i].namespace, ops[i].key) for i in gets]
         # One key (what get() sends) skips building a batch in the engine.
-        found = ([self._engine.get(stored[0])] if len(stored) == 1
-                 else self._engine.mget(stored))
+        found = (
+            [self._engine.get(stored[0])]
+            if len(stored) == 1
+            else self._engine.mget(stored)
+        )
         for i, engine_key, raw in zip(gets, stored, found):
             if raw is None:
                 continue
             record = _Record(raw)
             op = ops[i]
-            results[i] = Item(value=record.value(), key=op.key, namespace=op.namespace,
-                              created_at=_datetime(record.created_us),
-                              updated_at=_datetime(record.updated_us))
+            results[i] = Item(
+                value=record.value(),
+                key=op.key,
+                namespace=op.namespace,
+                created_at=_datetime(record.created_us),
+                updated_at=_datetime(record.updated_us),
+            )
             if op.refresh_ttl and record.ttl_minutes:
                 to_refresh[engine_key] = record.ttl_minutes
 
     # ------------------------------------------------- single-item paths
 
-    def get(self, namespace: tuple[str, ...], key: str, *,
-            refresh_ttl: bool | None = None) -> Item | None:
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
         """The item, or ``None``; renews its lifetime unless ``refresh_ttl``
         is False (default: the TTL config's ``refresh_on_read``, else True).
         The same checks and answer as ``batch([GetOp(...)])``, without
@@ -596,12 +664,23 @@ class PrefixStoreBackedStore(BaseStore):
         created_us, updated_us, ttl_minutes = _HEADER.unpack_from(raw)
         if ttl_minutes and self._refresh_on_read(refresh_ttl):
             self._refresh({engine_key: ttl_minutes})
-        return Item(value=orjson.loads(raw[_HEADER.size:]), key=str(key), namespace=labels,
-                    created_at=_datetime(created_us), updated_at=_datetime(updated_us))
+        return Item(
+            value=orjson.loads(raw[_HEADER.size :]),
+            key=str(key),
+            namespace=labels,
+            created_at=_datetime(created_us),
+            updated_at=_datetime(updated_us),
+        )
 
-    def put(self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any],
-            index: Literal[False] | list[str] | None = None, *,
-            ttl: float | None | NotProvided = NOT_PROVIDED) -> None:
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | NotProvided | None = NOT_PROVIDED,
+    ) -> None:
         """Stores ``value`` (a JSON dict) under ``(namespace, key)``,
         keeping ``created_at`` if the item exists; ``ttl`` in minutes
         (default: the TTL config's ``default_ttl``; ``None``: no expiry).
@@ -613,7 +692,8 @@ class PrefixStoreBackedStore(BaseStore):
         if labels[0] == "langgraph":
             # LangGraph reserves the root label for its own use in put().
             raise InvalidNamespaceError(
-                f'Root label for namespace cannot be "langgraph". Got: {labels}')
+                f'Root label for namespace cannot be "langgraph". Got: {labels}'
+            )
         if ttl is NOT_PROVIDED:
             ttl = (self.ttl_config or {}).get("default_ttl")
         op = PutOp(labels, str(key), value, index=index, ttl=ttl)  # type: ignore[arg-type]
@@ -634,7 +714,9 @@ class PrefixStoreBackedStore(BaseStore):
 
     # ----------------------------------------------------------- writes
 
-    def _write(self, puts: list[tuple[PutOp, bytes | None]], embedded: _Embedded) -> None:
+    def _write(
+        self, puts: list[tuple[PutOp, bytes | None]], embedded: _Embedded
+    ) -> None:
         """Applies puts (``body``: the value's JSON) and deletes (``None``),
         and replaces the vectors of every item written."""
         deletes = [_item_key(op.namespace, op.key) for op, body in puts if body is None]
@@ -675,8 +757,9 @@ class PrefixStoreBackedStore(BaseStore):
 
     # ----------------------------------------------------------- search
 
-    def _search(self, op: SearchOp, to_refresh: dict[str, float],
-                embedded: _Embedded) -> list[SearchItem]:
+    def _search(
+        self, op: SearchOp, to_refresh: dict[str, float], embedded: _Embedded
+    ) -> list[SearchItem]:
         prefix = _namespace_prefix(op.namespace_prefix)
         if op.limit == 0:
             return []
@@ -688,20 +771,32 @@ class PrefixStoreBackedStore(BaseStore):
             # engines list keys in order from a seek but cannot jump over
             # ``offset`` keys, so the cost is O(offset + limit) keys listed
             # and O(limit) values read.
-            keys = list(islice(self._engine.yield_keys(prefix=prefix,
-                                                       limit=op.offset + op.limit),
-                               op.offset, None))
-            page = [(k, raw, None) for k, raw in zip(keys, self._engine.mget(keys))
-                    if raw is not None]
+            keys = list(
+                islice(
+                    self._engine.yield_keys(prefix=prefix, limit=op.offset + op.limit),
+                    op.offset,
+                    None,
+                )
+            )
+            page = [
+                (k, raw, None)
+                for k, raw in zip(keys, self._engine.mget(keys))
+                if raw is not None
+            ]
         else:
-            page = list(islice(self._filtered(prefix, op.filter), op.offset,
-                               op.offset + op.limit))
+            page = list(
+                islice(
+                    self._filtered(prefix, op.filter), op.offset, op.offset + op.limit
+                )
+            )
         return self._search_items(page, scores, to_refresh if op.refresh_ttl else None)
 
     @staticmethod
-    def _search_items(page: list[tuple[str, bytes, dict[str, Any] | None]],
-                      scores: dict[str, float], to_refresh: dict[str, float] | None
-                      ) -> list[SearchItem]:
+    def _search_items(
+        page: list[tuple[str, bytes, dict[str, Any] | None]],
+        scores: dict[str, float],
+        to_refresh: dict[str, float] | None,
+    ) -> list[SearchItem]:
         """SearchItems of (engine key, record, value if already decoded);
         the per-item loop of every search, kept to plain local calls."""
         unpack, body, loads = _HEADER.unpack_from, _HEADER.size, orjson.loads
@@ -715,17 +810,23 @@ class PrefixStoreBackedStore(BaseStore):
                 namespace_text = engine_key[:end]
                 namespace = tuple(namespace_text.split(_SEP))
             created_us, updated_us, ttl_minutes = unpack(raw)
-            results.append(SearchItem(
-                namespace=namespace, key=engine_key[end + 2:],
-                value=loads(raw[body:]) if value is None else value,
-                created_at=_datetime(created_us), updated_at=_datetime(updated_us),
-                score=scores.get(engine_key)))
+            results.append(
+                SearchItem(
+                    namespace=namespace,
+                    key=engine_key[end + 2 :],
+                    value=loads(raw[body:]) if value is None else value,
+                    created_at=_datetime(created_us),
+                    updated_at=_datetime(updated_us),
+                    score=scores.get(engine_key),
+                )
+            )
             if ttl_minutes and to_refresh is not None:
                 to_refresh[engine_key] = ttl_minutes
         return results
 
-    def _ranked_page(self, op: SearchOp, prefix: str, query: Any, scores: dict[str, float]
-                     ) -> list[tuple[str, bytes, dict[str, Any] | None]]:
+    def _ranked_page(
+        self, op: SearchOp, prefix: str, query: Any, scores: dict[str, float]
+    ) -> list[tuple[str, bytes, dict[str, Any] | None]]:
         """The page of a semantic search: items with vectors by descending
         score, then those without (in key order), filtered, then offset and
         limit.  Only the prefix's vectors are read and scored."""
@@ -742,8 +843,9 @@ class PrefixStoreBackedStore(BaseStore):
         matching = self._records_matching(candidates, op.filter)
         return list(islice(matching, op.offset, op.offset + op.limit))
 
-    def _records_matching(self, keys: Iterator[str], spec: Mapping[str, Any] | None
-                          ) -> Iterator[tuple[str, bytes, dict[str, Any] | None]]:
+    def _records_matching(
+        self, keys: Iterator[str], spec: Mapping[str, Any] | None
+    ) -> Iterator[tuple[str, bytes, dict[str, Any] | None]]:
         """The records of ``keys`` that exist and match ``spec``, read with
         one mget per chunk of keys."""
         while chunk := list(islice(keys, 256)):
@@ -753,12 +855,13 @@ class PrefixStoreBackedStore(BaseStore):
                 if not spec:
                     yield key, raw, None
                     continue
-                value = orjson.loads(raw[_HEADER.size:])
+                value = orjson.loads(raw[_HEADER.size :])
                 if _matches(value, spec):
                     yield key, raw, value
 
-    def _filtered(self, prefix: str, spec: Mapping[str, Any]
-                  ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    def _filtered(
+        self, prefix: str, spec: Mapping[str, Any]
+    ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
         body = _HEADER.size
         for engine_key, raw in self._engine.items(prefix):
             value = orjson.loads(raw[body:])
@@ -791,9 +894,12 @@ class PrefixStoreBackedStore(BaseStore):
             rest = entry[skip:-1]
             yield rest if len(rest) else None
 
-    def _namespaces_below(self, start: tuple[str, ...],
-                          conditions: tuple[MatchCondition, ...],
-                          max_depth: int | None) -> Iterator[tuple[str, ...]]:
+    def _namespaces_below(
+        self,
+        start: tuple[str, ...],
+        conditions: tuple[MatchCondition, ...],
+        max_depth: int | None,
+    ) -> Iterator[tuple[str, ...]]:
         """Namespaces at or below ``start`` that satisfy ``conditions``,
         truncated to ``max_depth`` (each once), in tuple order.  A pre-order
         walk of the namespace tree: a namespace's own entry comes before its
@@ -825,8 +931,9 @@ class PrefixStoreBackedStore(BaseStore):
                 continue
             stack.append((below, self._children(below)))
 
-    def _any_below(self, start: tuple[str, ...],
-                   conditions: tuple[MatchCondition, ...]) -> bool:
+    def _any_below(
+        self, start: tuple[str, ...], conditions: tuple[MatchCondition, ...]
+    ) -> bool:
         """Whether some namespace at or below ``start`` holds items and
         satisfies ``conditions``; stops at the first."""
         return next(self._namespaces_below(start, conditions, None), None) is not None
@@ -841,7 +948,8 @@ class PrefixStoreBackedStore(BaseStore):
         if len(labels) == 0:
             raise InvalidNamespaceError(
                 "delete_namespace needs a non-empty namespace prefix (an empty one "
-                "would delete every item)")
+                "would delete every item)"
+            )
         prefix = _namespace_prefix(labels)
         with self._lock:
             removed = int(self._engine.delete_prefix(prefix))
@@ -869,8 +977,9 @@ class PrefixStoreBackedStore(BaseStore):
                 len(self._vectors)
         return 0
 
-    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None
-                          ) -> concurrent.futures.Future[None]:
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
         """Starts a daemon thread calling :meth:`sweep_ttl` every
         ``sweep_interval_minutes`` (default: the TTL config's, else 5).
         Returns a future that completes when the sweeper stops."""
@@ -900,8 +1009,9 @@ class PrefixStoreBackedStore(BaseStore):
             finally:
                 done.set_result(None)
 
-        self._sweeper = threading.Thread(target=sweep_until_stopped,
-                                         name="memstore-ttl-sweeper", daemon=True)
+        self._sweeper = threading.Thread(
+            target=sweep_until_stopped, name="memstore-ttl-sweeper", daemon=True
+        )
         self._sweeper.start()
         return done
 
@@ -927,7 +1037,9 @@ def _chain_keys(*parts: Iterable[str]) -> Iterator[str]:
         yield from part
 
 
-def _mset_by_ttl(engine: Any, by_ttl: dict[float | None, list[tuple[str, bytes]]]) -> None:
+def _mset_by_ttl(
+    engine: Any, by_ttl: dict[float | None, list[tuple[str, bytes]]]
+) -> None:
     """One engine write per lifetime (the engines take one ttl per batch)."""
     for ttl, pairs in by_ttl.items():
         if ttl is None:
@@ -945,15 +1057,21 @@ def _check_ttl_config(config: object) -> TTLConfig | None:
     if config is None:
         return None
     if not isinstance(config, Mapping):
-        raise TypeError(f"ttl must be a TTLConfig dict or None, not {_type_name(config)}")
+        raise TypeError(
+            f"ttl must be a TTLConfig dict or None, not {_type_name(config)}"
+        )
     unknown = set(config) - {"default_ttl", "refresh_on_read", "sweep_interval_minutes"}
     if unknown:
         raise ValueError(f"ttl: unknown TTLConfig keys {sorted(unknown)}")
     _check_ttl_minutes(config.get("default_ttl"), "ttl['default_ttl']")
-    _check_ttl_minutes(config.get("sweep_interval_minutes"), "ttl['sweep_interval_minutes']")
+    _check_ttl_minutes(
+        config.get("sweep_interval_minutes"), "ttl['sweep_interval_minutes']"
+    )
     refresh = config.get("refresh_on_read", True)
     if not isinstance(refresh, bool):
-        raise TypeError(f"ttl['refresh_on_read'] must be a bool, not {_type_name(refresh)}")
+        raise TypeError(
+            f"ttl['refresh_on_read'] must be a bool, not {_type_name(refresh)}"
+        )
     return TTLConfig(**config)  # type: ignore[typeddict-item]
 
 
@@ -987,9 +1105,15 @@ def _check_op(op: object) -> bytes | None:
         if len(labels) == 0:
             raise InvalidNamespaceError("namespace cannot be empty")
         _check_key(op.key)
-        if op.index is not None and op.index is not False and not isinstance(op.index, list):
-            raise TypeError(f"index must be None, False or a list of field paths, "
-                            f"not {_type_name(op.index)}")
+        if (
+            op.index is not None
+            and op.index is not False
+            and not isinstance(op.index, list)
+        ):
+            raise TypeError(
+                f"index must be None, False or a list of field paths, "
+                f"not {_type_name(op.index)}"
+            )
         if op.value is not None:
             _check_ttl_minutes(op.ttl, "ttl")
             return _encode_value(op.value)
@@ -1002,8 +1126,10 @@ def _check_op(op: object) -> bytes | None:
     elif isinstance(op, ListNamespacesOp):
         for condition in op.match_conditions or ():
             if condition.match_type not in ("prefix", "suffix"):
-                raise ValueError(f"match_type must be 'prefix' or 'suffix', "
-                                 f"not {condition.match_type!r}")
+                raise ValueError(
+                    f"match_type must be 'prefix' or 'suffix', "
+                    f"not {condition.match_type!r}"
+                )
             # "*" passes: only match conditions read it as a wildcard.
             _check_labels(condition.path, condition.match_type)
         if op.max_depth is not None and _check_count(op.max_depth, "max_depth") == 0:
@@ -1042,10 +1168,15 @@ class InMemoryStore(PrefixStoreBackedStore):
     implemented yet.
     """
 
-    def __init__(self, *, index: IndexConfig | None = None,
-                 ttl: TTLConfig | None = None) -> None:
-        super().__init__(TrieStore(), index=index, ttl=ttl,
-                         vector_engine=None if index is None else TrieStore())
+    def __init__(
+        self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None
+    ) -> None:
+        super().__init__(
+            TrieStore(),
+            index=index,
+            ttl=ttl,
+            vector_engine=None if index is None else TrieStore(),
+        )
 
 
 class RedisStore(PrefixStoreBackedStore):
@@ -1061,9 +1192,15 @@ class RedisStore(PrefixStoreBackedStore):
     each set it.
     """
 
-    def __init__(self, url: str | None = None, *, client: Any = None,
-                 namespace: str = "langgraph", index: IndexConfig | None = None,
-                 ttl: TTLConfig | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        namespace: str = "langgraph",
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> None:
         from memstore.redis import RedisStore as _RedisEngine
 
         if url is not None and client is not None:
@@ -1071,8 +1208,9 @@ class RedisStore(PrefixStoreBackedStore):
         if url is None and client is None:
             raise ValueError("RedisStore needs a url or a client")
         if not isinstance(namespace, str) or len(namespace) == 0 or _SEP in namespace:
-            raise ValueError(f"namespace must be a non-empty str without NUL, not "
-                             f"{namespace!r}")
+            raise ValueError(
+                f"namespace must be a non-empty str without NUL, not {namespace!r}"
+            )
         # Checked before a client is made, so a bad config leaks no connection.
         _check_ttl_config(ttl)
         if index is not None:
@@ -1085,9 +1223,14 @@ class RedisStore(PrefixStoreBackedStore):
 
         # The vectors live in a Redis namespace of their own, which no
         # store's namespace can name (those have no NUL).
-        super().__init__(engine(namespace), index=index, ttl=ttl,
-                         vector_engine=None if index is None else engine(
-                             namespace + _SEP + "vectors"))
+        super().__init__(
+            engine(namespace),
+            index=index,
+            ttl=ttl,
+            vector_engine=None
+            if index is None
+            else engine(namespace + _SEP + "vectors"),
+        )
 
     def close(self) -> None:
         """Stops the sweeper and closes the client if this store made it."""

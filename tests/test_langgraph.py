@@ -12,7 +12,9 @@ import uuid
 
 import pytest
 
-pytest.importorskip("langgraph.store.base", reason="langgraph-checkpoint is not installed")
+pytest.importorskip(
+    "langgraph.store.base", reason="langgraph-checkpoint is not installed"
+)
 
 from langgraph.store.base import (
     GetOp,
@@ -153,9 +155,17 @@ def test_adelete_namespace(store):
     assert store.get(("t", "a"), "k") is None
 
 
-@pytest.mark.parametrize("bad_namespace", [
-    ("a.b",), ("",), ("a", ""), ("a", 1), ("a\x00b",), (None,),
-])
+@pytest.mark.parametrize(
+    "bad_namespace",
+    [
+        ("a.b",),
+        ("",),
+        ("a", ""),
+        ("a", 1),
+        ("a\x00b",),
+        (None,),
+    ],
+)
 @pytest.mark.parametrize("kind", ["get", "put", "delete", "search", "prefix", "suffix"])
 def test_batch_validates_every_op_and_writes_nothing(store, bad_namespace, kind):
     bad = {
@@ -208,38 +218,44 @@ def test_item_keys_may_hold_any_character(store):
 # ------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("value, error", [
-    (["not", "a", "dict"], TypeError),
-    ("text", TypeError),
-    ({"when": object()}, TypeError),
-    ({1: "int key"}, TypeError),
-])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (["not", "a", "dict"], TypeError),
+        ("text", TypeError),
+        ({"when": object()}, TypeError),
+        ({1: "int key"}, TypeError),
+    ],
+)
 def test_bad_values_raise_and_the_batch_writes_nothing(store, value, error):
     with pytest.raises(error):
         store.batch([PutOp(("ok",), "first", {"v": 1}), PutOp(("ok",), "k", value)])
     assert store.get(("ok",), "first") is None
 
 
-@pytest.mark.parametrize("op, error", [
-    (GetOp(("a",), 1), TypeError),
-    (PutOp(("a",), None, {"v": 1}), TypeError),
-    (PutOp((), "k", {"v": 1}), InvalidNamespaceError),
-    (PutOp(("a",), "k", {"v": 1}, ttl=0), ValueError),
-    (PutOp(("a",), "k", {"v": 1}, ttl=-1), ValueError),
-    (PutOp(("a",), "k", {"v": 1}, ttl=float("nan")), ValueError),
-    (PutOp(("a",), "k", {"v": 1}, ttl="1"), TypeError),
-    (PutOp(("a",), "k", {"v": 1}, ttl=True), TypeError),
-    (SearchOp(("a",), limit=-1), ValueError),
-    (SearchOp(("a",), offset=-1), ValueError),
-    (SearchOp(("a",), limit=1.5), TypeError),
-    (SearchOp(("a",), filter={"v": {"$regex": "x"}}), ValueError),
-    (SearchOp(("a",), filter={"v": {"$gt": 1, "plain": 2}}), ValueError),
-    (SearchOp(("a",), filter=["v"]), TypeError),
-    (ListNamespacesOp(max_depth=0), ValueError),
-    (ListNamespacesOp(limit=-1), ValueError),
-    (ListNamespacesOp((MatchCondition("middle", ("a",)),)), ValueError),
-    ("not an op", TypeError),
-])
+@pytest.mark.parametrize(
+    "op, error",
+    [
+        (GetOp(("a",), 1), TypeError),
+        (PutOp(("a",), None, {"v": 1}), TypeError),
+        (PutOp((), "k", {"v": 1}), InvalidNamespaceError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=0), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=-1), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=float("nan")), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl="1"), TypeError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=True), TypeError),
+        (SearchOp(("a",), limit=-1), ValueError),
+        (SearchOp(("a",), offset=-1), ValueError),
+        (SearchOp(("a",), limit=1.5), TypeError),
+        (SearchOp(("a",), filter={"v": {"$regex": "x"}}), ValueError),
+        (SearchOp(("a",), filter={"v": {"$gt": 1, "plain": 2}}), ValueError),
+        (SearchOp(("a",), filter=["v"]), TypeError),
+        (ListNamespacesOp(max_depth=0), ValueError),
+        (ListNamespacesOp(limit=-1), ValueError),
+        (ListNamespacesOp((MatchCondition("middle", ("a",)),)), ValueError),
+        ("not an op", TypeError),
+    ],
+)
 def test_bad_ops_raise_before_anything_runs(store, op, error):
     with pytest.raises(error):
         store.batch([PutOp(("ok",), "k", {"v": 1}), op])
@@ -266,15 +282,17 @@ def test_bad_ttl_config_is_refused(make_store):
 def test_batch_results_in_op_order_and_reads_see_the_store_before_the_batch(store):
     _needs(store, "delimiter listing")
     store.put(("a",), "old", {"v": 0})
-    results = store.batch([
-        PutOp(("a",), "new", {"v": 1}),
-        GetOp(("a",), "new"),
-        GetOp(("a",), "old"),
-        SearchOp(("a",)),
-        ListNamespacesOp(),
-        PutOp(("a",), "old", None),
-        PutOp(("a",), "new", {"v": 2}),  # the last put of a key wins
-    ])
+    results = store.batch(
+        [
+            PutOp(("a",), "new", {"v": 1}),
+            GetOp(("a",), "new"),
+            GetOp(("a",), "old"),
+            SearchOp(("a",)),
+            ListNamespacesOp(),
+            PutOp(("a",), "old", None),
+            PutOp(("a",), "new", {"v": 2}),  # the last put of a key wins
+        ]
+    )
     assert results[0] is None
     assert results[1] is None
     assert results[2].value == {"v": 0}
@@ -307,30 +325,39 @@ def test_abatch_matches_batch(store):
 
 
 def _fill(store):
-    store.put(("docs", "u1"), "a", {"n": 1, "kind": "note", "meta": {"lang": "en", "x": 1},
-                                    "tags": ["x", "y"]})
-    store.put(("docs", "u1"), "b", {"n": 5, "kind": "note", "meta": {"lang": "fr"},
-                                    "tags": ["y"]})
+    store.put(
+        ("docs", "u1"),
+        "a",
+        {"n": 1, "kind": "note", "meta": {"lang": "en", "x": 1}, "tags": ["x", "y"]},
+    )
+    store.put(
+        ("docs", "u1"),
+        "b",
+        {"n": 5, "kind": "note", "meta": {"lang": "fr"}, "tags": ["y"]},
+    )
     store.put(("docs", "u2"), "c", {"n": 10, "kind": "todo", "name": "bob"})
     store.put(("docs",), "d", {"n": 3.5, "kind": "note", "name": "ann"})
     store.put(("other",), "e", {"n": 2, "kind": "note"})
 
 
-@pytest.mark.parametrize("spec, keys", [
-    ({"kind": "note"}, ["d", "a", "b"]),
-    ({"kind": {"$eq": "todo"}}, ["c"]),
-    ({"kind": {"$ne": "note"}}, ["c"]),
-    ({"n": {"$gt": 3.5}}, ["b", "c"]),
-    ({"n": {"$gte": 3.5}}, ["d", "b", "c"]),
-    ({"n": {"$lt": 5}}, ["d", "a"]),
-    ({"n": {"$lte": 5, "$gt": 1}}, ["d", "b"]),
-    ({"name": {"$gt": "ann"}}, ["c"]),
-    ({"name": {"$gt": 1}}, []),  # a str and a number have no order
-    ({"meta": {"lang": "en"}}, ["a"]),  # a nested dict matches the fields it names
-    ({"tags": ["y"]}, ["b"]),  # a list matches element-wise, whole
-    ({"missing": "x"}, []),
-    ({"kind": "note", "n": {"$lt": 2}}, ["a"]),
-])
+@pytest.mark.parametrize(
+    "spec, keys",
+    [
+        ({"kind": "note"}, ["d", "a", "b"]),
+        ({"kind": {"$eq": "todo"}}, ["c"]),
+        ({"kind": {"$ne": "note"}}, ["c"]),
+        ({"n": {"$gt": 3.5}}, ["b", "c"]),
+        ({"n": {"$gte": 3.5}}, ["d", "b", "c"]),
+        ({"n": {"$lt": 5}}, ["d", "a"]),
+        ({"n": {"$lte": 5, "$gt": 1}}, ["d", "b"]),
+        ({"name": {"$gt": "ann"}}, ["c"]),
+        ({"name": {"$gt": 1}}, []),  # a str and a number have no order
+        ({"meta": {"lang": "en"}}, ["a"]),  # a nested dict matches the fields it names
+        ({"tags": ["y"]}, ["b"]),  # a list matches element-wise, whole
+        ({"missing": "x"}, []),
+        ({"kind": "note", "n": {"$lt": 2}}, ["a"]),
+    ],
+)
 def test_search_filters(store, spec, keys):
     _fill(store)
     assert [i.key for i in store.search(("docs",), filter=spec)] == keys
@@ -341,11 +368,17 @@ def test_search_order_is_namespace_then_key_and_pages_cover_the_listing(store):
         for key in ["2", "1", "3"]:
             store.put(ns, key, {"v": f"{ns}{key}"})
     everything = [(i.namespace, i.key) for i in store.search(("p",), limit=100)]
-    assert everything == [(ns, k) for ns in [("p",), ("p", "a"), ("p", "a", "z"), ("p", "b")]
-                          for k in ["1", "2", "3"]]
+    assert everything == [
+        (ns, k)
+        for ns in [("p",), ("p", "a"), ("p", "a", "z"), ("p", "b")]
+        for k in ["1", "2", "3"]
+    ]
     for filtered in (None, {"v": {"$ne": "none"}}):
-        pages = [(i.namespace, i.key) for off in range(0, 12, 5)
-                 for i in store.search(("p",), limit=5, offset=off, filter=filtered)]
+        pages = [
+            (i.namespace, i.key)
+            for off in range(0, 12, 5)
+            for i in store.search(("p",), limit=5, offset=off, filter=filtered)
+        ]
         assert pages == everything
     assert store.search(("p",), limit=0) == []
     assert store.search(("p",), offset=12) == []
@@ -365,30 +398,63 @@ def test_search_items_carry_timestamps(store):
 
 
 def _namespaces(store):
-    for ns in [("a", "b", "c"), ("a", "b", "d", "e"), ("a", "b", "d", "i"), ("a", "b", "f"),
-               ("a", "c", "f"), ("b", "a", "f"), ("users", "123"), ("users", "456", "s")]:
+    for ns in [
+        ("a", "b", "c"),
+        ("a", "b", "d", "e"),
+        ("a", "b", "d", "i"),
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+        ("b", "a", "f"),
+        ("users", "123"),
+        ("users", "456", "s"),
+    ]:
         store.put(ns, "k", {"v": 1})
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({}, [("a", "b", "c"), ("a", "b", "d", "e"), ("a", "b", "d", "i"), ("a", "b", "f"),
-          ("a", "c", "f"), ("b", "a", "f"), ("users", "123"), ("users", "456", "s")]),
-    ({"prefix": ("a", "b"), "max_depth": 3}, [("a", "b", "c"), ("a", "b", "d"),
-                                              ("a", "b", "f")]),
-    ({"max_depth": 1}, [("a",), ("b",), ("users",)]),
-    ({"prefix": ("users",), "max_depth": 2}, [("users", "123"), ("users", "456")]),
-    ({"suffix": ("f",)}, [("a", "b", "f"), ("a", "c", "f"), ("b", "a", "f")]),
-    ({"suffix": ("f",), "max_depth": 1}, [("a",), ("b",)]),
-    ({"prefix": ("*", "b")}, [("a", "b", "c"), ("a", "b", "d", "e"), ("a", "b", "d", "i"),
-                              ("a", "b", "f")]),
-    ({"prefix": ("a", "*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
-    ({"prefix": ("a",), "suffix": ("*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
-    ({"prefix": ("a", "b", "d", "e"), "max_depth": 2}, [("a", "b")]),
-    ({"prefix": ("a",), "limit": 2, "offset": 1}, [("a", "b", "d", "e"),
-                                                  ("a", "b", "d", "i")]),
-    ({"prefix": ("nothing",)}, []),
-    ({"prefix": ("a", "b", "d", "e", "deeper")}, []),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (
+            {},
+            [
+                ("a", "b", "c"),
+                ("a", "b", "d", "e"),
+                ("a", "b", "d", "i"),
+                ("a", "b", "f"),
+                ("a", "c", "f"),
+                ("b", "a", "f"),
+                ("users", "123"),
+                ("users", "456", "s"),
+            ],
+        ),
+        (
+            {"prefix": ("a", "b"), "max_depth": 3},
+            [("a", "b", "c"), ("a", "b", "d"), ("a", "b", "f")],
+        ),
+        ({"max_depth": 1}, [("a",), ("b",), ("users",)]),
+        ({"prefix": ("users",), "max_depth": 2}, [("users", "123"), ("users", "456")]),
+        ({"suffix": ("f",)}, [("a", "b", "f"), ("a", "c", "f"), ("b", "a", "f")]),
+        ({"suffix": ("f",), "max_depth": 1}, [("a",), ("b",)]),
+        (
+            {"prefix": ("*", "b")},
+            [
+                ("a", "b", "c"),
+                ("a", "b", "d", "e"),
+                ("a", "b", "d", "i"),
+                ("a", "b", "f"),
+            ],
+        ),
+        ({"prefix": ("a", "*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
+        ({"prefix": ("a",), "suffix": ("*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
+        ({"prefix": ("a", "b", "d", "e"), "max_depth": 2}, [("a", "b")]),
+        (
+            {"prefix": ("a",), "limit": 2, "offset": 1},
+            [("a", "b", "d", "e"), ("a", "b", "d", "i")],
+        ),
+        ({"prefix": ("nothing",)}, []),
+        ({"prefix": ("a", "b", "d", "e", "deeper")}, []),
+    ],
+)
 def test_list_namespaces(store, kwargs, expected):
     _needs(store, "delimiter listing")
     _namespaces(store)
@@ -475,7 +541,7 @@ def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
     found = store.search(("docs", "u1"), query="a", limit=10)
     assert [i.key for i in found] == ["aaa", "ab", "bbb", "none"]
     assert found[0].score == pytest.approx(1.0)
-    assert found[1].score == pytest.approx(2 ** -0.5)
+    assert found[1].score == pytest.approx(2**-0.5)
     assert found[2].score == pytest.approx(0.0)
     assert found[3].score is None  # no vector: after every scored item
     page = store.search(("docs", "u1"), query="a", limit=2, offset=1)
@@ -486,8 +552,13 @@ def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
 
 def test_semantic_search_embeds_once_per_batch_and_honours_index_false(make_store):
     store, embed = _indexed(make_store)
-    store.batch([PutOp(("d",), "x", {"text": "abc"}), PutOp(("d",), "y", {"text": "abc"}),
-                 PutOp(("d",), "z", {"text": "aa"}, index=False)])
+    store.batch(
+        [
+            PutOp(("d",), "x", {"text": "abc"}),
+            PutOp(("d",), "y", {"text": "abc"}),
+            PutOp(("d",), "z", {"text": "aa"}, index=False),
+        ]
+    )
     assert embed.calls == [["abc"]]  # distinct texts, one call, none for index=False
     assert [i.key for i in store.search(("d",), query="aaa")][-1] == "z"
     store.put(("d",), "x", {"text": "c"}, index=False)  # an update drops old vectors
@@ -524,11 +595,12 @@ def test_deleting_an_item_or_namespace_drops_its_vectors(make_store):
 
 
 def test_bad_index_configs_and_embedders_change_nothing(make_store):
-    for config, error in [({"dims": 0, "embed": CountingEmbeddings()}, ValueError),
-                          ({"dims": 3}, ValueError),
-                          ({"dims": 3, "embed": CountingEmbeddings(), "fields": "text"},
-                           TypeError),
-                          ([("dims", 3)], TypeError)]:
+    for config, error in [
+        ({"dims": 0, "embed": CountingEmbeddings()}, ValueError),
+        ({"dims": 3}, ValueError),
+        ({"dims": 3, "embed": CountingEmbeddings(), "fields": "text"}, TypeError),
+        ([("dims", 3)], TypeError),
+    ]:
         with pytest.raises(error):
             make_store(index=config)
     store = make_store(index={"dims": 4, "embed": CountingEmbeddings()})  # returns 3
@@ -560,8 +632,13 @@ try:
 except ImportError as exc:
     print(exc)
 """
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert "pip install 'memstore-trie[langgraph]'" in run.stdout
 
 
@@ -569,7 +646,10 @@ def test_filter_keys_are_top_level_fields_first_then_dotted_paths(store):
     store.put(("d",), "nested", {"user": {"age": 30, "access-level": "x"}})
     store.put(("d",), "literal", {"user.age": 30})
     assert [i.key for i in store.search(("d",), filter={"user.age": 30})] == [
-        "literal", "nested"]
+        "literal",
+        "nested",
+    ]
     assert [i.key for i in store.search(("d",), filter={"user.access-level": "x"})] == [
-        "nested"]
+        "nested"
+    ]
     assert store.search(("d",), filter={"user.age.more": 30}) == []

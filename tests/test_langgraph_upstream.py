@@ -47,29 +47,27 @@ import pytest
 _SQLITE_ONLY = "tests SQLite itself"
 SUITES = {
     "checkpoint": ("langgraph-checkpoint", "4.3.2", ["tests/test_store.py"], {}),
-    "sqlite": ("langgraph-checkpoint-sqlite", "3.1.2",
-               ["tests/test_store.py", "tests/test_async_store.py", "tests/test_ttl.py"], {
-        "tests/test_store.py::test_nonnull_migrations":
-            f"{_SQLITE_ONLY}: reads SqliteStore.MIGRATIONS (its SQL schema)",
-        "tests/test_store.py::test_vector_store_initialization":
-            f"{_SQLITE_ONLY}: queries sqlite_master for its vector tables through "
+    "sqlite": (
+        "langgraph-checkpoint-sqlite",
+        "3.1.2",
+        ["tests/test_store.py", "tests/test_async_store.py", "tests/test_ttl.py"],
+        {
+            "tests/test_store.py::test_nonnull_migrations": f"{_SQLITE_ONLY}: reads SqliteStore.MIGRATIONS (its SQL schema)",
+            "tests/test_store.py::test_vector_store_initialization": f"{_SQLITE_ONLY}: queries sqlite_master for its vector tables through "
             "store.conn, and reads SQLite's own index key text_fields",
-        "tests/test_store.py::test_sql_injection_vulnerability":
-            f"{_SQLITE_ONLY}: expects SQLite's 'Invalid filter key' ValueError for a key "
+            "tests/test_store.py::test_sql_injection_vulnerability": f"{_SQLITE_ONLY}: expects SQLite's 'Invalid filter key' ValueError for a key "
             "that would break its SQL; memstore builds no SQL, so such a key is a field "
             "name that matches nothing",
-        "tests/test_async_store.py::test_no_running_loop":
-            f"{_SQLITE_ONLY}: AsyncSqliteStore's sync methods refuse to run on the event "
+            "tests/test_async_store.py::test_no_running_loop": f"{_SQLITE_ONLY}: AsyncSqliteStore's sync methods refuse to run on the event "
             "loop's thread; memstore's stores have no such restriction",
-        "tests/test_ttl.py::test_ttl_refresh":
-            "asserts sweep_ttl() counts the items it deletes; memstore's engines release "
+            "tests/test_ttl.py::test_ttl_refresh": "asserts sweep_ttl() counts the items it deletes; memstore's engines release "
             "expired items themselves, so sweep_ttl() returns 0 (expiry itself is "
             "tested by the rest of test_ttl.py)",
-        "tests/test_ttl.py::test_ttl_override_default":
-            "relies on SqliteStore not renewing a lifetime on get() unless the TTL config "
+            "tests/test_ttl.py::test_ttl_override_default": "relies on SqliteStore not renewing a lifetime on get() unless the TTL config "
             "sets refresh_on_read explicitly; TTLConfig documents refresh_on_read as "
             "True when not configured, which memstore follows",
-    }),
+        },
+    ),
 }
 
 _BACKEND = "MEMSTORE_LANGGRAPH_BACKEND"
@@ -90,31 +88,41 @@ def pytest_configure(config):
     from memstore import langgraph as memstore_langgraph
 
     if backend == "memory":
+
         def open_store(name, **kwargs):
             return memstore_langgraph.InMemoryStore(**kwargs)
+
         base = memstore_langgraph.InMemoryStore
     else:
         url = os.environ[_REDIS_URL]
 
         def open_store(name, **kwargs):
             return memstore_langgraph.RedisStore(url, namespace=name, **kwargs)
+
         base = memstore_langgraph.RedisStore
 
     if os.environ.get(_SUITE, "checkpoint") == "checkpoint":
         replacement = base
         if backend == "redis":
+
             class RedisBackedStore(base):
                 # LangGraph's tests call InMemoryStore(index=..., ttl=...):
                 # the same signature, each store on a namespace of its own.
                 def __init__(self, *, index=None, ttl=None):
-                    super().__init__(url, namespace=f"lg-upstream-{uuid.uuid4().hex}",
-                                     index=index, ttl=ttl)
+                    super().__init__(
+                        url,
+                        namespace=f"lg-upstream-{uuid.uuid4().hex}",
+                        index=index,
+                        ttl=ttl,
+                    )
 
             replacement = RedisBackedStore
         import langgraph.store.memory
 
         langgraph.store.memory.InMemoryStore = replacement
-        config._memstore_replacements = {"tests.test_store": ("InMemoryStore", replacement)}
+        config._memstore_replacements = {
+            "tests.test_store": ("InMemoryStore", replacement)
+        }
         return
     config._memstore_replacements = _sqlite_shaped(open_store, uuid)
 
@@ -133,12 +141,18 @@ def _sqlite_shaped(open_store, uuid):
             # SQLite's IndexConfig names the fields text_fields and adds a
             # distance_type (cosine, the only one either store offers).
             fields = index.get("text_fields")
-            index = {k: v for k, v in index.items() if k not in ("text_fields",
-                                                                  "distance_type")}
+            index = {
+                k: v
+                for k, v in index.items()
+                if k not in ("text_fields", "distance_type")
+            }
             if fields is not None:
                 index["fields"] = fields
-        name = (f"lg-sqlite-{uuid.uuid4().hex}" if conn_string == ":memory:"
-                else f"lg-sqlite-{conn_string}")
+        name = (
+            f"lg-sqlite-{uuid.uuid4().hex}"
+            if conn_string == ":memory:"
+            else f"lg-sqlite-{conn_string}"
+        )
         return open_store(name, index=index, ttl=ttl)
 
     class SqliteShaped:
@@ -157,8 +171,10 @@ def _sqlite_shaped(open_store, uuid):
         @contextlib.asynccontextmanager
         async def from_conn_string(conn_string, *, index=None, ttl=None, **_):
             store = opened(conn_string, index, ttl)
-            sync = {name: getattr(store, name) for name in
-                    ("sweep_ttl", "start_ttl_sweeper", "stop_ttl_sweeper")}
+            sync = {
+                name: getattr(store, name)
+                for name in ("sweep_ttl", "start_ttl_sweeper", "stop_ttl_sweeper")
+            }
 
             async def setup():
                 return None
@@ -166,6 +182,7 @@ def _sqlite_shaped(open_store, uuid):
             def awaitable(method):
                 async def call(*args, **kwargs):
                     return method(*args, **kwargs)
+
                 return call
 
             store.setup = setup
@@ -179,9 +196,11 @@ def _sqlite_shaped(open_store, uuid):
     langgraph.store.sqlite.SqliteStore = SqliteShaped
     langgraph.store.sqlite.AsyncSqliteStore = AsyncSqliteShaped
     langgraph.store.sqlite.aio.AsyncSqliteStore = AsyncSqliteShaped
-    return {"tests.test_store": ("SqliteStore", SqliteShaped),
-            "tests.test_ttl": ("SqliteStore", SqliteShaped),
-            "tests.test_async_store": ("AsyncSqliteStore", AsyncSqliteShaped)}
+    return {
+        "tests.test_store": ("SqliteStore", SqliteShaped),
+        "tests.test_ttl": ("SqliteStore", SqliteShaped),
+        "tests.test_async_store": ("AsyncSqliteStore", AsyncSqliteShaped),
+    }
 
 
 def pytest_collection_finish(session):
@@ -219,8 +238,10 @@ def _fetch_tests(tmp_path_factory, distribution, release):
     except PackageNotFoundError:
         _unavailable(f"{distribution} is not installed")
     if installed != release:
-        _unavailable(f"LangGraph's tests are pinned to {distribution} {release}, "
-                     f"{installed} is installed (pip install {distribution}=={release})")
+        _unavailable(
+            f"LangGraph's tests are pinned to {distribution} {release}, "
+            f"{installed} is installed (pip install {distribution}=={release})"
+        )
     for plugin in ("pytest_asyncio", "pytest_mock"):
         try:
             __import__(plugin)
@@ -228,19 +249,36 @@ def _fetch_tests(tmp_path_factory, distribution, release):
             _unavailable(f"LangGraph's tests need {plugin.replace('_', '-')}")
     download = tmp_path_factory.mktemp("sdist")
     fetched = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-         "-d", str(download), f"{distribution}=={release}"],
-        check=False, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(download),
+            f"{distribution}=={release}",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     archives = list(download.glob("*.tar.gz"))
     if fetched.returncode != 0 or not archives:
-        _unavailable(f"pip download of the {distribution} sdist failed: "
-                     f"{fetched.stderr.strip()[-500:]}")
+        _unavailable(
+            f"pip download of the {distribution} sdist failed: "
+            f"{fetched.stderr.strip()[-500:]}"
+        )
     run_dir = tmp_path_factory.mktemp(distribution)
     top = f"{distribution.replace('-', '_')}-{release}/tests/"
     with tarfile.open(archives[0]) as sdist:
         for member in sdist.getmembers():
             if member.isfile() and member.name.startswith(top):
-                target = run_dir / "tests" / member.name[len(top):]
+                target = run_dir / "tests" / member.name[len(top) :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with sdist.extractfile(member) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
@@ -273,14 +311,36 @@ def test_langgraph_store_tests_pass(suite, backend, tmp_path_factory, request):
         pytest.skip(f"TrieStore on this branch lacks {', '.join(_trie_lacks())}")
     run_dir = _fetch_tests(tmp_path_factory, distribution, release)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])])
+        [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
     deselect = [arg for name in left_out for arg in ("--deselect", name)]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", *files, "-q", "-rs",
-         "-p", "test_langgraph_upstream", "-p", "no:cacheprovider",
-         "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function",
-         "--rootdir", str(run_dir), *deselect],
-        cwd=run_dir, env=env, check=False, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *files,
+            "-q",
+            "-rs",
+            "-p",
+            "test_langgraph_upstream",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "--rootdir",
+            str(run_dir),
+            *deselect,
+        ],
+        cwd=run_dir,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     print(run.stdout[-5000:])
     print(run.stderr[-2000:])
     assert run.returncode == 0, run.stdout[-5000:]
