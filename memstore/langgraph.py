@@ -46,6 +46,15 @@ Order
 -----
 ``search`` returns items in key order: by namespace (as tuples compare),
 then by key.  ``list_namespaces`` is sorted, like every LangGraph backend.
+
+Expiry and vectors
+------------------
+``ttl`` (minutes) is the engine's own expiry, so an expired item is never
+returned; reads renew it with the engine's ``expire``.  With an ``index``,
+an item's vectors (unit float32 rows, one per embedded text) live in a
+second engine under the item's own key, so a namespace prefix selects the
+same items in both and a semantic search reads and scores only the
+prefix's rows.
 """
 
 from __future__ import annotations
@@ -1164,8 +1173,9 @@ class InMemoryStore(PrefixStoreBackedStore):
         store.get(("users", "u1", "memories"), "m1").value   # {'text': 'likes tea'}
         store.list_namespaces(prefix=("users",), max_depth=2)  # [('users', 'u1')]
 
-    ``ttl`` is a ``TTLConfig`` (minutes); ``index`` (semantic search) is not
-    implemented yet.
+    ``ttl`` is a ``TTLConfig`` (minutes); ``index`` an ``IndexConfig``
+    (``dims``, ``embed``, ``fields``) for ``search(prefix, query=...)``,
+    which needs numpy.
     """
 
     def __init__(
