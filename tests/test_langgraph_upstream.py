@@ -285,19 +285,6 @@ def _fetch_tests(tmp_path_factory, distribution, release):
     return run_dir
 
 
-def _trie_lacks():
-    from memstore import TrieStore
-
-    missing = []
-    try:
-        list(TrieStore().yield_keys(delimiter="\x00"))
-    except TypeError:
-        missing.append("delimiter listing (branch listing)")
-    if not hasattr(TrieStore, "expire"):
-        missing.append("expiry (branch ttl)")
-    return missing
-
-
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_langgraph_store_tests_pass(suite, backend, tmp_path_factory, request):
@@ -307,8 +294,6 @@ def test_langgraph_store_tests_pass(suite, backend, tmp_path_factory, request):
     env[_SUITE] = suite
     if backend == "redis":
         env[_REDIS_URL] = request.getfixturevalue("redis_url")
-    elif _trie_lacks():
-        pytest.skip(f"TrieStore on this branch lacks {', '.join(_trie_lacks())}")
     run_dir = _fetch_tests(tmp_path_factory, distribution, release)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
