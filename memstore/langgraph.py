@@ -935,7 +935,12 @@ class PrefixStoreBackedStore(BaseStore):
             if not _prefix_allows(conditions, below):
                 continue
             if max_depth is not None and len(below) >= max_depth:
-                if self._any_below(below, conditions):
+                # A listed child holds items somewhere below (no ghosts), so
+                # once the prefixes are all matched and no suffix is asked,
+                # it is an answer without a walk down to its items.
+                if _settled(conditions, len(below)) or self._any_below(
+                    below, conditions
+                ):
                     yield below
                 continue
             stack.append((below, self._children(below)))
@@ -1056,6 +1061,12 @@ def _mset_by_ttl(
             engine.mset(pairs)
         else:
             engine.mset(pairs, ttl=ttl * 60.0)
+
+
+def _settled(conditions: tuple[MatchCondition, ...], depth: int) -> bool:
+    """Whether every condition is decided by a namespace's first ``depth``
+    labels (already checked): prefixes no longer than that, no suffix."""
+    return all(c.match_type == "prefix" and len(c.path) <= depth for c in conditions)
 
 
 def _first_wildcard(path: tuple[str, ...]) -> int:
