@@ -68,7 +68,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Literal, NamedTuple
 
 try:
@@ -525,6 +525,9 @@ class PrefixStoreBackedStore(BaseStore):
         # processes sharing a Redis engine may still race on it.
         self._lock = threading.RLock()
         self._sweeper: threading.Thread | None = None
+        self._sweeper_done: concurrent.futures.Future[None] = (
+            concurrent.futures.Future()
+        )
         self._sweeper_stop = threading.Event()
 
     # ------------------------------------------------------------ batch
@@ -848,7 +851,7 @@ class PrefixStoreBackedStore(BaseStore):
                 if key not in scores:
                     yield key
 
-        candidates = _chain_keys((k for k, _ in ranked), unscored())
+        candidates = chain((k for k, _ in ranked), unscored())
         matching = self._records_matching(candidates, op.filter)
         return list(islice(matching, op.offset, op.offset + op.limit))
 
@@ -1002,10 +1005,10 @@ class PrefixStoreBackedStore(BaseStore):
             minutes = (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         minutes = _check_ttl_minutes(minutes, "sweep_interval_minutes")
         assert minutes is not None
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._sweeper is not None and self._sweeper.is_alive():
-            done.set_result(None)
-            return done
+            return self._sweeper_done  # one sweeper per store
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._sweeper_done = done
         stop = self._sweeper_stop
         stop.clear()
         # The thread holds the store weakly, so a store dropped without
@@ -1044,11 +1047,6 @@ class PrefixStoreBackedStore(BaseStore):
 
 
 _DONE: Any = object()
-
-
-def _chain_keys(*parts: Iterable[str]) -> Iterator[str]:
-    for part in parts:
-        yield from part
 
 
 def _mset_by_ttl(

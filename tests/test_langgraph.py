@@ -480,6 +480,7 @@ def test_ttl_sweeper_starts_and_stops(make_store):
     store = make_store(ttl={"default_ttl": 1, "sweep_interval_minutes": 1})
     future = store.start_ttl_sweeper()
     assert not future.done()
+    assert store.start_ttl_sweeper() is future  # one sweeper per store
     assert store.stop_ttl_sweeper(timeout=10)
     future.result(timeout=10)
     assert store.stop_ttl_sweeper()
