@@ -1,0 +1,285 @@
+"""memstore.langgraph.InMemoryStore against LangGraph's own InMemoryStore,
+side by side in one process, on the workload of issue 14.
+
+    python benchmarks/langgraph_compare.py [--items 1000000] [--repeat 5]
+        [--semantic] [--md FILE]
+
+Needs ``pip install 'memstore-trie[langgraph]'`` (langgraph-checkpoint,
+orjson; numpy for ``--semantic``).
+
+Method
+------
+* ``--items`` items (default 10^6) in namespaces ``("users", uid,
+  "memories")`` of 12 items each (85,000 namespaces at 10^6, as in the
+  issue) plus one namespace of 1,000 items (``("users", "big",
+  "memories")``) for the ``limit=1000`` search.  Values are small memory
+  dicts: ``{"text": ..., "kind": "note"|"todo", "n": int}``.
+* Both stores get the same ``put`` calls, in the same order; the load time
+  gives put throughput.  Memory per item is the traced allocations
+  (``tracemalloc``) of a separate fill of 10^5 items per store, so the
+  tracing slows no timed call.
+* Each timed operation runs on both stores with the same arguments; the
+  median of ``--repeat`` samples is reported, each sample as many calls as
+  last about 20 ms.
+  Answers are checked to be equal before timing (LangGraph's search order
+  is insertion order; ours is key order, the same here because keys are
+  inserted in key order).
+* ``delete_namespace`` of a 100-item namespace is compared with what a
+  LangGraph user has to write: ``search(ns, limit=100)`` then ``delete``
+  each item.  Each round deletes a different, freshly filled namespace.
+* ``--semantic``: a 10^4-item namespace prefix inside the store, dims 256,
+  a deterministic embedder (vectors precomputed, so embedding costs
+  nothing), ``search(prefix, query=..., limit=10)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+from langgraph.store.memory import InMemoryStore as LangGraphStore
+
+from memstore.langgraph import InMemoryStore as MemstoreStore
+
+PER_NAMESPACE = 12
+
+
+def value(i: int) -> dict:
+    return {
+        "text": f"user memory number {i}: likes tea",
+        "kind": "note" if i % 3 else "todo",
+        "n": i,
+    }
+
+
+def workload(items: int) -> list[tuple[tuple[str, ...], str, dict]]:
+    puts = [(("users", "big", "memories"), f"m{i:04d}", value(i)) for i in range(1000)]
+    for i in range(items - len(puts)):
+        uid = f"u{i // PER_NAMESPACE:07d}"
+        puts.append((("users", uid, "memories"), f"m{i % PER_NAMESPACE:02d}", value(i)))
+    return puts
+
+
+def fill(store, puts) -> float:
+    start = time.perf_counter()
+    for namespace, key, v in puts:
+        store.put(namespace, key, v)
+    return time.perf_counter() - start
+
+
+def bytes_per_item(cls, count: int) -> float:
+    puts = workload(count)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    store = cls()
+    fill(store, puts)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del store
+    return used / count
+
+
+def timed(call, repeat: int) -> float:
+    """Median seconds per call over ``repeat`` samples; each sample times
+    enough calls to last about 20 ms, so microsecond calls are not lost in
+    the clock's resolution or one stray pause."""
+    start = time.perf_counter()
+    call()  # warm-up, and a first estimate of the cost
+    number = max(1, int(0.02 / max(time.perf_counter() - start, 1e-7)))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        times.append((time.perf_counter() - start) / number)
+    return statistics.median(times)
+
+
+def same(a, b, what: str) -> None:
+    if a != b:
+        sys.exit(f"answers differ for {what}: {a!r} != {b!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--memory-items", type=int, default=100_000)
+    parser.add_argument("--semantic", action="store_true")
+    parser.add_argument("--md", help="also write the table to this Markdown file")
+    args = parser.parse_args()
+
+    puts = workload(args.items)
+    stores = {"langgraph": LangGraphStore(), "memstore": MemstoreStore()}
+    rows: list[tuple[str, float, float, str]] = []
+    load = {name: fill(store, puts) for name, store in stores.items()}
+    rows.append(
+        (
+            "put throughput (items/s)",
+            len(puts) / load["langgraph"],
+            len(puts) / load["memstore"],
+            "higher is better",
+        )
+    )
+
+    lg, ms = stores["langgraph"], stores["memstore"]
+    uid_ns = ("users", f"u{(args.items // PER_NAMESPACE) // 2:07d}", "memories")
+    big = ("users", "big", "memories")
+    checks = {
+        "list_namespaces(prefix=('users',), max_depth=2)": lambda s: s.list_namespaces(
+            prefix=("users",), max_depth=2
+        ),
+        "search(ns of 12, limit=10)": lambda s: s.search(uid_ns, limit=10),
+        "search(ns of 1000, limit=1000)": lambda s: s.search(big, limit=1000),
+        "search(ns of 1000, filter kind=todo)": lambda s: s.search(
+            big, filter={"kind": "todo"}, limit=100
+        ),
+        "get": lambda s: s.get(uid_ns, "m03"),
+    }
+    for what, call in checks.items():
+        a, b = call(lg), call(ms)
+        if isinstance(a, list) and a and hasattr(a[0], "key"):
+            a = [(i.namespace, i.key, i.value) for i in a]
+            b = [(i.namespace, i.key, i.value) for i in b]
+        elif hasattr(a, "value"):
+            a, b = (a.namespace, a.key, a.value), (b.namespace, b.key, b.value)
+        same(a, b, what)
+        # get takes microseconds: reported in µs so the table keeps digits.
+        unit, scale = (" (µs)", 1e6) if what == "get" else (" (ms)", 1e3)
+        rows.append(
+            (
+                what + unit,
+                timed(lambda c=call, s=lg: c(s), args.repeat) * scale,
+                timed(lambda c=call, s=ms: c(s), args.repeat) * scale,
+                "lower is better",
+            )
+        )
+
+    # delete_namespace of 100 items: fresh namespaces, one per round.
+    def fresh(store, n):
+        ns = ("tenants", f"t{n}")
+        for k in range(100):
+            store.put(ns, f"k{k:03d}", value(k))
+        return ns
+
+    def search_and_delete(store, ns):
+        for item in store.search(ns, limit=100):
+            store.delete(item.namespace, item.key)
+
+    def timed_delete(store, delete):
+        times = []
+        for n in range(args.repeat):
+            ns = fresh(store, n)
+            start = time.perf_counter()
+            delete(store, ns)
+            times.append(time.perf_counter() - start)
+            same(store.search(ns), [], "delete")
+        return statistics.median(times)
+
+    rows.append(
+        (
+            "delete a 100-item namespace (ms)",
+            timed_delete(lg, search_and_delete) * 1e3,
+            timed_delete(ms, lambda s, ns: s.delete_namespace(ns)) * 1e3,
+            "langgraph: search + delete each",
+        )
+    )
+    # Free both stores before the memory measurement fills new ones.
+    stores.clear()
+    lg = ms = None
+    gc.collect()
+
+    rows.append(
+        (
+            "memory per item (bytes)",
+            bytes_per_item(LangGraphStore, args.memory_items),
+            bytes_per_item(MemstoreStore, args.memory_items),
+            "tracemalloc",
+        )
+    )
+
+    if args.semantic:
+        rows.append(semantic(args))
+
+    header = (
+        f"{len(puts):,} items, Python {platform.python_version()}, "
+        f"{platform.machine()}; median of {args.repeat}"
+    )
+    lines = [
+        header,
+        "",
+        "| operation | LangGraph | memstore | ratio | note |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for what, theirs, ours, note in rows:
+        better = (
+            theirs / ours
+            if "lower" in note or "(ms)" in what or "(µs)" in what or "bytes" in what
+            else ours / theirs
+        )
+        lines.append(
+            f"| {what} | {theirs:,.3f} | {ours:,.3f} | {better:,.1f}x | {note} |"
+        )
+    print("\n".join(lines))
+    if args.md:
+        with open(args.md, "w") as out:
+            out.write("\n".join(lines) + "\n")
+
+
+def semantic(args) -> tuple[str, float, float, str]:
+    import numpy as np
+
+    dims, count = 256, 10_000
+    rng = np.random.default_rng(7)
+    table: dict[str, list[float]] = {}
+
+    def vector(text: str) -> list[float]:
+        if text not in table:
+            table[text] = rng.standard_normal(dims).astype(np.float32).tolist()
+        return table[text]
+
+    def embed(texts):
+        return [vector(t) for t in texts]
+
+    index = {"dims": dims, "embed": embed, "fields": ["text"]}
+    others = workload(min(args.items, 1_000_000) - count)
+    timings = []
+    for cls in (LangGraphStore, MemstoreStore):
+        store = cls(index=index)
+        for namespace, key, v in others:
+            store.put(namespace, key, v, index=False)
+        store.batch([])  # nothing: keeps the two stores' setup identical
+        from langgraph.store.base import PutOp
+
+        store.batch(
+            [
+                PutOp(("docs", f"d{i // 100:03d}"), f"k{i:05d}", {"text": f"doc {i}"})
+                for i in range(count)
+            ]
+        )
+        timings.append(
+            timed(
+                lambda s=store: s.search(("docs",), query="doc 42", limit=10),
+                args.repeat,
+            )
+            * 1e3
+        )
+        del store
+        gc.collect()
+    return (
+        f"semantic search, {count:,}-item prefix, dims {dims} (ms)",
+        timings[0],
+        timings[1],
+        "lower is better",
+    )
+
+
+if __name__ == "__main__":
+    main()

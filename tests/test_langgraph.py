@@ -1,0 +1,632 @@
+"""memstore.langgraph: LangGraph's BaseStore on both engines.
+
+Every test runs against InMemoryStore (TrieStore) and RedisStore (on the
+server the ``redis_url`` fixture provides).  LangGraph's own store tests
+run against the same classes from tests/test_langgraph_upstream.py.
+"""
+
+import asyncio
+import gc
+import os
+import time
+import uuid
+
+import pytest
+
+try:
+    import langgraph.store.base  # noqa: F401
+except ImportError:
+    # CI sets MEMSTORE_REQUIRE_LANGGRAPH so the suite cannot silently not run.
+    if os.environ.get("MEMSTORE_REQUIRE_LANGGRAPH"):
+        raise
+    pytest.skip(
+        "langgraph-checkpoint is not installed (pip install 'memstore-trie[langgraph]')",
+        allow_module_level=True,
+    )
+
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
+
+from memstore.langgraph import InMemoryStore, RedisStore
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request):
+    """A factory of empty stores of one class; Redis stores each get a
+    namespace of their own on the shared test server."""
+    made = []
+
+    def make(**kwargs):
+        if request.param == "memory":
+            return InMemoryStore(**kwargs)
+        url = request.getfixturevalue("redis_url")
+        store = RedisStore(url, namespace=f"lg-test-{uuid.uuid4().hex}", **kwargs)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store._engine.clear()
+        store.close()
+
+
+@pytest.fixture
+def store(make_store):
+    return make_store()
+
+
+# ------------------------------------------------------------ the defects
+
+
+def test_created_at_is_kept_from_the_first_put(store):
+    store.put(("users", "u1"), "k", {"v": 1})
+    first = store.get(("users", "u1"), "k")
+    time.sleep(0.002)  # distinct microsecond timestamps, not a timing assertion
+    store.put(("users", "u1"), "k", {"v": 2})
+    second = store.get(("users", "u1"), "k")
+    assert second.value == {"v": 2}
+    assert second.created_at == first.created_at
+    assert second.updated_at > first.updated_at
+    assert second.created_at.tzinfo is not None
+
+
+def test_created_at_restarts_after_a_delete(store):
+    store.put(("a",), "k", {"v": 1})
+    first = store.get(("a",), "k")
+    store.delete(("a",), "k")
+    time.sleep(0.002)
+    store.put(("a",), "k", {"v": 1})
+    assert store.get(("a",), "k").created_at > first.created_at
+
+
+def test_mutating_a_put_value_changes_nothing_stored(store):
+    value = {"tags": ["a"], "nested": {"n": 1}}
+    store.put(("a",), "k", value)
+    value["tags"].append("b")
+    value["nested"]["n"] = 2
+    value["new"] = True
+    assert store.get(("a",), "k").value == {"tags": ["a"], "nested": {"n": 1}}
+
+
+def test_mutating_a_returned_value_changes_nothing_stored(store):
+    store.put(("a",), "k", {"tags": ["a"]})
+    store.get(("a",), "k").value["tags"].append("get")
+    store.search(("a",))[0].value["tags"].append("search")
+    store.search(("a",), filter={"tags": ["a"]})[0].value["tags"].append("filtered")
+    assert store.get(("a",), "k").value == {"tags": ["a"]}
+
+
+def test_reads_and_deletes_leave_no_ghost_namespaces(store):
+    store.get(("ghost", "read"), "k")
+    store.search(("ghost", "searched"))
+    store.delete(("ghost", "deleted"), "never-there")
+    store.put(("real",), "k", {"v": 1})
+    store.put(("gone", "x"), "k", {"v": 1})
+    store.delete(("gone", "x"), "k")
+    assert store.list_namespaces() == [("real",)]
+    assert store.list_namespaces(prefix=("ghost",)) == []
+    assert store.list_namespaces(prefix=("gone",)) == []
+
+
+def test_delete_namespace_removes_everything_below_the_prefix(store):
+    for ns in [("t", "a"), ("t", "a", "deep"), ("t", "ab"), ("t", "b")]:
+        for k in range(3):
+            store.put(ns, f"k{k}", {"k": k})
+    assert store.delete_namespace(("t", "a")) == 6
+    assert store.list_namespaces() == [("t", "ab"), ("t", "b")]
+    assert store.get(("t", "a"), "k0") is None
+    assert store.get(("t", "ab"), "k0").value == {"k": 0}
+    assert store.delete_namespace(("t", "a")) == 0
+    assert store.delete_namespace(("nothing",)) == 0
+
+
+def test_delete_namespace_refuses_bad_prefixes(store):
+    store.put(("t",), "k", {"v": 1})
+    for bad in [(), ("t", ""), ("t.x",), ("t", 1), "t"]:
+        with pytest.raises(InvalidNamespaceError):
+            store.delete_namespace(bad)
+    assert store.get(("t",), "k").value == {"v": 1}
+
+
+def test_adelete_namespace(store):
+    store.put(("t", "a"), "k", {"v": 1})
+    assert asyncio.run(store.adelete_namespace(("t",))) == 1
+    assert store.get(("t", "a"), "k") is None
+
+
+@pytest.mark.parametrize(
+    "bad_namespace",
+    [
+        ("a.b",),
+        ("",),
+        ("a", ""),
+        ("a", 1),
+        ("a\x00b",),
+        (None,),
+    ],
+)
+@pytest.mark.parametrize("kind", ["get", "put", "delete", "search", "prefix", "suffix"])
+def test_batch_validates_every_op_and_writes_nothing(store, bad_namespace, kind):
+    bad = {
+        "get": GetOp(bad_namespace, "k"),
+        "put": PutOp(bad_namespace, "k", {"v": 1}),
+        "delete": PutOp(bad_namespace, "k", None),
+        "search": SearchOp(bad_namespace),
+        "prefix": ListNamespacesOp((MatchCondition("prefix", bad_namespace),)),
+        "suffix": ListNamespacesOp((MatchCondition("suffix", bad_namespace),)),
+    }[kind]
+    good_put = PutOp(("ok",), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([good_put, bad])
+    with pytest.raises(InvalidNamespaceError):
+        asyncio.run(store.abatch([good_put, bad]))
+    assert store.get(("ok",), "k") is None
+
+
+def test_a_label_with_the_separator_cannot_reach_another_namespace(store):
+    store.put(("a", "b"), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([GetOp(("a\x00b",), "k")])
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([PutOp(("a\x00b",), "k", None)])
+    assert store.get(("a", "b"), "k").value == {"v": 1}
+
+
+def test_prefixes_are_segment_safe(store):
+    store.put(("acme",), "k", {"v": "acme"})
+    store.put(("acme-corp",), "k", {"v": "corp"})
+    store.put(("acme", "x"), "k", {"v": "x"})
+    assert [i.value["v"] for i in store.search(("acme",))] == ["acme", "x"]
+    assert store.list_namespaces(prefix=("acme",)) == [("acme",), ("acme", "x")]
+    assert store.delete_namespace(("acme",)) == 2
+    assert store.get(("acme-corp",), "k").value == {"v": "corp"}
+
+
+def test_item_keys_may_hold_any_character(store):
+    keys = ["", "\x00", "\x00\x00", "a.b", "with space", "é", "\U0001f600"]
+    for key in keys:
+        store.put(("ns",), key, {"key": key})
+    for key in keys:
+        assert store.get(("ns",), key).value == {"key": key}
+    assert sorted(i.key for i in store.search(("ns",), limit=100)) == sorted(keys)
+    assert store.list_namespaces() == [("ns",)]
+
+
+# ------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (["not", "a", "dict"], TypeError),
+        ("text", TypeError),
+        ({"when": object()}, TypeError),
+        ({1: "int key"}, TypeError),
+    ],
+)
+def test_bad_values_raise_and_the_batch_writes_nothing(store, value, error):
+    with pytest.raises(error):
+        store.batch([PutOp(("ok",), "first", {"v": 1}), PutOp(("ok",), "k", value)])
+    assert store.get(("ok",), "first") is None
+
+
+@pytest.mark.parametrize(
+    "op, error",
+    [
+        (GetOp(("a",), 1), TypeError),
+        (PutOp(("a",), None, {"v": 1}), TypeError),
+        (PutOp((), "k", {"v": 1}), InvalidNamespaceError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=0), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=-1), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=float("nan")), ValueError),
+        (PutOp(("a",), "k", {"v": 1}, ttl="1"), TypeError),
+        (PutOp(("a",), "k", {"v": 1}, ttl=True), TypeError),
+        (SearchOp(("a",), limit=-1), ValueError),
+        (SearchOp(("a",), offset=-1), ValueError),
+        (SearchOp(("a",), limit=1.5), TypeError),
+        (SearchOp(("a",), filter={"v": {"$regex": "x"}}), ValueError),
+        (SearchOp(("a",), filter={"v": {"$gt": 1, "plain": 2}}), ValueError),
+        (SearchOp(("a",), filter=["v"]), TypeError),
+        (ListNamespacesOp(max_depth=0), ValueError),
+        (ListNamespacesOp(limit=-1), ValueError),
+        (ListNamespacesOp((MatchCondition("middle", ("a",)),)), ValueError),
+        ("not an op", TypeError),
+    ],
+)
+def test_bad_ops_raise_before_anything_runs(store, op, error):
+    with pytest.raises(error):
+        store.batch([PutOp(("ok",), "k", {"v": 1}), op])
+    assert store.get(("ok",), "k") is None
+
+
+def test_batch_refuses_a_string(store):
+    with pytest.raises(TypeError, match="iterable of ops"):
+        store.batch("ops")
+
+
+def test_bad_ttl_config_is_refused(make_store):
+    with pytest.raises(ValueError):
+        make_store(ttl={"default_ttl": 0})
+    with pytest.raises(ValueError):
+        make_store(ttl={"default_minutes": 1})
+    with pytest.raises(TypeError):
+        make_store(ttl={"refresh_on_read": "yes"})
+
+
+# ------------------------------------------------------------------ batch
+
+
+def test_batch_results_in_op_order_and_reads_see_the_store_before_the_batch(store):
+    store.put(("a",), "old", {"v": 0})
+    results = store.batch(
+        [
+            PutOp(("a",), "new", {"v": 1}),
+            GetOp(("a",), "new"),
+            GetOp(("a",), "old"),
+            SearchOp(("a",)),
+            ListNamespacesOp(),
+            PutOp(("a",), "old", None),
+            PutOp(("a",), "new", {"v": 2}),  # the last put of a key wins
+        ]
+    )
+    assert results[0] is None
+    assert results[1] is None
+    assert results[2].value == {"v": 0}
+    assert [i.key for i in results[3]] == ["old"]
+    assert results[4] == [("a",)]
+    assert results[5] is None and results[6] is None
+    assert store.get(("a",), "old") is None
+    assert store.get(("a",), "new").value == {"v": 2}
+
+
+def test_abatch_matches_batch(store):
+
+    async def run():
+        await store.aput(("a", "b"), "k", {"v": 1})
+        got = await store.aget(("a", "b"), "k")
+        found = await store.asearch(("a",))
+        spaces = await store.alist_namespaces()
+        await store.adelete(("a", "b"), "k")
+        return got, found, spaces, await store.aget(("a", "b"), "k")
+
+    got, found, spaces, after = asyncio.run(run())
+    assert got.value == {"v": 1}
+    assert [i.key for i in found] == ["k"]
+    assert spaces == [("a", "b")]
+    assert after is None
+
+
+# ----------------------------------------------------------------- search
+
+
+def _fill(store):
+    store.put(
+        ("docs", "u1"),
+        "a",
+        {"n": 1, "kind": "note", "meta": {"lang": "en", "x": 1}, "tags": ["x", "y"]},
+    )
+    store.put(
+        ("docs", "u1"),
+        "b",
+        {"n": 5, "kind": "note", "meta": {"lang": "fr"}, "tags": ["y"]},
+    )
+    store.put(("docs", "u2"), "c", {"n": 10, "kind": "todo", "name": "bob"})
+    store.put(("docs",), "d", {"n": 3.5, "kind": "note", "name": "ann"})
+    store.put(("other",), "e", {"n": 2, "kind": "note"})
+
+
+@pytest.mark.parametrize(
+    "spec, keys",
+    [
+        ({"kind": "note"}, ["d", "a", "b"]),
+        ({"kind": {"$eq": "todo"}}, ["c"]),
+        ({"kind": {"$ne": "note"}}, ["c"]),
+        ({"n": {"$gt": 3.5}}, ["b", "c"]),
+        ({"n": {"$gte": 3.5}}, ["d", "b", "c"]),
+        ({"n": {"$lt": 5}}, ["d", "a"]),
+        ({"n": {"$lte": 5, "$gt": 1}}, ["d", "b"]),
+        ({"name": {"$gt": "ann"}}, ["c"]),
+        ({"name": {"$gt": 1}}, []),  # a str and a number have no order
+        ({"meta": {"lang": "en"}}, ["a"]),  # a nested dict matches the fields it names
+        ({"tags": ["y"]}, ["b"]),  # a list matches element-wise, whole
+        ({"missing": "x"}, []),
+        ({"kind": "note", "n": {"$lt": 2}}, ["a"]),
+    ],
+)
+def test_search_filters(store, spec, keys):
+    _fill(store)
+    assert [i.key for i in store.search(("docs",), filter=spec)] == keys
+
+
+def test_search_order_is_namespace_then_key_and_pages_cover_the_listing(store):
+    for ns in [("p", "b"), ("p",), ("p", "a", "z"), ("p", "a")]:
+        for key in ["2", "1", "3"]:
+            store.put(ns, key, {"v": f"{ns}{key}"})
+    everything = [(i.namespace, i.key) for i in store.search(("p",), limit=100)]
+    assert everything == [
+        (ns, k)
+        for ns in [("p",), ("p", "a"), ("p", "a", "z"), ("p", "b")]
+        for k in ["1", "2", "3"]
+    ]
+    for filtered in (None, {"v": {"$ne": "none"}}):
+        pages = [
+            (i.namespace, i.key)
+            for off in range(0, 12, 5)
+            for i in store.search(("p",), limit=5, offset=off, filter=filtered)
+        ]
+        assert pages == everything
+    assert store.search(("p",), limit=0) == []
+    assert store.search(("p",), offset=12) == []
+    assert len(store.search(())) == 10  # the default limit
+
+
+def test_search_items_carry_timestamps(store):
+    store.put(("a",), "k", {"v": 1})
+    item = store.get(("a",), "k")
+    found = store.search(("a",))[0]
+    assert (found.created_at, found.updated_at) == (item.created_at, item.updated_at)
+    assert found.score is None
+
+
+# -------------------------------------------------------- list_namespaces
+
+
+def _namespaces(store):
+    for ns in [
+        ("a", "b", "c"),
+        ("a", "b", "d", "e"),
+        ("a", "b", "d", "i"),
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+        ("b", "a", "f"),
+        ("users", "123"),
+        ("users", "456", "s"),
+    ]:
+        store.put(ns, "k", {"v": 1})
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (
+            {},
+            [
+                ("a", "b", "c"),
+                ("a", "b", "d", "e"),
+                ("a", "b", "d", "i"),
+                ("a", "b", "f"),
+                ("a", "c", "f"),
+                ("b", "a", "f"),
+                ("users", "123"),
+                ("users", "456", "s"),
+            ],
+        ),
+        (
+            {"prefix": ("a", "b"), "max_depth": 3},
+            [("a", "b", "c"), ("a", "b", "d"), ("a", "b", "f")],
+        ),
+        ({"max_depth": 1}, [("a",), ("b",), ("users",)]),
+        ({"prefix": ("users",), "max_depth": 2}, [("users", "123"), ("users", "456")]),
+        ({"suffix": ("f",)}, [("a", "b", "f"), ("a", "c", "f"), ("b", "a", "f")]),
+        ({"suffix": ("f",), "max_depth": 1}, [("a",), ("b",)]),
+        (
+            {"prefix": ("*", "b")},
+            [
+                ("a", "b", "c"),
+                ("a", "b", "d", "e"),
+                ("a", "b", "d", "i"),
+                ("a", "b", "f"),
+            ],
+        ),
+        ({"prefix": ("a", "*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
+        ({"prefix": ("a",), "suffix": ("*", "f")}, [("a", "b", "f"), ("a", "c", "f")]),
+        ({"prefix": ("a", "b", "d", "e"), "max_depth": 2}, [("a", "b")]),
+        (
+            {"prefix": ("a",), "limit": 2, "offset": 1},
+            [("a", "b", "d", "e"), ("a", "b", "d", "i")],
+        ),
+        ({"prefix": ("nothing",)}, []),
+        ({"prefix": ("a", "b", "d", "e", "deeper")}, []),
+    ],
+)
+def test_list_namespaces(store, kwargs, expected):
+    _namespaces(store)
+    assert store.list_namespaces(**kwargs) == expected
+
+
+def test_list_namespaces_sorts_like_tuples(store):
+    # "-" and " " sort before any separator a printable encoding could use.
+    spaces = [("a", "b"), ("a-c",), ("a",), ("a b",), ("a", "b", "c"), ("a!",)]
+    for ns in spaces:
+        store.put(ns, "k", {"v": 1})
+    assert store.list_namespaces() == sorted(spaces)
+    assert [i.namespace for i in store.search((), limit=100)] == sorted(spaces)
+
+
+# -------------------------------------------------------------------- TTL
+
+
+def test_ttl_expires_items(make_store):
+    store = make_store(ttl={"default_ttl": 0.2 / 60})  # 0.2 s
+    store.put(("a",), "default", {"v": 1})
+    store.put(("a",), "forever", {"v": 1}, ttl=None)
+    store.put(("a",), "own", {"v": 1}, ttl=10)
+    time.sleep(0.35)
+    assert store.get(("a",), "default") is None
+    assert store.get(("a",), "forever").value == {"v": 1}
+    assert store.get(("a",), "own").value == {"v": 1}
+    assert [i.key for i in store.search(("a",))] == ["forever", "own"]
+    assert store.sweep_ttl() == 0
+
+
+def test_reads_renew_the_lifetime_unless_told_not_to(make_store):
+    store = make_store()
+    store.put(("a",), "k", {"v": 1}, ttl=10)
+    engine_key = "a\x00\x00k"
+    store._engine.expire(engine_key, 5)
+    store.get(("a",), "k", refresh_ttl=False)
+    assert store._engine.ttl(engine_key) <= 5
+    store.get(("a",), "k")
+    assert store._engine.ttl(engine_key) > 500
+
+
+def test_ttl_sweeper_starts_and_stops(make_store):
+    store = make_store(ttl={"default_ttl": 1, "sweep_interval_minutes": 1})
+    future = store.start_ttl_sweeper()
+    assert not future.done()
+    assert store.start_ttl_sweeper() is future  # one sweeper per store
+    assert store.stop_ttl_sweeper(timeout=10)
+    future.result(timeout=10)
+    assert store.stop_ttl_sweeper()
+    gc.collect()
+
+
+# ---------------------------------------------------------- semantic search
+
+
+class CountingEmbeddings:
+    """Each text's vector counts the letters a, b and c it holds; records
+    every call, so tests see what was embedded and when."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        return [[t.count("a"), t.count("b"), t.count("c")] for t in texts]
+
+
+def _indexed(make_store, fields=("text",)):
+    embed = CountingEmbeddings()
+    store = make_store(index={"dims": 3, "embed": embed, "fields": list(fields)})
+    return store, embed
+
+
+def test_semantic_search_ranks_by_cosine_within_the_prefix(make_store):
+    store, _ = _indexed(make_store)
+    store.put(("docs", "u1"), "aaa", {"text": "aaa"})
+    store.put(("docs", "u1"), "bbb", {"text": "bbb"})
+    store.put(("docs", "u1"), "ab", {"text": "ab"})
+    store.put(("docs", "u1"), "none", {"other": "no text field"})
+    store.put(("docs", "u2"), "aaaa", {"text": "aaaa"})  # outside the prefix
+    found = store.search(("docs", "u1"), query="a", limit=10)
+    assert [i.key for i in found] == ["aaa", "ab", "bbb", "none"]
+    assert found[0].score == pytest.approx(1.0)
+    assert found[1].score == pytest.approx(2**-0.5)
+    assert found[2].score == pytest.approx(0.0)
+    assert found[3].score is None  # no vector: after every scored item
+    page = store.search(("docs", "u1"), query="a", limit=2, offset=1)
+    assert [i.key for i in page] == ["ab", "bbb"]
+    filtered = store.search(("docs",), query="a", filter={"text": {"$ne": "aaa"}})
+    assert [i.key for i in filtered] == ["aaaa", "ab", "bbb", "none"]
+
+
+def test_semantic_search_embeds_once_per_batch_and_honours_index_false(make_store):
+    store, embed = _indexed(make_store)
+    store.batch(
+        [
+            PutOp(("d",), "x", {"text": "abc"}),
+            PutOp(("d",), "y", {"text": "abc"}),
+            PutOp(("d",), "z", {"text": "aa"}, index=False),
+        ]
+    )
+    assert embed.calls == [["abc"]]  # distinct texts, one call, none for index=False
+    assert [i.key for i in store.search(("d",), query="aaa")][-1] == "z"
+    store.put(("d",), "x", {"text": "c"}, index=False)  # an update drops old vectors
+    assert store.search(("d",), query="abc", limit=1)[0].key == "y"
+    assert [i.score for i in store.search(("d",), query="abc")][1:] == [None, None]
+
+
+def test_semantic_search_async_awaits_an_async_embedder(make_store):
+    calls = []
+
+    async def aembed(texts):
+        calls.append(list(texts))
+        return [[t.count("a"), t.count("b")] for t in texts]
+
+    store = make_store(index={"dims": 2, "embed": aembed, "fields": ["text"]})
+
+    async def run():
+        await store.aput(("d",), "a", {"text": "aa"})
+        await store.aput(("d",), "b", {"text": "bb"})
+        return await store.asearch(("d",), query="b")
+
+    assert [i.key for i in asyncio.run(run())] == ["b", "a"]
+    assert calls == [["aa"], ["bb"], ["b"]]
+
+
+def test_deleting_an_item_or_namespace_drops_its_vectors(make_store):
+    store, _ = _indexed(make_store)
+    store.put(("d", "x"), "k", {"text": "a"})
+    store.put(("d", "y"), "k", {"text": "a"})
+    store.delete(("d", "x"), "k")
+    store.delete_namespace(("d", "y"))
+    assert len(store._vectors) == 0
+    assert store.search(("d",), query="a") == []
+
+
+def test_bad_index_configs_and_embedders_change_nothing(make_store):
+    for config, error in [
+        ({"dims": 0, "embed": CountingEmbeddings()}, ValueError),
+        ({"dims": 3}, ValueError),
+        ({"dims": 3, "embed": CountingEmbeddings(), "fields": "text"}, TypeError),
+        ([("dims", 3)], TypeError),
+    ]:
+        with pytest.raises(error):
+            make_store(index=config)
+    store = make_store(index={"dims": 4, "embed": CountingEmbeddings()})  # returns 3
+    with pytest.raises(ValueError, match="shape"):
+        store.put(("d",), "k", {"text": "a"})
+    assert store.get(("d",), "k") is None
+
+
+# ------------------------------------------------------------- packaging
+
+
+def test_memstore_never_imports_langgraph_and_the_module_names_the_extra():
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+
+class NoLangGraph:
+    def find_spec(self, name, path=None, target=None):
+        if name == "langgraph" or name.startswith("langgraph."):
+            raise ImportError(f"blocked {name}")
+
+sys.meta_path.insert(0, NoLangGraph())
+import memstore, memstore.redis
+assert not any(m.startswith("langgraph") for m in sys.modules), "memstore imported langgraph"
+try:
+    import memstore.langgraph
+except ImportError as exc:
+    print(exc)
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "pip install 'memstore-trie[langgraph]'" in run.stdout
+
+
+def test_filter_keys_are_top_level_fields_first_then_dotted_paths(store):
+    store.put(("d",), "nested", {"user": {"age": 30, "access-level": "x"}})
+    store.put(("d",), "literal", {"user.age": 30})
+    assert [i.key for i in store.search(("d",), filter={"user.age": 30})] == [
+        "literal",
+        "nested",
+    ]
+    assert [i.key for i in store.search(("d",), filter={"user.access-level": "x"})] == [
+        "nested"
+    ]
+    assert store.search(("d",), filter={"user.age.more": 30}) == []
