@@ -27,20 +27,25 @@ from hypothesis import HealthCheck, settings
 # (-rs).  On 3.10+ the modules skip by themselves when LangChain is missing,
 # or fail under MEMSTORE_REQUIRE_LANGCHAIN=1 (CI), as before.
 
-LANGCHAIN_MODULES = ("test_langchain_standard.py", "test_langchain_integration.py")
-LANGCHAIN_NEEDS = (3, 10)
+# The same holds for langgraph-checkpoint (4.x needs Python 3.10).
+NEEDS_PYTHON_3_10 = {
+    "test_langchain_standard.py": "LangChain 1.x",
+    "test_langchain_integration.py": "LangChain 1.x",
+    "test_langgraph.py": "langgraph-checkpoint 4.x",
+    "test_langgraph_upstream.py": "langgraph-checkpoint 4.x",
+}
 
 
 class _SkippedModule(pytest.Module):
     def collect(self):
         pytest.skip(
-            f"LangChain 1.x needs Python >= {LANGCHAIN_NEEDS[0]}.{LANGCHAIN_NEEDS[1]}; "
+            f"{NEEDS_PYTHON_3_10[self.path.name]} needs Python >= 3.10; "
             f"this is {sys.version_info[0]}.{sys.version_info[1]}"
         )
 
 
 def pytest_pycollect_makemodule(module_path, parent):
-    if module_path.name in LANGCHAIN_MODULES and sys.version_info < LANGCHAIN_NEEDS:
+    if module_path.name in NEEDS_PYTHON_3_10 and sys.version_info < (3, 10):
         return _SkippedModule.from_parent(parent, path=module_path)
     return None
 
@@ -262,9 +267,9 @@ def redis_cluster_port(tmp_path_factory):
 
 
 def pytest_report_header(config):
-    if sys.version_info < LANGCHAIN_NEEDS:
+    if sys.version_info < (3, 10):
         return [
-            "LangChain suites skipped: LangChain 1.x needs Python "
-            f">= {LANGCHAIN_NEEDS[0]}.{LANGCHAIN_NEEDS[1]}"
+            "LangChain and LangGraph suites skipped: LangChain 1.x and "
+            "langgraph-checkpoint 4.x need Python >= 3.10"
         ]
     return []
