@@ -97,7 +97,7 @@ print("   importing", where, memstore.__version__)
     # REQUIRE switches of the main run must not turn that into failures.
     # test_deep_nested_keys (10^5 nested keys) is the suite's slowest test
     # and exercises the engine, not the packaging: the main run covers it.
-    env -u MEMSTORE_REQUIRE_REDIS -u MEMSTORE_REQUIRE_LANGCHAIN -u MEMSTORE_REDIS_URL \
+    env -u MEMSTORE_REQUIRE_REDIS -u MEMSTORE_REQUIRE_LANGCHAIN -u MEMSTORE_REQUIRE_LANGGRAPH -u MEMSTORE_REDIS_URL \
         "$VPY" -m pytest -q -p no:cacheprovider -rs "$SDIST_DIR/tests" \
         -k "not test_deep_nested_keys"
 )

@@ -24,6 +24,8 @@ not build on a skipped one; the page's test then reports the skips.
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -173,6 +175,24 @@ PAGES_WITH_EXAMPLES = [page for page in PAGES if page.exists() and blocks_of(pag
 # ------------------------------------------------------------------ tests
 
 
+def _missing_integration(code):
+    """Why a block that uses LangChain or LangGraph cannot run here, or
+    None.  As for their test modules (conftest.py): they need Python 3.10,
+    and where they are missing the block skips, unless CI's
+    MEMSTORE_REQUIRE_* switch makes that an error."""
+    for word, module, switch in (
+        ("langchain", "langchain_core", "MEMSTORE_REQUIRE_LANGCHAIN"),
+        ("langgraph", "langgraph", "MEMSTORE_REQUIRE_LANGGRAPH"),
+    ):
+        if word not in code:
+            continue
+        if sys.version_info < (3, 10):
+            return f"{module} needs Python >= 3.10"
+        if importlib.util.find_spec(module) is None and not os.environ.get(switch):
+            return f"{module} is not installed"
+    return None
+
+
 @pytest.mark.parametrize(
     "page", PAGES_WITH_EXAMPLES, ids=lambda p: str(p.relative_to(ROOT))
 )
@@ -181,9 +201,8 @@ def test_examples_run(page, request):
     skipped = []
     for block in blocks_of(page):
         reason = block.skip_reason
-        if reason is None and "langchain" in block.code and sys.version_info < (3, 10):
-            # as conftest.py does for the LangChain test modules
-            reason = "LangChain 1.x needs Python >= 3.10"
+        if reason is None:
+            reason = _missing_integration(block.code)
         missing = [f for f in block.requires if not FEATURES[f]()]
         if reason is None and missing:
             reason = f"needs {', '.join(missing)} (new in 0.2.0), not in this build"
