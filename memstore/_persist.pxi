@@ -98,35 +98,37 @@ cdef object _decode_value(TrieStoreBase store, const unsigned char *data, size_t
                           const unsigned char *key=NULL, size_t key_len=0):
     """The value a file holds.  offset: the journal record's, or None in a
     snapshot (whose records have no offset of their own: key names it)."""
-    cdef str where
-    if offset is None:
-        where = f"the value of key {_decode(key, key_len)!r}"
-    else:
-        where = f"a value in the record at byte {offset}"
     raw = _new_bytes(<const char *>data, <Py_ssize_t>size)
     if tag == _TAG_BYTES:
         value = raw
     elif tag == _TAG_PICKLE:
         if store._value_type is bytes:
             raise SnapshotError(
-                f"{_where(path)}: {where} is pickled, and "
+                f"{_where(path)}: {_which_value(offset, key, key_len)} is pickled, and "
                 f"{type(store).__name__} never unpickles; load it into a TrieStore",
                 path, offset)
         value = _pickle().loads(raw)
     elif tag == _TAG_SERIALIZER:
         if store._serializer is None:
             raise SnapshotError(
-                f"{_where(path)}: {where} was written with a serializer; "
-                f"pass the same serializer= to read it", path, offset)
+                f"{_where(path)}: {_which_value(offset, key, key_len)} was written with "
+                f"a serializer; pass the same serializer= to read it", path, offset)
         value = store._serializer.loads(raw)
     else:
-        raise SnapshotError(f"{_where(path)}: {where} has an unknown value tag {tag}",
-                            path, offset)
+        raise SnapshotError(f"{_where(path)}: {_which_value(offset, key, key_len)} has an "
+                            f"unknown value tag {tag}", path, offset)
     if store._value_type is not None and not isinstance(value, store._value_type):
         raise SnapshotError(
-            f"{_where(path)}: {where} is {_type_name(value)}, and "
-            f"{type(store).__name__} holds only {store._value_type.__name__}", path, offset)
+            f"{_where(path)}: {_which_value(offset, key, key_len)} is {_type_name(value)}, "
+            f"and {type(store).__name__} holds only {store._value_type.__name__}",
+            path, offset)
     return value
+
+
+cdef str _which_value(object offset, const unsigned char *key, size_t key_len):
+    if offset is None:
+        return f"the value of key {_decode(key, key_len)!r}"
+    return f"a value in the record at byte {offset}"
 
 
 cdef str _where(object path):
