@@ -1957,8 +1957,11 @@ int rx_iter_next(rx_iter *it)
  * allocate: it only links, so it cannot fail.  The alternative -- children
  * in per-depth scratch, nodes allocated exactly at close -- would order
  * nodes children first and leave finish with allocations that can fail.
+ * (A pending leaf is allocated again, shorter, when the next key branches
+ * inside it: its prefix is only final once a key branches at or above it.)
  * An add allocates everything it needs before changing anything, so
- * RX_ENOMEM leaves the builder as it was.
+ * RX_ENOMEM leaves the builder as it was.  Beyond the tree, a build holds
+ * one frame per open node and a copy of the last key: O(longest key).
  */
 
 struct build_frame {

@@ -265,16 +265,17 @@ int rx_build_new(rx_builder **out, const rx_allocator *alloc);
  * after the previous key, and shared must be the length of the longest
  * common prefix of key and the previous key (0 for the first key); both
  * are verified (O(len)).  Returns RX_OK; RX_EORDER when either is violated;
- * RX_ETOOBIG for a key longer than RX_MAX_KEY_LEN or a 2^32-1th key; or
- * RX_ENOMEM.  On every error nothing is added and the builder stays usable
- * (the same add can be retried). */
+ * RX_ETOOBIG for a key longer than RX_MAX_KEY_LEN or when 2^32-1 keys were
+ * added (rx_insert's limit); or RX_ENOMEM.  On every error nothing is added
+ * and the builder stays usable (a failed add can be retried as it was). */
 int rx_build_add(rx_builder *b, const unsigned char *key, size_t len, size_t shared,
                  void *value);
 
-/* Hands over the tree (which now owns the values' slots, as after
- * rx_insert) in *out and frees the builder.  Allocates nothing and cannot
- * fail: every node is allocated by the add that opened it, so finishing
- * only links them.  Always RX_OK; an empty build gives an empty tree. */
+/* Closes every open node, hands over the tree in *out (it holds the values
+ * as if rx_insert had stored them; its rx_version is the number of keys)
+ * and frees the builder.  Allocates nothing and cannot fail: every node is
+ * allocated by the add that opened it, so finishing only links them.
+ * Always RX_OK; a build with no key gives an empty tree. */
 int rx_build_finish(rx_builder *b, rx_tree **out);
 
 /* Frees the builder and everything built so far, calling release(value,
