@@ -8,9 +8,12 @@
  * the built tree must then take inserts and removals as any other.  Also:
  * order violations (RX_EORDER, builder still usable), allocation failure
  * at every allocation of a build (RX_ENOMEM, retry works; abort frees all
- * and releases each value once).
+ * and releases each value once); and a snapshot read back into a builder
+ * (the reader's `shared` is exactly what rx_build_add checks).
  */
 #include "test_util.h"
+
+#include "../snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +534,87 @@ static void test_build_oom(void)
     m_free(&m);
 }
 
+/* ---- from a snapshot: the reader's `shared` is what the builder takes ---- */
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap, pos;
+} membuf;
+
+static int mem_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    membuf *m = ctx;
+    if (m->n + len > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        unsigned char *p;
+        while (cap < m->n + len)
+            cap *= 2;
+        if ((p = realloc(m->p, cap)) == NULL)
+            return 1;
+        m->p = p;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->n, buf, len);
+    m->n += len;
+    return 0;
+}
+
+static int mem_read(void *ctx, unsigned char *buf, size_t want, size_t *got)
+{
+    membuf *m = ctx;
+    size_t n = m->n - m->pos < want ? m->n - m->pos : want;
+    memcpy(buf, m->p + m->pos, n);
+    m->pos += n;
+    *got = n;
+    return 0;
+}
+
+static void test_build_from_snapshot(void)
+{
+    static const unsigned char alphabet[] = {0x00, 'a', 'b', 0xff};
+    t_rng rng;
+    model m;
+    membuf file = {0};
+    rx_snap_writer *w;
+    rx_snap_reader *r;
+    rx_snap_record rec;
+    rx_builder *b;
+    rx_tree *t;
+    t_alloc a;
+    rx_allocator al;
+    size_t i;
+    int rc;
+    rng_seed(&rng, t_seed + 6);
+    m_init(&m);
+    random_keys(&m, &rng, 2000, alphabet, sizeof alphabet, 12);
+    REQUIRE(CHECK_EQ(rx_snap_writer_open(&w, NULL, mem_write, &file, 0, 256), RX_OK));
+    for (i = 0; i < m.n; i++) {
+        m.e[i].v = i + 1; /* the record's value: its index, 1-based, 8 bytes */
+        CHECK_EQ(rx_snap_writer_add(w, m.e[i].k, m.e[i].n, (const unsigned char *)&m.e[i].v,
+                                    sizeof m.e[i].v, 0, 0, 0),
+                 RX_OK);
+    }
+    CHECK_EQ(rx_snap_writer_finish(w), RX_OK);
+    rx_snap_writer_free(w);
+    talloc_init(&a, &al);
+    REQUIRE(CHECK_EQ(rx_snap_reader_open(&r, NULL, mem_read, &file), RX_OK));
+    REQUIRE(CHECK_EQ(rx_build_new(&b, &al), RX_OK));
+    while ((rc = rx_snap_reader_next(r, &rec)) == 1) {
+        uintptr_t v;
+        memcpy(&v, rec.value, sizeof v);
+        if (!CHECK_EQ(rx_build_add(b, rec.key, rec.key_len, rec.shared, V(v)), RX_OK))
+            break;
+    }
+    CHECK_EQ(rc, 0);
+    rx_snap_reader_free(r);
+    CHECK_EQ(rx_build_finish(b, &t), RX_OK);
+    CHECK_OK(t, NULL);
+    CHECK_TREE(t, &m);
+    FREE_TREE(t, &a);
+    free(file.p);
+    m_free(&m);
+}
+
 void run_build_tests(void)
 {
     t_run("build_small_sets", test_build_small_sets);
@@ -540,4 +624,5 @@ void run_build_tests(void)
     t_run("build_chat_keys", test_build_chat_keys);
     t_run("build_order", test_build_order);
     t_run("build_oom", test_build_oom);
+    t_run("build_from_snapshot", test_build_from_snapshot);
 }
