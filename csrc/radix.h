@@ -245,9 +245,11 @@ void rx_iter_release(rx_iter *it);
  * increasing order, each with the length of its common prefix with the key
  * before (what the snapshot reader reports), in one pass and without a
  * descent from the root per key.  The tree it hands over is the one
- * rx_insert would make from the same keys (same shape, sizes and counts),
- * with its nodes allocated in key order.  Memory during a build: the tree
- * so far plus O(longest key).
+ * rx_insert would make from the same keys (same nodes, types, prefixes and
+ * counts), with its nodes allocated in key order.  rx_memory matches too,
+ * save one case: a tree with fewer nodes than its longest key has bytes,
+ * where the size of rx_visit_values' stack depends on the insert order.
+ * Memory during a build: the tree so far plus O(longest key).
  *
  *   rx_builder *b;
  *   if (rx_build_new(&b, NULL) != RX_OK) fail;
