@@ -63,8 +63,8 @@ import asyncio
 import concurrent.futures
 import math
 import numbers
-import struct
 import os
+import struct
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -1238,7 +1238,9 @@ class InMemoryStore(PrefixStoreBackedStore):
         vectors = None
         if index is not None:
             try:
-                vectors = InMemoryByteStore.open(os.path.join(root, "vectors"), fsync=fsync)
+                vectors = InMemoryByteStore.open(
+                    os.path.join(root, "vectors"), fsync=fsync
+                )
             except BaseException:
                 items.close()
                 raise

@@ -959,7 +959,7 @@ def test_a_loaded_tree_is_sound_compact_and_writable():
     loaded = TrieStore.load(io.BytesIO(data), clock=clock)
     assert loaded._check_tree() == (None, True)
     assert dict(loaded.items()) == dict(store.items())
-    plain = InMemoryByteStore({key: b"v" for key in items})
+    plain = InMemoryByteStore(dict.fromkeys(items, b"v"))
     reloaded = InMemoryByteStore.load(io.BytesIO(snapshot_bytes(plain)))
     assert reloaded.memory_usage() == plain.memory_usage()  # the same nodes
     loaded.mset([(f"new:{i}", i) for i in range(100)])
