@@ -984,3 +984,36 @@ def test_load_releases_every_value_it_made_when_it_fails():
     ref = weakref.ref(values[0])
     del values
     assert ref() is None
+
+
+def test_async_writes_with_fsync_always_leave_the_loop_free(directory, monkeypatch):
+    # The fsync of an amset waits until another task has run: if the loop
+    # were blocked in the fsync, that task could not run and the wait would
+    # time out.
+    store = TrieStore.open(directory, fsync="always")
+    other_task_ran = threading.Event()
+    real_fsync = os.fsync
+    waited = []
+
+    def slow_fsync(fd):
+        waited.append(other_task_ran.wait(30))
+        real_fsync(fd)
+
+    async def other_task():
+        other_task_ran.set()
+
+    async def main():
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        try:
+            write = asyncio.ensure_future(store.amset([("a", 1), ("b", 2)]))
+            await asyncio.sleep(0)
+            await other_task()
+            await write
+            await store.amdelete(["a"])
+        finally:
+            monkeypatch.undo()
+
+    asyncio.run(main())
+    assert waited[:1] == [True]
+    store.close()
+    assert dict(reopen(directory).items()) == {"b": 2}
