@@ -1017,3 +1017,29 @@ def test_async_writes_with_fsync_always_leave_the_loop_free(directory, monkeypat
     assert waited[:1] == [True]
     store.close()
     assert dict(reopen(directory).items()) == {"b": 2}
+
+
+def test_a_failed_automatic_checkpoint_warns_and_keeps_the_write(
+    directory, monkeypatch
+):
+    monkeypatch.setattr(persistence, "CHECKPOINT_MIN_BYTES", 1000)
+    store = TrieStore.open(directory, fsync="no", checkpoint_ratio=1.0)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence, "save_atomically", full_disk)
+    store.mset([(f"k{i}", b"v" * 100) for i in range(5)])
+    with pytest.warns(RuntimeWarning, match="automatic checkpoint"):
+        store.mset([(f"j{i}", b"v" * 100) for i in range(10)])
+    store["after"] = b"1"  # no retry (so no warning) until the journal doubles
+    monkeypatch.undo()
+    expected = dict(store.items())
+    assert len(expected) == 16
+    store.close()
+    assert dict(reopen(directory).items()) == expected
+
+
+def test_open_takes_no_items(directory):
+    with pytest.raises(TypeError, match="items"):
+        TrieStore.open(directory, items={"a": 1})
