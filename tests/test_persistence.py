@@ -1043,3 +1043,41 @@ def test_a_failed_automatic_checkpoint_warns_and_keeps_the_write(
 def test_open_takes_no_items(directory):
     with pytest.raises(TypeError, match="items"):
         TrieStore.open(directory, items={"a": 1})
+
+
+def test_running_out_of_memory_while_loading_loads_nothing_and_leaks_nothing():
+    _testcapi = pytest.importorskip("_testcapi")
+    if not hasattr(_testcapi, "set_nomemory"):
+        pytest.skip("this Python's _testcapi cannot fail allocations")
+    import gc
+    import weakref
+
+    clock = FakeClock(1000.0)
+    store = TrieStore(clock=clock)
+    store.mset([(f"user:{i:03d}", Tracked()) for i in range(40)])
+    store.mset([(f"ttl:{i:03d}", b"v" * i) for i in range(40)], ttl=100)
+    data = snapshot_bytes(store)
+    del store
+    gc.collect()
+    failures = 0
+    for fail_at in range(1, 5000):
+        source = io.BytesIO(data)
+        _testcapi.set_nomemory(fail_at, fail_at + 1)  # that allocation only
+        try:
+            loaded = TrieStore.load(source, clock=clock)
+        except MemoryError:
+            failures += 1
+            continue
+        finally:
+            _testcapi.remove_mem_hooks()
+        # Past the load's allocations: it must be complete.
+        assert len(loaded) == 80 and loaded._check_tree() == (None, True)
+        ref = weakref.ref(loaded["user:000"])
+        del loaded
+        assert ref() is None
+        break
+    else:
+        pytest.fail("the load never succeeded")
+    assert failures > 20
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is Tracked]
