@@ -142,6 +142,22 @@ def child_main(directory: str, fsync: str, seed: int, count: int) -> None:
 # --------------------------------------------------------- the parent side
 
 
+def child_env() -> dict:
+    """The environment of a child process: it must import the memstore this
+    test imported (the ASan run imports a build in its working directory,
+    which a script's sys.path would not include)."""
+    import memstore
+
+    package_parent = os.path.dirname(
+        os.path.dirname(os.path.abspath(memstore.__file__))
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [package_parent, env.get("PYTHONPATH")])
+    )
+    return env
+
+
 def _reopen_items(directory: str) -> tuple[dict, list]:
     from memstore import TrieStore
 
@@ -167,6 +183,7 @@ def crash_trial(directory: str, fsync: str, seed: int, count: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=child_env(),
     )
     try:
         assert child.stdout is not None
@@ -266,6 +283,7 @@ def _three_records(directory: str) -> list[tuple[int, int]]:
         text=True,
         timeout=60,
         check=True,
+        env=child_env(),
     ).stdout
     sizes = json.loads(out)
     name = os.path.basename(_journal(directory))
