@@ -36,9 +36,15 @@ extra_link_args = (
 
 core = Extension(
     "memstore._core",
-    sources=["memstore/_core.pyx", "csrc/radix.c"],
+    sources=["memstore/_core.pyx", "csrc/radix.c", "csrc/snapshot.c"],
     include_dirs=["csrc"],
-    depends=["csrc/radix.h", "memstore/_radix.pxd"],
+    depends=[
+        "csrc/radix.h",
+        "csrc/snapshot.h",
+        "memstore/_radix.pxd",
+        "memstore/_snapshot.pxd",
+        "memstore/_persist.pxi",
+    ],
     extra_compile_args=extra_compile_args,
     extra_link_args=extra_link_args,
 )

@@ -22,7 +22,14 @@ __version__ = "0.2.0"
 
 import importlib
 
-__all__ = ["InMemoryByteStore", "InMemoryStore", "PrefixStore", "TrieStore"]
+__all__ = [
+    "DirectoryLockedError",
+    "InMemoryByteStore",
+    "InMemoryStore",
+    "PrefixStore",
+    "SnapshotError",
+    "TrieStore",
+]
 
 
 def _missing_extension_message() -> str:
@@ -79,3 +86,4 @@ except ModuleNotFoundError as missing:
 
 from memstore._protocol import PrefixStore  # noqa: E402
 from memstore._store import InMemoryByteStore, InMemoryStore, TrieStore  # noqa: E402
+from memstore.persistence import DirectoryLockedError, SnapshotError  # noqa: E402

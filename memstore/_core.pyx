@@ -71,7 +71,7 @@ Keys with a lifetime (see "Expiry" below for the layout)
 cimport cython
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from libc.math cimport INFINITY, isfinite
+from libc.math cimport INFINITY, NAN, isfinite
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.string cimport memcmp, memcpy
 
@@ -722,6 +722,11 @@ cdef class TrieStoreBase:
     cdef double _ttl           # the default lifetime, when _has_ttl
     cdef bint _has_ttl
     cdef object _clock         # None: the wall clock, read in C
+    # Persistence (_persist.pxi, memstore/persistence.py).
+    cdef object _serializer    # None: pickle, for values that are not bytes
+    cdef object _journal       # None, or the journal every write is logged to
+    cdef double _fixed_now     # what _now() returns while _has_fixed_now:
+    cdef bint _has_fixed_now   # a logged write's clock reading, or a replayed one's
 
     def __cinit__(self, *args, **kwargs):
         value_type = getattr(type(self), "_value_type", None)
@@ -733,7 +738,7 @@ cdef class TrieStoreBase:
         if self.tree is NULL:
             raise MemoryError("out of memory while creating a store")
 
-    def __init__(self, items=None, *, ttl=None, clock=None):
+    def __init__(self, items=None, *, ttl=None, clock=None, serializer=None):
         """A new store, filled from ``items``: a mapping, or an iterable of
         ``(key, value)`` pairs (the last of duplicate keys wins).
 
@@ -742,7 +747,9 @@ cdef class TrieStoreBase:
         None, the default, means keys never expire.  ``clock``: a
         zero-argument callable returning the time in seconds (default: the
         wall clock, as ``time.time``); a key expires once ``clock()``
-        reaches its deadline.
+        reaches its deadline.  ``serializer``: how :meth:`save` and a
+        journal write values that are not ``bytes``, an object with
+        ``dumps(value) -> bytes`` and ``loads(bytes)``; None means pickle.
 
         O(B·L) for B items of length L.
 
@@ -757,6 +764,10 @@ cdef class TrieStoreBase:
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable or None, not {_type_name(clock)}")
         self._clock = clock
+        if serializer is not None and not (callable(getattr(serializer, "dumps", None))
+                                           and callable(getattr(serializer, "loads", None))):
+            raise TypeError(f"serializer must have dumps() and loads(), not {_type_name(serializer)}")
+        self._serializer = serializer
         if items is None:
             return
         if isinstance(items, (dict, TrieStoreBase)):
@@ -793,6 +804,8 @@ cdef class TrieStoreBase:
     cdef double _now(self) except? -1.0:
         """The time on the store's clock."""
         cdef double now
+        if self._has_fixed_now:
+            return self._fixed_now
         if self._clock is None:
             return _wall_clock()
         reading = self._clock()
@@ -1077,6 +1090,11 @@ cdef class TrieStoreBase:
         >>> s.expire("a", 60), s.expire("missing", 60)
         (True, False)
         """
+        if self._journal is not None:
+            return self._logged(_OP_EXPIRE, key, ttl)
+        return self._expire(key, ttl)
+
+    cdef object _expire(self, key, ttl):
         cdef const unsigned char *data
         cdef size_t size
         cdef void *stored
@@ -1152,6 +1170,11 @@ cdef class TrieStoreBase:
         >>> s.persist("a"), s.persist("a"), s.ttl("a")
         (True, False, None)
         """
+        if self._journal is not None:
+            return self._logged(_OP_PERSIST, key, None)
+        return self._persist(key)
+
+    cdef object _persist(self, key):
         cdef const unsigned char *data
         cdef size_t size
         cdef void *stored
@@ -1254,6 +1277,11 @@ cdef class TrieStoreBase:
         >>> 0 < s.ttl("session") <= 30
         True
         """
+        if self._journal is not None:
+            return self._logged(_OP_MSET, key_value_pairs, ttl)
+        return self._mset(key_value_pairs, ttl)
+
+    cdef object _mset(self, key_value_pairs, ttl):
         cdef Py_ssize_t start, end, bad, n, i
         cdef PyObject **items
         cdef _Write *w
@@ -1455,6 +1483,11 @@ cdef class TrieStoreBase:
         >>> list(s)
         ['b']
         """
+        if self._journal is not None:
+            return self._logged(_OP_MDELETE, keys, None)
+        return self._mdelete(keys)
+
+    cdef object _mdelete(self, keys):
         cdef Py_ssize_t i, n
         cdef PyObject **items
         cdef const unsigned char *data
@@ -1667,6 +1700,12 @@ cdef class TrieStoreBase:
     def __setitem__(self, key, value):
         """``store[key] = value``, with the store's ``default_ttl`` (a key
         written without a lifetime loses the one it had).  O(L)."""
+        if self._journal is not None:
+            self._logged(_OP_SET, key, value)
+        else:
+            self._setitem(key, value)
+
+    cdef object _setitem(self, key, value):
         cdef const unsigned char *data
         cdef size_t size
         cdef void *old
@@ -1695,6 +1734,12 @@ cdef class TrieStoreBase:
 
     def __delitem__(self, key):
         """``del store[key]``; ``KeyError`` when missing.  O(L)."""
+        if self._journal is not None:
+            self._logged(_OP_DELITEM, key, None)
+        else:
+            self._delitem(key)
+
+    cdef object _delitem(self, key):
         cdef const unsigned char *data
         cdef size_t size
         cdef void *old
@@ -1745,6 +1790,11 @@ cdef class TrieStoreBase:
         >>> s.delete_prefix("a:")
         2
         """
+        if self._journal is not None:
+            return self._logged(_OP_DELETE_PREFIX, prefix, None)
+        return self._delete_prefix(prefix)
+
+    cdef object _delete_prefix(self, prefix):
         cdef const unsigned char *data
         cdef size_t size
         if self.queue is not NULL:
@@ -1791,6 +1841,11 @@ cdef class TrieStoreBase:
         >>> len(s)
         0
         """
+        if self._journal is not None:
+            return self._logged(_OP_CLEAR, None, None)
+        return self._clear()
+
+    cdef object _clear(self):
         if self.queue is not NULL:
             rx_clear(self.queue, NULL, NULL)  # owns nothing: releases nothing
             self.next_deadline = INFINITY
@@ -1991,6 +2046,208 @@ cdef class TrieStoreBase:
             if not PyObject_RichCompareBool(<PyObject *>value, <PyObject *>theirs, Py_EQ):
                 return False
         return True
+
+    # --------------------------------------------------------- persistence
+    #
+    # Snapshots (save, load) and stores kept in a directory (open): the
+    # encoding is in _persist.pxi, the files in memstore/persistence.py.
+
+    def save(self, target):
+        """Writes the store to ``target`` as a snapshot: a path (``str`` or
+        ``os.PathLike``) or a binary file object.  Values that are not
+        ``bytes`` are pickled (protocol 5), or encoded with the store's
+        ``serializer``; keys already expired are left out.
+
+        Saving to a path is atomic: a temporary file in the same directory
+        is written, fsynced and renamed over the target, so a crash or an
+        error (a value that cannot be pickled, a full disk) leaves the old
+        file as it was.  Streams: the extra memory is one 64 KiB block.
+        O(N·L).  Format: docs/persistence-format.md.
+
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> TrieStore({"a": 1}).save(buffer)
+        >>> TrieStore.load(io.BytesIO(buffer.getvalue()))
+        TrieStore({'a': 1})
+        """
+        from memstore import persistence
+        persistence.save(self, target)
+
+    @classmethod
+    def load(cls, source, **kwargs):
+        """A new store of this class holding the snapshot in ``source`` (a
+        path or a binary file object); ``kwargs`` go to the constructor
+        (``clock=``, ``ttl=``, ``serializer=``).  Keys whose deadline has
+        passed are dropped.
+
+        Loading a snapshot whose values were pickled runs pickle: load only
+        files you trust.  :class:`InMemoryByteStore` never unpickles (a
+        pickled value raises).  A bad file raises :class:`SnapshotError`
+        (naming the file and byte offset) and loads nothing; a missing one
+        ``FileNotFoundError``.  O(N·L).
+        """
+        from memstore import persistence
+        return persistence.load(cls, source, kwargs)
+
+    @classmethod
+    def open(cls, directory, *, fsync="everysec", checkpoint_ratio=2.0, **kwargs):
+        """A store kept in ``directory`` (created if missing): its latest
+        snapshot plus a journal of every write since, replayed here.
+
+        Every write appends one checksummed record to the journal before it
+        returns (a batch is one record); reads never touch the disk.
+        ``fsync``: ``"always"`` (before each write returns), ``"everysec"``
+        (a background thread, about once a second) or ``"no"`` (the OS
+        decides).  The store checkpoints by itself when the journal grows
+        past ``checkpoint_ratio`` times the snapshot (at least 1 MiB);
+        None turns that off.  ``kwargs`` go to the constructor.  One store
+        owns a directory at a time: a second open raises
+        :class:`DirectoryLockedError`.  Close it (or use ``with``).
+        See docs/persistence.md.
+        """
+        from memstore import persistence
+        return persistence.open_store(cls, directory, fsync, checkpoint_ratio, kwargs)
+
+    def checkpoint(self):
+        """Writes a new snapshot and starts an empty journal, so reopening
+        replays nothing; crash-safe at every step.  Only for a store made
+        by :meth:`open`.  Blocks other writers while it runs.  O(N·L)."""
+        if self._journal is None:
+            raise ValueError("checkpoint() needs a store made by open()")
+        self._journal.checkpoint(self)
+
+    def close(self):
+        """Flushes and fsyncs the journal and releases the directory of a
+        store made by :meth:`open`; afterwards writes raise ``ValueError``
+        and reads still work.  Does nothing for other stores, or twice."""
+        if self._journal is not None:
+            self._journal.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    @property
+    def directory(self):
+        """The directory a store made by :meth:`open` is kept in, else None."""
+        return None if self._journal is None else self._journal.directory
+
+    def _attach_journal(self, journal):
+        # persistence.open_store, once the directory is replayed.
+        self._journal = journal
+
+    def _journal_fsync(self):
+        """The fsync policy of the journal, or None: the async twins ask."""
+        return None if self._journal is None else self._journal.fsync
+
+    def _save_to(self, file):
+        """Streams a snapshot to file; returns its size.  (persistence.py)"""
+        return _save_stream(self, file)
+
+    def _load_from(self, file, path):
+        """Fills this new, empty store from the snapshot in file."""
+        if rx_size(self.tree) != 0:
+            raise ValueError("a snapshot loads into a new, empty store only")
+        _load_stream(self, file, path)
+
+    def _replay(self, payload, path, offset):
+        """Applies one journal record's payload (persistence.py, at open)."""
+        _replay_record(self, payload, path, offset)
+
+    cdef object _logged(self, int op, object a, object b):
+        """A write to a store kept in a directory.  Its record is built
+        first (checking the arguments and serializing values, which may run
+        Python code), then, under the journal's lock, appended and the write
+        applied at the clock reading the record holds; so the journal lists
+        writes in the order they were applied, and a write that fails after
+        its record was appended takes the record back."""
+        cdef double now, seconds = 0, ttl = NAN
+        cdef bint expiring
+        journal = self._journal
+        journal.check_writable()
+        now = self._now()
+        if self.queue is not NULL:
+            # Now, so finalizers of expired values log their writes before
+            # this one's record.
+            self._purge_if_due(now)
+        ttl_arg = None
+        if op == _OP_MSET or op == _OP_SET:
+            if op == _OP_SET:
+                _check_key(a)
+                self._check_value(b)
+                pairs = [(a, b)]
+                expiring = self._has_ttl
+                seconds = self._ttl
+            else:
+                pairs = self._validate_pairs(a, "mset")
+                if b is _LEFT_OUT:
+                    expiring = self._has_ttl
+                    seconds = self._ttl
+                elif b is None:
+                    expiring = False
+                else:
+                    seconds = _parse_ttl(b)
+                    expiring = True
+                if not pairs:
+                    return None
+            if expiring:
+                ttl = seconds
+                ttl_arg = seconds
+            record = _mset_record(self, now, ttl, pairs)
+        elif op == _OP_MDELETE or op == _OP_DELITEM:
+            if op == _OP_DELITEM:
+                _check_key(a)
+                keys = [a]
+            else:
+                keys = self._validate_keys(a, "mdelete")
+                if not keys:
+                    return None
+            record = _mdelete_record(now, keys)
+        elif op == _OP_DELETE_PREFIX:
+            if not PyUnicode_Check(<PyObject *>a):
+                raise TypeError(f"prefix must be str, not {_type_name(a)}")
+            record = _key_record(op, now, 0, a)
+        elif op == _OP_CLEAR:
+            record = _clear_record(now)
+        elif op == _OP_EXPIRE:
+            _check_key(a)
+            seconds = _parse_ttl(b)
+            record = _key_record(op, now, seconds, a)
+        else:  # _OP_PERSIST
+            _check_key(a)
+            record = _key_record(op, now, 0, a)
+        with journal.lock:
+            mark = journal.append(record)
+            had_fixed_now = self._has_fixed_now
+            fixed_now = self._fixed_now
+            self._fixed_now = now
+            self._has_fixed_now = True
+            try:
+                if op == _OP_MSET or op == _OP_SET:
+                    result = self._mset(pairs, ttl_arg)
+                elif op == _OP_MDELETE:
+                    result = self._mdelete(keys)
+                elif op == _OP_DELITEM:
+                    result = self._delitem(a)
+                elif op == _OP_DELETE_PREFIX:
+                    result = self._delete_prefix(a)
+                elif op == _OP_CLEAR:
+                    result = self._clear()
+                elif op == _OP_EXPIRE:
+                    result = self._expire(a, seconds)
+                else:
+                    result = self._persist(a)
+            except BaseException:
+                journal.undo(mark)
+                raise
+            finally:
+                self._fixed_now = fixed_now
+                self._has_fixed_now = had_fixed_now
+        journal.written(self)
+        return result
 
     def __reduce__(self):
         """Pickles as the class plus the list of ``(key, value)`` pairs.
@@ -2762,6 +3019,9 @@ cdef class AsyncStoreIterator:
     async def aclose(self):
         """Async generator protocol: ends the listing."""
         self.next_item.items._finish()
+
+
+include "_persist.pxi"
 
 
 # --------------------------------------------------------------------------

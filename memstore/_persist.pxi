@@ -1,0 +1,633 @@
+# Persistence, the binding's side: snapshot streams (csrc/snapshot.c) and
+# journal records.  Included by _core.pyx because both read the tree and the
+# expiry entries directly; files, directories, fsync and recovery live in
+# memstore/persistence.py.  Formats: docs/persistence-format.md.
+#
+# References follow the header of _core.pyx: a value read from the tree is
+# referenced before anything can run Python code (pickling, a file's write),
+# and the C iterator re-seeks after any change such code makes, so a save
+# that runs user code stays in key order and never reads a freed node.
+
+from cpython.bytes cimport PyBytes_FromStringAndSize as _new_bytes
+from cpython.memoryview cimport PyMemoryView_FromMemory
+from libc.math cimport isnan, llround
+from libc.stdint cimport int64_t, uint32_t
+
+from memstore._snapshot cimport (
+    RX_SNAP_EIO,
+    RX_SNAP_MAX_VALUE_TAG,
+    rx_snap_crc32c,
+    rx_snap_reader,
+    rx_snap_reader_error_offset,
+    rx_snap_reader_file_tag,
+    rx_snap_reader_free,
+    rx_snap_reader_header,
+    rx_snap_reader_next,
+    rx_snap_reader_open,
+    rx_snap_record,
+    rx_snap_strerror,
+    rx_snap_writer,
+    rx_snap_writer_add,
+    rx_snap_writer_bytes,
+    rx_snap_writer_finish,
+    rx_snap_writer_free,
+    rx_snap_writer_open,
+)
+
+cdef extern from "Python.h":
+    int PyBUF_READ
+    int PyBUF_WRITE
+
+
+class SnapshotError(ValueError):
+    """A snapshot or journal file that cannot be read: truncated, corrupt,
+    of an unknown version, or holding values this store may not decode.
+
+    ``path`` is the file (or the name of the file object, or None) and
+    ``offset`` the byte offset where the problem was found.
+    """
+
+    def __init__(self, message, path=None, offset=None):
+        super().__init__(message)
+        self.path = path
+        self.offset = offset
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.path, self.offset))
+
+
+# Value tags, per record (format: "Values").  The file tag is 0: these tags.
+cdef enum:
+    _TAG_BYTES = 0       # the value is a bytes object, stored as it is
+    _TAG_PICKLE = 1      # pickle, protocol 5
+    _TAG_SERIALIZER = 2  # the store's serializer=
+    _FILE_TAG = 0
+
+
+cdef object _pickle_module = None
+
+
+cdef object _pickle():
+    # Imported at first use: stores that never persist do not load pickle.
+    global _pickle_module
+    if _pickle_module is None:
+        import pickle
+        _pickle_module = pickle
+    return _pickle_module
+
+
+cdef object _encode_value(TrieStoreBase store, object value, unsigned *tag):
+    """The bytes a value is kept as in a file, and its tag.  bytes are kept
+    as they are; anything else goes through the store's serializer, or
+    pickle.  Runs Python code for anything but bytes."""
+    if PyBytes_Check(<PyObject *>value):
+        tag[0] = _TAG_BYTES
+        return value
+    if store._serializer is not None:
+        data = store._serializer.dumps(value)
+        if not PyBytes_Check(<PyObject *>data):
+            raise TypeError(f"serializer.dumps() must return bytes, not {_type_name(data)}")
+        tag[0] = _TAG_SERIALIZER
+        return data
+    tag[0] = _TAG_PICKLE
+    return _pickle().dumps(value, 5)
+
+
+cdef object _decode_value(TrieStoreBase store, const unsigned char *data, size_t size,
+                          unsigned tag, object path, object offset,
+                          const unsigned char *key=NULL, size_t key_len=0):
+    """The value a file holds.  offset: the journal record's, or None in a
+    snapshot (whose records have no offset of their own: key names it)."""
+    cdef str where
+    if offset is None:
+        where = f"the value of key {_decode(key, key_len)!r}"
+    else:
+        where = f"a value in the record at byte {offset}"
+    raw = _new_bytes(<const char *>data, <Py_ssize_t>size)
+    if tag == _TAG_BYTES:
+        value = raw
+    elif tag == _TAG_PICKLE:
+        if store._value_type is bytes:
+            raise SnapshotError(
+                f"{_where(path)}: {where} is pickled, and "
+                f"{type(store).__name__} never unpickles; load it into a TrieStore",
+                path, offset)
+        value = _pickle().loads(raw)
+    elif tag == _TAG_SERIALIZER:
+        if store._serializer is None:
+            raise SnapshotError(
+                f"{_where(path)}: {where} was written with a serializer; "
+                f"pass the same serializer= to read it", path, offset)
+        value = store._serializer.loads(raw)
+    else:
+        raise SnapshotError(f"{_where(path)}: {where} has an unknown value tag {tag}",
+                            path, offset)
+    if store._value_type is not None and not isinstance(value, store._value_type):
+        raise SnapshotError(
+            f"{_where(path)}: {where} is {_type_name(value)}, and "
+            f"{type(store).__name__} holds only {store._value_type.__name__}", path, offset)
+    return value
+
+
+cdef str _where(object path):
+    return "<stream>" if path is None else str(path)
+
+
+cdef inline int64_t _deadline_ms(double deadline) noexcept:
+    # Milliseconds since the epoch (on the store's clock).  Clamped: a
+    # deadline past year 292 million is as good as never.
+    if deadline >= 9.2e15:
+        return <int64_t>9200000000000000000
+    if deadline <= -9.2e15:
+        return -(<int64_t>9200000000000000000)
+    return llround(deadline * 1000.0)
+
+
+# -------------------------------------------------------------- snapshots
+
+cdef class _Sink:
+    """What the writer's callback needs: the file's write, and the first
+    exception it raised (re-raised once the C call has returned)."""
+    cdef object write
+    cdef object error
+
+
+cdef int _sink_write(void *ctx, const unsigned char *buf, size_t size) noexcept:
+    cdef _Sink sink = <_Sink>ctx
+    cdef Py_ssize_t done = 0, n
+    try:
+        # A copy, not a view of the writer's block: a file object may keep
+        # what it is given (BytesIO does, until its next write).
+        chunk = _new_bytes(<const char *>buf, <Py_ssize_t>size)
+        while done < <Py_ssize_t>size:
+            written = sink.write(chunk if done == 0 else chunk[done:])
+            # Buffered and text-free files return the length or None; a raw
+            # file may write less.
+            if written is None:
+                break
+            n = written
+            if n <= 0:
+                raise OSError(f"the file's write() wrote {n} bytes")
+            done += n
+        return 0
+    except BaseException as error:
+        sink.error = error
+        return 1
+
+
+cdef uint64_t _save_stream(TrieStoreBase store, object file) except? 0:
+    """Writes the store to file (an object with write) as a snapshot and
+    returns its size in bytes.  Keys expired by now are left out."""
+    cdef rx_snap_writer *w = NULL
+    cdef rx_iter it
+    cdef int rc
+    cdef unsigned tag
+    cdef bint has_deadline
+    cdef int64_t deadline = 0
+    cdef double now = 0
+    cdef _Sink sink = _Sink()
+    cdef uint64_t size
+    sink.write = file.write
+    if store.queue is not NULL:
+        now = store._now()
+        store._purge_if_due(now)
+    rc = rx_snap_writer_open(&w, &_ALLOCATOR, _sink_write, <void *>sink, _FILE_TAG, 0)
+    if rc != RX_OK:
+        _raise_writer_error(rc, sink)
+    rx_iter_init(&it, store.tree)
+    try:
+        rc = rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0)
+        while rc == RX_OK:
+            rc = rx_iter_next(&it)
+            if rc != 1:
+                break
+            rc = RX_OK
+            has_deadline = _has_lifetime(it.value)
+            if has_deadline:
+                if _entry_of(it.value).deadline <= now:
+                    continue  # expired while the save ran user code
+                deadline = _deadline_ms(_entry_of(it.value).deadline)
+            value = <object>_value_of(it.value)  # referenced before code runs
+            # it.key stays valid while code runs: it is the iterator's own
+            # buffer, and the iterator re-seeks after its key if the tree
+            # changed meanwhile.
+            data = _encode_value(store, value, &tag)
+            rc = rx_snap_writer_add(w, it.key, it.key_len,
+                                    <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data),
+                                    <size_t>PyBytes_GET_SIZE(<PyObject *>data), tag,
+                                    has_deadline, deadline)
+            if rc != RX_OK:
+                _raise_writer_error(rc, sink)
+        if rc < 0:
+            raise MemoryError("out of memory while saving the store")
+        rc = rx_snap_writer_finish(w)
+        if rc != RX_OK:
+            _raise_writer_error(rc, sink)
+        size = rx_snap_writer_bytes(w)
+    finally:
+        rx_iter_release(&it)
+        rx_snap_writer_free(w)
+    return size
+
+
+cdef int _raise_writer_error(int rc, _Sink sink) except -1:
+    if rc == RX_SNAP_EIO and sink.error is not None:
+        error = sink.error
+        sink.error = None
+        raise error
+    if rc == RX_ENOMEM:
+        raise MemoryError("out of memory while saving the store")
+    raise SystemError(f"snapshot writer: {rx_snap_strerror(rc).decode()}")
+
+
+cdef class _Source:
+    """What the reader's callback needs: the file, and the first exception
+    it raised."""
+    cdef object readinto
+    cdef object read
+    cdef object error
+
+
+cdef int _source_read(void *ctx, unsigned char *buf, size_t want, size_t *got) noexcept:
+    cdef _Source source = <_Source>ctx
+    cdef Py_ssize_t n
+    try:
+        if source.readinto is not None:
+            view = PyMemoryView_FromMemory(<char *>buf, <Py_ssize_t>want, PyBUF_WRITE)
+            try:
+                n = source.readinto(view)
+            finally:
+                view.release()  # the reader's block must not outlive this call
+        else:
+            chunk = source.read(want)
+            if not PyBytes_Check(<PyObject *>chunk):
+                raise TypeError(f"the file's read() returned {_type_name(chunk)}, not bytes")
+            n = PyBytes_GET_SIZE(<PyObject *>chunk)
+            if <size_t>n > want:
+                raise OSError(f"the file's read() returned {n} bytes, more than the {want} asked")
+            memcpy(buf, PyBytes_AS_STRING(<PyObject *>chunk), <size_t>n)
+        if n < 0 or <size_t>n > want:
+            raise OSError(f"the file's readinto() returned {n}")
+        got[0] = <size_t>n
+        return 0
+    except BaseException as error:
+        source.error = error
+        return 1
+
+
+cdef int _raise_reader_error(int rc, rx_snap_reader *r, _Source source,
+                             object path) except -1:
+    if rc == RX_SNAP_EIO and source.error is not None:
+        error = source.error
+        source.error = None
+        raise error
+    if rc == RX_ENOMEM:
+        raise MemoryError("out of memory while loading a snapshot")
+    offset = rx_snap_reader_error_offset(r)
+    raise SnapshotError(f"{_where(path)}: {rx_snap_strerror(rc).decode()} at byte {offset}",
+                        path, offset)
+
+
+cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
+    """Fills store, which must be new and empty, from the snapshot in file.
+    Raises (SnapshotError for a bad file) with the store still holding
+    records read so far: the caller throws it away.  Keys whose deadline
+    has passed are dropped."""
+    cdef rx_snap_reader *r = NULL
+    cdef rx_snap_record rec
+    cdef _Source source = _Source()
+    cdef int rc
+    cdef double now = 0, deadline = 0
+    cdef bint clock_read = False
+    source.readinto = getattr(file, "readinto", None)
+    if source.readinto is None:
+        source.read = file.read
+    if rx_snap_reader_open(&r, &_ALLOCATOR, _source_read, <void *>source) != RX_OK:
+        raise MemoryError("out of memory while loading a snapshot")
+    try:
+        rc = rx_snap_reader_header(r)
+        if rc != RX_OK:
+            _raise_reader_error(rc, r, source, path)
+        if rx_snap_reader_file_tag(r) != _FILE_TAG:
+            raise SnapshotError(f"{_where(path)}: unknown file value tag "
+                                f"{rx_snap_reader_file_tag(r)} at byte 12", path, 12)
+        while True:
+            rc = rx_snap_reader_next(r, &rec)
+            if rc == 0:
+                break
+            if rc < 0:
+                _raise_reader_error(rc, r, source, path)
+            if rec.has_deadline:
+                if not clock_read:
+                    now = store._now()
+                    clock_read = True
+                deadline = <double>rec.deadline / 1000.0
+                if deadline <= now:
+                    continue
+            value = _decode_value(store, rec.value, rec.value_len, rec.value_tag, path,
+                                  None, rec.key, rec.key_len)
+            store._put(rec.key, rec.key_len, value, rec.has_deadline, deadline)
+    finally:
+        rx_snap_reader_free(r)
+    return 0
+
+
+# ---------------------------------------------------------- journal records
+#
+# A record is [u32 payload length][u32 CRC-32C of the payload][u32 CRC-32C
+# of the 8 bytes before it][payload], little-endian (docs/persistence-format.md); the payload starts with an op byte and the clock reading
+# the write was applied at, so a replay purges exactly what the write saw
+# expire.  memstore/persistence.py frames files of them; the payloads are
+# encoded and applied here.
+
+cdef enum:
+    _OP_MSET = 1
+    _OP_MDELETE = 2
+    _OP_DELETE_PREFIX = 3
+    _OP_CLEAR = 4
+    _OP_EXPIRE = 5
+    _OP_PERSIST = 6
+    _RECORD_HEADER = 12
+    _OP_SET = 101      # __setitem__: logged as a one-pair mset
+    _OP_DELITEM = 102  # __delitem__: logged as a one-key mdelete
+
+
+cdef struct _Out:
+    unsigned char *p
+    size_t n
+
+
+cdef inline size_t _varint_size(uint64_t v) noexcept:
+    cdef size_t n = 1
+    while v >= 0x80:
+        v >>= 7
+        n += 1
+    return n
+
+
+cdef inline void _put_varint(_Out *o, uint64_t v) noexcept:
+    while v >= 0x80:
+        o.p[o.n] = <unsigned char>(v & 0x7f) | 0x80
+        o.n += 1
+        v >>= 7
+    o.p[o.n] = <unsigned char>v
+    o.n += 1
+
+
+cdef inline void _put_bytes(_Out *o, const unsigned char *data, size_t size) noexcept:
+    _put_varint(o, size)
+    if size:
+        memcpy(o.p + o.n, data, size)
+        o.n += size
+
+
+cdef inline void _put_f64(_Out *o, double v) noexcept:
+    cdef uint64_t bits
+    cdef int i
+    memcpy(&bits, &v, 8)
+    for i in range(8):
+        o.p[o.n + i] = <unsigned char>(bits >> (8 * i))
+    o.n += 8
+
+
+cdef inline void _put_u32(unsigned char *p, uint32_t v) noexcept:
+    p[0] = <unsigned char>v
+    p[1] = <unsigned char>(v >> 8)
+    p[2] = <unsigned char>(v >> 16)
+    p[3] = <unsigned char>(v >> 24)
+
+
+cdef object _new_record(size_t payload_size, _Out *o):
+    """A bytes object with room for a record of payload_size; o writes the
+    payload.  _seal_record fills the header when the payload is written."""
+    if payload_size > 0xFFFFFFFF - _RECORD_HEADER:
+        raise ValueError(f"a write of {payload_size} bytes is too large to journal (4 GiB)")
+    record = _new_bytes(NULL, <Py_ssize_t>(payload_size + _RECORD_HEADER))
+    o.p = <unsigned char *>PyBytes_AS_STRING(<PyObject *>record)
+    o.n = _RECORD_HEADER
+    return record
+
+
+cdef void _seal_record(_Out *o) noexcept:
+    cdef uint32_t size = <uint32_t>(o.n - _RECORD_HEADER)
+    _put_u32(o.p, size)
+    _put_u32(o.p + 4, rx_snap_crc32c(0, o.p + _RECORD_HEADER, size))
+    _put_u32(o.p + 8, rx_snap_crc32c(0, o.p, 8))
+
+
+def _crc32c(const unsigned char[:] data not None, uint32_t crc=0):
+    """CRC-32C of data, continuing from crc (the journal reader's check).
+    O(len(data))."""
+    if data.shape[0] == 0:
+        return crc
+    return rx_snap_crc32c(crc, &data[0], <size_t>data.shape[0])
+
+
+cdef object _key_record(int op, double now, double ttl, object key):
+    """A record naming one key or prefix: delete_prefix, expire, persist."""
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef _Out o
+    owner = _key_bytes(<PyObject *>key, &data, &size)
+    record = _new_record(1 + 8 + (8 if op == _OP_EXPIRE else 0) + _varint_size(size) + size, &o)
+    o.p[o.n] = <unsigned char>op
+    o.n += 1
+    _put_f64(&o, now)
+    if op == _OP_EXPIRE:
+        _put_f64(&o, ttl)
+    _put_bytes(&o, data, size)
+    _seal_record(&o)
+    return record
+
+
+cdef object _clear_record(double now):
+    cdef _Out o
+    record = _new_record(9, &o)
+    o.p[o.n] = _OP_CLEAR
+    o.n += 1
+    _put_f64(&o, now)
+    _seal_record(&o)
+    return record
+
+
+cdef object _mdelete_record(double now, object keys):
+    """keys: a list or tuple of str, already checked."""
+    cdef Py_ssize_t i, n = len(keys)
+    cdef size_t total = 1 + 8 + _varint_size(<uint64_t>n), size
+    cdef const unsigned char *data
+    cdef _Out o
+    owners = [None] * n
+    for i in range(n):
+        owners[i] = _key_owner(<PyObject *>keys[i])
+        _owner_bytes(<PyObject *>owners[i], &data, &size)
+        total += _varint_size(size) + size
+    record = _new_record(total, &o)
+    o.p[o.n] = _OP_MDELETE
+    o.n += 1
+    _put_f64(&o, now)
+    _put_varint(&o, <uint64_t>n)
+    for i in range(n):
+        _owner_bytes(<PyObject *>owners[i], &data, &size)
+        _put_bytes(&o, data, size)
+    _seal_record(&o)
+    return record
+
+
+cdef object _mset_record(TrieStoreBase store, double now, double ttl, list pairs):
+    """pairs: a list of (str, value) tuples, already checked.  ttl: NaN for
+    no lifetime.  Serializes every value that is not bytes (Python code)."""
+    cdef Py_ssize_t i, n = len(pairs)
+    cdef size_t total = 1 + 8 + 8 + _varint_size(<uint64_t>n), size
+    cdef const unsigned char *data
+    cdef unsigned tag
+    cdef _Out o
+    owners = [None] * n
+    encoded = [None] * n
+    tags = bytearray(n)
+    for i in range(n):
+        key, value = <tuple>pairs[i]
+        owners[i] = _key_owner(<PyObject *>key)
+        _owner_bytes(<PyObject *>owners[i], &data, &size)
+        total += _varint_size(size) + size
+        encoded[i] = _encode_value(store, value, &tag)
+        tags[i] = tag
+        size = <size_t>PyBytes_GET_SIZE(<PyObject *>encoded[i])
+        total += 1 + _varint_size(size) + size
+    record = _new_record(total, &o)
+    o.p[o.n] = _OP_MSET
+    o.n += 1
+    _put_f64(&o, now)
+    _put_f64(&o, ttl)
+    _put_varint(&o, <uint64_t>n)
+    for i in range(n):
+        _owner_bytes(<PyObject *>owners[i], &data, &size)
+        _put_bytes(&o, data, size)
+        o.p[o.n] = tags[i]
+        o.n += 1
+        _put_bytes(&o, <const unsigned char *>PyBytes_AS_STRING(<PyObject *>encoded[i]),
+                   <size_t>PyBytes_GET_SIZE(<PyObject *>encoded[i]))
+    _seal_record(&o)
+    return record
+
+
+cdef struct _In:
+    const unsigned char *p
+    size_t n
+    size_t at
+
+
+cdef int _bad_record(object path, object offset, str what) except -1:
+    raise SnapshotError(f"{_where(path)}: journal record at byte {offset}: {what}",
+                        path, offset)
+
+
+cdef inline uint64_t _get_varint(_In *i, object path, object offset) except? 0xFFFFFFFFFFFFFFFF:
+    cdef uint64_t v = 0
+    cdef int shift = 0
+    cdef unsigned char b
+    while True:
+        if i.at >= i.n or shift > 63:
+            _bad_record(path, offset, "a length runs past its end")
+        b = i.p[i.at]
+        i.at += 1
+        v |= (<uint64_t>(b & 0x7f)) << shift
+        if not b & 0x80:
+            return v
+        shift += 7
+
+
+cdef inline double _get_f64(_In *i, object path, object offset) except? -1.0:
+    cdef uint64_t bits = 0
+    cdef int k
+    cdef double v
+    if i.n - i.at < 8:
+        _bad_record(path, offset, "it ends early")
+    for k in range(8):
+        bits |= (<uint64_t>i.p[i.at + k]) << (8 * k)
+    i.at += 8
+    memcpy(&v, &bits, 8)
+    return v
+
+
+cdef object _get_str(_In *i, object path, object offset):
+    cdef uint64_t size = _get_varint(i, path, offset)
+    if size > i.n - i.at:
+        _bad_record(path, offset, "a key runs past its end")
+    key = _decode(i.p + i.at, <size_t>size)
+    i.at += <size_t>size
+    return key
+
+
+cdef int _replay_record(TrieStoreBase store, const unsigned char[:] payload,
+                        object path, object offset) except -1:
+    """Applies one journal record's payload to store (no journal attached),
+    at the clock reading it was written at."""
+    cdef _In i
+    cdef int op
+    cdef double now, ttl
+    cdef uint64_t n, k, size
+    cdef unsigned tag
+    i.p = &payload[0] if payload.shape[0] else NULL
+    i.n = <size_t>payload.shape[0]
+    i.at = 1
+    if i.n < 9:
+        _bad_record(path, offset, "it is too short")
+    op = i.p[0]
+    now = _get_f64(&i, path, offset)
+    store._fixed_now = now
+    store._has_fixed_now = True
+    try:
+        if op == _OP_MSET:
+            ttl = _get_f64(&i, path, offset)
+            n = _get_varint(&i, path, offset)
+            if n > i.n:  # every pair takes at least one byte
+                _bad_record(path, offset, "its pair count is too large")
+            pairs = []
+            for k in range(n):
+                key = _get_str(&i, path, offset)
+                if i.at >= i.n:
+                    _bad_record(path, offset, "it ends early")
+                tag = i.p[i.at]
+                i.at += 1
+                size = _get_varint(&i, path, offset)
+                if size > i.n - i.at:
+                    _bad_record(path, offset, "a value runs past its end")
+                pairs.append((key, _decode_value(store, i.p + i.at, <size_t>size, tag,
+                                                 path, offset)))
+                i.at += <size_t>size
+            _end_of_record(&i, path, offset)
+            store.mset(pairs, ttl=None if isnan(ttl) else ttl)
+        elif op == _OP_MDELETE:
+            n = _get_varint(&i, path, offset)
+            if n > i.n:
+                _bad_record(path, offset, "its key count is too large")
+            keys = [_get_str(&i, path, offset) for k in range(n)]
+            _end_of_record(&i, path, offset)
+            store.mdelete(keys)
+        elif op == _OP_DELETE_PREFIX:
+            prefix = _get_str(&i, path, offset)
+            _end_of_record(&i, path, offset)
+            store.delete_prefix(prefix)
+        elif op == _OP_CLEAR:
+            _end_of_record(&i, path, offset)
+            store.clear()
+        elif op == _OP_EXPIRE:
+            ttl = _get_f64(&i, path, offset)
+            key = _get_str(&i, path, offset)
+            _end_of_record(&i, path, offset)
+            store.expire(key, ttl)
+        elif op == _OP_PERSIST:
+            key = _get_str(&i, path, offset)
+            _end_of_record(&i, path, offset)
+            store.persist(key)
+        else:
+            _bad_record(path, offset, f"unknown operation {op}")
+    finally:
+        store._has_fixed_now = False
+    return 0
+
+
+cdef int _end_of_record(_In *i, object path, object offset) except -1:
+    if i.at != i.n:
+        _bad_record(path, offset, f"{i.n - i.at} bytes after its last field")
+    return 0
