@@ -779,7 +779,7 @@ def plot(report, path):
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel(
-        "blue: memstore / the baseline named in the table (below 1: memstore faster or smaller)\n"
+        "blue: memstore / the table's baseline (below 1: memstore is faster or smaller)\n"
         "orange: peer / memstore (above 1: the peer is slower)"
     )
     ax.set_title(f"memstore persistence, {report.keys:,} chat keys")
@@ -866,6 +866,7 @@ def main(argv=None):
     header = (
         f"## `python benchmarks/persistence_compare.py{' --quick' if args.quick else ''}"
         f"{'' if args.quick or n == 1_000_000 else f' --keys {n}'}"
+        f"{f' --reps {args.reps}' if args.reps else ''}"
         f"{' --no-memstore' if not with_memstore else ''}`\n\n"
         f"Python {platform.python_version()}, memstore {memstore.__version__}, "
         f"{n:,} chat keys, {platform.machine()} {platform.system()}, "
