@@ -125,12 +125,15 @@ def model_after(seed: int, count: int, done: int) -> dict:
 # ---------------------------------------------------------- the child side
 
 
-def child_main(directory: str, fsync: str, seed: int, count: int) -> None:
+def child_main(
+    directory: str, fsync: str, seed: int, count: int, checkpoint_ratio: float | None
+) -> None:
     """Applies the writes, acknowledging each on stdout, then waits to be
     killed: it never closes the store, so every trial ends in a crash."""
     from memstore import TrieStore
 
-    store = TrieStore.open(directory, fsync=fsync)
+    options = {} if checkpoint_ratio is None else {"checkpoint_ratio": checkpoint_ratio}
+    store = TrieStore.open(directory, fsync=fsync, **options)
     print("open", flush=True)
     for number, write in enumerate(writes(seed, count), 1):
         apply(store, write)
@@ -168,7 +171,13 @@ def _reopen_items(directory: str) -> tuple[dict, list]:
     return items, [w for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
-def crash_trial(directory: str, fsync: str, seed: int, count: int) -> None:
+def crash_trial(
+    directory: str,
+    fsync: str,
+    seed: int,
+    count: int,
+    checkpoint_ratio: float | None = None,
+) -> None:
     rng = random.Random(seed * 7919)
     child = subprocess.Popen(
         [
@@ -178,6 +187,7 @@ def crash_trial(directory: str, fsync: str, seed: int, count: int) -> None:
             fsync,
             str(seed),
             str(count),
+            "default" if checkpoint_ratio is None else repr(checkpoint_ratio),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -239,6 +249,14 @@ def crash_trial(directory: str, fsync: str, seed: int, count: int) -> None:
 )
 def test_sigkill_keeps_acknowledged_writes(tmp_path, fsync, seed, count):
     crash_trial(str(tmp_path / "store"), fsync, seed, count)
+
+
+@pytest.mark.parametrize("seed", range(300, 306))
+def test_sigkill_during_automatic_checkpoints(tmp_path, seed):
+    # The journal's budget is checkpoint_ratio x max(snapshot, 1 MiB): at
+    # 0.002 that is about 2 KB, so the store checkpoints by itself every
+    # few writes and the kills land before, inside and after checkpoints.
+    crash_trial(str(tmp_path / "store"), "no", seed, 120, checkpoint_ratio=0.002)
 
 
 # ------------------------------------------------- torn and corrupt records
@@ -362,4 +380,5 @@ def test_corrupt_record_before_the_end_is_an_error(tmp_path, record):
 
 
 if __name__ == "__main__":
-    child_main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    ratio = None if sys.argv[5] == "default" else float(sys.argv[5])
+    child_main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), ratio)
