@@ -14,12 +14,41 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
+from os import PathLike
 from types import GenericAlias
-from typing import Any, Generic, SupportsIndex, TypeVar, overload
+from typing import Any, Generic, Protocol, SupportsIndex, TypeVar, overload
 
 from typing_extensions import Self
 
 _V = TypeVar("_V")
+
+class _Serializer(Protocol):
+    def dumps(self, value: Any, /) -> bytes: ...
+    def loads(self, data: bytes, /) -> Any: ...
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+class SnapshotError(ValueError):
+    """A snapshot or journal file that cannot be read: truncated, corrupt,
+    of an unknown version, or holding values this store may not decode.
+
+    ``path`` is the file (or the name of the file object, or None) and
+    ``offset`` the byte offset where the problem was found.
+    """
+
+    path: str | None
+    offset: int | None
+    def __init__(
+        self, message: str, path: str | None = None, offset: int | None = None
+    ) -> None: ...
+
+def _crc32c(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
+    """x"""
+
 _T = TypeVar("_T")
 _Item_co = TypeVar("_Item_co", covariant=True)
 
@@ -117,6 +146,7 @@ class TrieStoreBase(Generic[_V]):
         *,
         ttl: float | None = None,
         clock: Callable[[], float] | None = None,
+        serializer: _Serializer | None = None,
     ) -> None:
         """A new store, filled from ``items``: a mapping, or an iterable of
         ``(key, value)`` pairs (the last of duplicate keys wins).
@@ -126,7 +156,9 @@ class TrieStoreBase(Generic[_V]):
         None, the default, means keys never expire.  ``clock``: a
         zero-argument callable returning the time in seconds (default: the
         wall clock, as ``time.time``); a key expires once ``clock()``
-        reaches its deadline.
+        reaches its deadline.  ``serializer``: how :meth:`save` and a
+        journal write values that are not ``bytes``, an object with
+        ``dumps(value) -> bytes`` and ``loads(bytes)``; None means pickle.
 
         O(B·L) for B items of length L.
 
@@ -443,6 +475,76 @@ class TrieStoreBase(Generic[_V]):
     def __ne__(self, other: object) -> bool:
         """The negation of ``==``.  O(N·L)."""
     __hash__: None  # type: ignore[assignment]
+    # persistence
+    def save(self, target: str | PathLike[str] | _Writable) -> None:
+        """Writes the store to ``target`` as a snapshot: a path (``str`` or
+        ``os.PathLike``) or a binary file object.  Values that are not
+        ``bytes`` are pickled (protocol 5), or encoded with the store's
+        ``serializer``; keys already expired are left out.
+
+        Saving to a path is atomic: a temporary file in the same directory
+        is written, fsynced and renamed over the target, so a crash or an
+        error (a value that cannot be pickled, a full disk) leaves the old
+        file as it was.  Streams: the extra memory is one 64 KiB block.
+        O(N·L).  Format: docs/persistence-format.md.
+
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> TrieStore({"a": 1}).save(buffer)
+        >>> TrieStore.load(io.BytesIO(buffer.getvalue()))
+        TrieStore({'a': 1})
+        """
+    @classmethod
+    def load(cls, source: str | PathLike[str] | _Readable, **kwargs: Any) -> Self:
+        """A new store of this class holding the snapshot in ``source`` (a
+        path or a binary file object); ``kwargs`` go to the constructor
+        (``clock=``, ``ttl=``, ``serializer=``).  Keys whose deadline has
+        passed are dropped.
+
+        Loading a snapshot whose values were pickled runs pickle: load only
+        files you trust.  :class:`InMemoryByteStore` never unpickles (a
+        pickled value raises).  A bad file raises :class:`SnapshotError`
+        (naming the file and byte offset) and loads nothing; a missing one
+        ``FileNotFoundError``.  O(N·L).
+        """
+    @classmethod
+    def open(
+        cls,
+        directory: str | PathLike[str],
+        *,
+        fsync: str = "everysec",
+        checkpoint_ratio: float | None = 2.0,
+        **kwargs: Any,
+    ) -> Self:
+        """A store kept in ``directory`` (created if missing): its latest
+        snapshot plus a journal of every write since, replayed here.
+
+        Every write appends one checksummed record to the journal before it
+        returns (a batch is one record); reads never touch the disk.
+        ``fsync``: ``"always"`` (before each write returns), ``"everysec"``
+        (a background thread, about once a second) or ``"no"`` (the OS
+        decides).  The store checkpoints by itself when the journal grows
+        past ``checkpoint_ratio`` times the snapshot (at least 1 MiB);
+        None turns that off.  ``kwargs`` go to the constructor.  One store
+        owns a directory at a time: a second open raises
+        :class:`DirectoryLockedError`.  Close it (or use ``with``).
+        See docs/persistence.md.
+        """
+    def checkpoint(self) -> None:
+        """Writes a new snapshot and starts an empty journal, so reopening
+        replays nothing; crash-safe at every step.  Only for a store made
+        by :meth:`open`.  Blocks other writers while it runs.  O(N·L)."""
+    def close(self) -> None:
+        """Flushes and fsyncs the journal and releases the directory of a
+        store made by :meth:`open`; afterwards writes raise ``ValueError``
+        and reads still work.  Does nothing for other stores, or twice."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc_info: object) -> bool: ...
+    def _journal_fsync(self) -> str | None:
+        """The fsync policy of the journal, or None: the async twins ask."""
+    @property
+    def directory(self) -> str | None:
+        """The directory a store made by :meth:`open` is kept in, else None."""
     # The state is the engine's business (it carries the deadlines too).
     def __reduce__(self) -> tuple[type[Self], tuple[()], object]:
         """Pickles as the class plus the list of ``(key, value)`` pairs.

@@ -724,7 +724,7 @@ cdef class TrieStoreBase:
     cdef object _clock         # None: the wall clock, read in C
     # Persistence (_persist.pxi, memstore/persistence.py).
     cdef object _serializer    # None: pickle, for values that are not bytes
-    cdef object _journal       # None, or the journal every write is logged to
+    cdef readonly object _journal  # None, or the journal every write is logged to
     cdef double _fixed_now     # what _now() returns while _has_fixed_now:
     cdef bint _has_fixed_now   # a logged write's clock reading, or a replayed one's
 

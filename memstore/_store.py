@@ -42,6 +42,21 @@ async def _let_loop_run() -> None:
     await asyncio.sleep(0)
 
 
+async def _journaled_write(store: Any, write: Any, *args: Any, **options: Any) -> None:
+    """A batch on a store kept in a directory is one journal record, so it
+    is written in one call, not in chunks.  With fsync="always" that call
+    waits for the disk: it runs in the loop's default executor so the loop
+    keeps running (the store's journal lock keeps writes in order)."""
+    if store._journal_fsync() == "always":
+        import asyncio
+        import functools
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, functools.partial(write, *args, **options))
+    else:
+        write(*args, **options)
+
+
 class TrieStore(TrieStoreBase[V]):
     """An in-memory ``str``-keyed store, ordered by key, on a radix tree.
 
@@ -90,11 +105,18 @@ class TrieStore(TrieStoreBase[V]):
         half written while it runs; running out of memory keeps the chunks
         already written.  ``ttl`` is :meth:`mset`'s, checked before anything
         is written; each chunk's lifetime starts when the chunk is written.
+        On a store made by :meth:`open` the batch is written in one call
+        (one journal record); with ``fsync="always"`` that call runs in the
+        loop's default executor, so waiting for the disk does not block the
+        loop.
 
         >>> await store.amset([("a", 1), ("b", 2)], ttl=60)  # doctest: +SKIP
         """
         pairs = self._validate_pairs(key_value_pairs)
         options = {} if ttl is _LEFT_OUT else {"ttl": ttl}
+        if self._journal_fsync() is not None:
+            await _journaled_write(self, self.mset, pairs, **options)
+            return
         if not pairs:
             self.mset((), **options)  # a bad ttl raises even for no pairs
         for start in range(0, len(pairs), _CHUNK):
@@ -112,6 +134,9 @@ class TrieStore(TrieStoreBase[V]):
         >>> await store.amdelete(["a", "missing"])  # doctest: +SKIP
         """
         keys = self._validate_keys(keys, "amdelete")
+        if self._journal_fsync() is not None:
+            await _journaled_write(self, self.mdelete, keys)
+            return
         for start in range(0, len(keys), _CHUNK):
             if start:
                 await _let_loop_run()

@@ -83,12 +83,16 @@ def save_atomically(store: Any, path: str) -> int:
     renames it over path, then fsyncs the directory.  On any error the
     temporary file is removed and path is untouched.  Returns the size."""
     directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
+    tmp = os.path.join(
+        directory, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp"
+    )
     # 0o666 and the umask, like any file the user creates (mkstemp is 0o600).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
     try:
         with open(fd, "wb") as file:
-            size = store._save_to(file)
+            size: int = store._save_to(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
@@ -141,7 +145,12 @@ def _lock_directory(directory: str) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
         os.close(fd)
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+        if error.errno in (
+            errno.EWOULDBLOCK,
+            errno.EAGAIN,
+            errno.EACCES,
+            errno.EDEADLK,
+        ):
             raise DirectoryLockedError(
                 errno.EWOULDBLOCK,
                 "the store directory is already open (by another process, or "
@@ -195,21 +204,22 @@ class Journal:
     def attach_file(self, create: bool) -> None:
         """Opens the current generation's journal for appending, creating it
         (with its header, fsynced) when create."""
-        path = self.path()
+        self.fd, self.size = self._open_file(self.path(), create)
+
+    def _open_file(self, path: str, create: bool) -> tuple[int, int]:
         flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0)
-        if create:
-            fd = os.open(path, flags | os.O_CREAT | os.O_TRUNC, 0o666)
-            try:
-                _write_all(fd, JOURNAL_HEADER)
-                os.fsync(fd)
-            except BaseException:
-                os.close(fd)
-                raise
-            _fsync_directory(self.directory)
-        else:
+        if not create:
             fd = os.open(path, flags)
-        self.fd = fd
-        self.size = os.fstat(fd).st_size
+            return fd, os.fstat(fd).st_size
+        fd = os.open(path, flags | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            _write_all(fd, JOURNAL_HEADER)
+            os.fsync(fd)
+            _fsync_directory(self.directory)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, len(JOURNAL_HEADER)
 
     def start(self) -> None:
         if self.fsync == "everysec":
@@ -287,10 +297,24 @@ class Journal:
                 self._checkpointing = False
             # snapshot-<new> holds every write so far (writers wait on the
             # lock): from here on open loads it and skips older journals.
-            old_generation, old_fd = self.generation, self.fd
+            # Nothing changes here until the new journal exists, so a failure
+            # leaves this one in use, and a later open replays it over the
+            # previous snapshot.
+            try:
+                fd, journal_size = self._open_file(self.path(new), create=True)
+            except BaseException:
+                # Writes go on into this journal, which an open ignores
+                # while snapshot-<new> exists: take the snapshot back, or
+                # take no more writes.
+                try:
+                    os.unlink(snapshot)
+                    _fsync_directory(self.directory)
+                except OSError:
+                    self.close()
+                raise
             with self._fd_lock:
-                self.generation = new
-                self.attach_file(create=True)
+                old_fd = self.fd
+                self.generation, self.fd, self.size = new, fd, journal_size
                 self._dirty = False
                 self.snapshot_size = size
             os.close(old_fd)
@@ -371,12 +395,16 @@ def open_store(
     if fsync not in FSYNC_POLICIES:
         raise ValueError(f"fsync must be 'always', 'everysec' or 'no', not {fsync!r}")
     if checkpoint_ratio is not None:
-        if isinstance(checkpoint_ratio, bool) or not isinstance(checkpoint_ratio, (int, float)):
+        if isinstance(checkpoint_ratio, bool) or not isinstance(
+            checkpoint_ratio, (int, float)
+        ):
             raise TypeError(
                 f"checkpoint_ratio must be a number or None, not {type(checkpoint_ratio).__name__}"
             )
         if not checkpoint_ratio > 0:
-            raise ValueError(f"checkpoint_ratio must be positive, not {checkpoint_ratio!r}")
+            raise ValueError(
+                f"checkpoint_ratio must be positive, not {checkpoint_ratio!r}"
+            )
     directory = os.path.abspath(os.fspath(directory))
     os.makedirs(directory, exist_ok=True)
     lock_fd = _lock_directory(directory)
@@ -394,7 +422,9 @@ def open_store(
         for gen in replayed:
             _replay_journal(store, journals[gen], last=gen == replayed[-1])
         generation = replayed[-1] if replayed else base
-        journal = Journal(directory, fsync, checkpoint_ratio, lock_fd, generation, snapshot_size)
+        journal = Journal(
+            directory, fsync, checkpoint_ratio, lock_fd, generation, snapshot_size
+        )
         journal.attach_file(create=not replayed)
         _remove_generations_below(directory, base)
     except BaseException:
@@ -412,7 +442,11 @@ def _replay_journal(store: Any, path: str, last: bool) -> None:
     with open(path, "r+b") as file:
         size = os.fstat(file.fileno()).st_size
         header = file.read(len(JOURNAL_HEADER))
-        if len(header) < len(JOURNAL_HEADER) and last and JOURNAL_HEADER.startswith(header):
+        if (
+            len(header) < len(JOURNAL_HEADER)
+            and last
+            and JOURNAL_HEADER.startswith(header)
+        ):
             _drop_torn_tail(file, path, 0, "the journal's header is incomplete")
             file.seek(0)
             file.write(JOURNAL_HEADER)
@@ -421,12 +455,15 @@ def _replay_journal(store: Any, path: str, last: bool) -> None:
             raise SnapshotError(f"{path}: not a memstore journal at byte 0", path, 0)
         if header != JOURNAL_HEADER:
             raise SnapshotError(
-                f"{path}: unsupported journal version or corrupt header at byte 8", path, 8
+                f"{path}: unsupported journal version or corrupt header at byte 8",
+                path,
+                8,
             )
         offset = len(JOURNAL_HEADER)
         while offset < size:
             head = file.read(RECORD_HEADER.size)
-            torn = None
+            torn: str | None = None
+            payload, length = b"", 0
             if len(head) < RECORD_HEADER.size:
                 torn = "the file ends inside a record header"
             else:
@@ -456,7 +493,9 @@ def _replay_journal(store: Any, path: str, last: bool) -> None:
                             )
             if torn is not None:
                 if not last:
-                    raise SnapshotError(f"{path}: {torn} at byte {offset}", path, offset)
+                    raise SnapshotError(
+                        f"{path}: {torn} at byte {offset}", path, offset
+                    )
                 _drop_torn_tail(file, path, offset, torn)
                 return
             store._replay(payload, path, offset)
