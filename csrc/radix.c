@@ -418,21 +418,28 @@ static void remove_child(rx_node *n, unsigned char b)
     n->num_children = (uint16_t)(num - 1);
 }
 
-/* A copy of n as another type (with room for its children), or NULL. */
-static rx_node *node_retype(rx_tree *t, rx_node *n, int type)
+/* Gives copy, a fresh node of any type with room for n's children and the
+ * same prefix length, n's value, count, prefix and children. */
+static void node_copy_contents(rx_node *copy, rx_node *n)
 {
-    rx_node *copy = node_new(t, type, n->prefix_len);
     rx_node *child;
     unsigned char byte;
     int s;
-    if (copy == NULL)
-        return NULL;
     copy->value = n->value;
     copy->count = n->count;
     copy->has_value = n->has_value;
     memcpy(node_prefix(copy), node_prefix(n), n->prefix_len);
     for (s = next_slot(n, -1, &child, &byte); s >= 0; s = next_slot(n, s, &child, &byte))
         add_child(copy, byte, child); /* in byte order: appends for N4/N16 */
+}
+
+/* A copy of n as another type (with room for its children), or NULL. */
+static rx_node *node_retype(rx_tree *t, rx_node *n, int type)
+{
+    rx_node *copy = node_new(t, type, n->prefix_len);
+    if (copy == NULL)
+        return NULL;
+    node_copy_contents(copy, n);
     return copy;
 }
 
@@ -1913,4 +1920,416 @@ int rx_iter_next(rx_iter *it)
             return 0;
     }
     return it->backward ? next_backward(it) : next_forward(it);
+}
+
+/* ---- bulk building from sorted keys (rx_build_*) ---------------------------
+ *
+ * Sorted keys make the tree the way a trie is built from sorted input,
+ * with no descent from the root.  The builder keeps the path of the last
+ * key: a stack of open nodes ("frames"), each ending at a branch point of
+ * the keys so far (frame j spells the key from just past frame j-1's
+ * branch byte to its own `end`), and the last key's leaf ("pending") below
+ * the top frame.  Every open node has exactly one child not linked into it
+ * yet: the frame above it, or the pending leaf for the top frame.  A key
+ * that shares `shared` bytes with the last one either
+ *
+ *   - branches inside the pending leaf (shared past the top frame's end):
+ *     a frame is opened there, holding the last key as its value when that
+ *     key ends there, else as a shorter leaf; or
+ *   - branches at or above the top frame's end: the pending leaf and every
+ *     frame ending deeper than shared are closed -- linked into the frame
+ *     below and never touched again -- and when no frame ends exactly at
+ *     shared, one is opened there above the last frame closed (which then
+ *     loses the head of its prefix to it).
+ *
+ * Then the new key's leaf is the pending one, below the frame ending at
+ * shared.  Nodes thus appear exactly where rx_insert would put them: at
+ * every byte where keys diverge or a key ends inside another.
+ *
+ * Allocation: a node is allocated by the add that opens it, with its
+ * final prefix (a frame's start cannot move while it stays open) and the
+ * smallest type with room for its children plus the one not yet linked;
+ * when one more child comes the node grows by one type, as insert_child
+ * does.  So every node ends as the smallest type for its fan-out (as
+ * inserts make it), nodes come in key order with parents before children
+ * (the order a listing reads them), except the few re-allocated when they
+ * grow or lose a prefix head, and rx_build_finish has nothing left to
+ * allocate: it only links, so it cannot fail.  The alternative -- children
+ * in per-depth scratch, nodes allocated exactly at close -- would order
+ * nodes children first and leave finish with allocations that can fail.
+ * (A pending leaf is allocated again, shorter, when the next key branches
+ * inside it: its prefix is only final once a key branches at or above it.)
+ * An add allocates everything it needs before changing anything, so
+ * RX_ENOMEM leaves the builder as it was.  Beyond the tree, a build holds
+ * one frame per open node and a copy of the last key: O(longest key).
+ */
+
+struct build_frame {
+    rx_node *node;
+    size_t end; /* key offset of the node's branch byte: its prefix ends here */
+};
+
+struct rx_builder {
+    /* The tree being built: root NULL until finish, but its node count,
+     * memory, longest key and visit stack kept as for the nodes so far. */
+    rx_tree *tree;
+    struct build_frame *frames; /* open nodes, root first */
+    size_t depth, frames_cap;
+    rx_node *pending;    /* the last key's leaf, not linked; NULL before any */
+    unsigned char *last; /* the last key: checks the next, gives branch bytes */
+    size_t last_len, last_cap;
+    size_t size; /* keys added */
+};
+
+int rx_build_new(rx_builder **out, const rx_allocator *alloc)
+{
+    rx_tree *t = rx_tree_new(alloc);
+    rx_builder *b;
+    if (t == NULL)
+        return RX_ENOMEM;
+    b = t->alloc.malloc_fn(t->alloc.ctx, sizeof *b);
+    if (b == NULL) {
+        rx_tree_free(t, NULL, NULL);
+        return RX_ENOMEM;
+    }
+    memset(b, 0, sizeof *b);
+    b->tree = t;
+    *out = b;
+    return RX_OK;
+}
+
+/* key comes strictly after the last key and shares exactly `shared` bytes
+ * with it. */
+static int build_order_ok(const rx_builder *b, const unsigned char *key, size_t len,
+                          size_t shared)
+{
+    const unsigned char *last = b->last;
+    if (b->pending == NULL)
+        return shared == 0;
+    if (shared > len || shared > b->last_len || compare_bytes(key, last, shared) != 0)
+        return 0;
+    if (shared == b->last_len) /* the last key is a prefix of this one */
+        return len > shared;
+    return shared < len && key[shared] > last[shared];
+}
+
+/* Links child, closed, into frame j as the child for the last key's byte
+ * at the frame's end. */
+static void build_link(rx_builder *b, size_t j, rx_node *child)
+{
+    rx_node *n = b->frames[j].node;
+    add_child(n, b->last[b->frames[j].end], child);
+    n->count += child->count;
+}
+
+int rx_build_add(rx_builder *b, const unsigned char *key, size_t len, size_t shared, void *value)
+{
+    rx_tree *t = b->tree;
+    struct visit_frame *fresh_stack = NULL;
+    size_t fresh_cap = 0, keep = b->depth, top_end = 0, leaf_start = shared + 1;
+    rx_node *opened = NULL; /* a frame opened at shared */
+    rx_node *moved = NULL;  /* a node that moves below it with a shorter prefix */
+    rx_node *grown = NULL;  /* the frame ending at shared, one type bigger */
+    rx_node *leaf;
+    int split_pending = 0;
+
+    key = NONNULL(key);
+    if (len > RX_MAX_KEY_LEN)
+        return RX_ETOOBIG;
+    if (!build_order_ok(b, key, len, shared))
+        return RX_EORDER;
+    if (b->size == UINT32_MAX)
+        return RX_ETOOBIG;
+    /* the builder's own buffers first: growing them changes nothing */
+    if (grow_buffer(t, (void **)&b->last, &b->last_cap, len ? len : 1, 1) != RX_OK ||
+        grow_buffer(t, (void **)&b->frames, &b->frames_cap, b->depth + 1, sizeof *b->frames) !=
+            RX_OK)
+        return RX_ENOMEM;
+    if (!reserve_for_new_nodes(t, len, &fresh_stack, &fresh_cap))
+        return RX_ENOMEM;
+
+    /* Allocate what this key needs, in key order, before changing anything. */
+    if (b->depth)
+        top_end = b->frames[b->depth - 1].end;
+    if (b->pending == NULL) {
+        leaf_start = 0;
+    } else if (b->depth == 0 || shared > top_end) {
+        size_t start = b->depth ? top_end + 1 : 0;
+        split_pending = 1;
+        opened = node_new(t, NODE_4, shared - start);
+        if (opened && shared < b->last_len) {
+            moved = node_new(t, NODE_LEAF, b->last_len - shared - 1);
+            if (moved == NULL)
+                goto nomem;
+        }
+        if (opened == NULL)
+            goto nomem;
+    } else {
+        while (keep > 0 && b->frames[keep - 1].end > shared)
+            keep--;
+        if (keep > 0 && b->frames[keep - 1].end == shared) {
+            /* it links what it has pending and takes the new key's leaf */
+            rx_node *n = b->frames[keep - 1].node;
+            if (n->num_children + 2 > CAPACITY[n->type]) {
+                grown = node_new(t, n->type + 1, n->prefix_len);
+                if (grown == NULL)
+                    goto nomem;
+            }
+        } else {
+            size_t start = keep ? b->frames[keep - 1].end + 1 : 0;
+            rx_node *low = b->frames[keep].node;
+            opened = node_new(t, NODE_4, shared - start);
+            moved = node_new(t, low->type, b->frames[keep].end - shared - 1);
+            if (opened == NULL || moved == NULL)
+                goto nomem;
+        }
+    }
+    leaf = node_new(t, NODE_LEAF, len - leaf_start);
+    if (leaf == NULL)
+        goto nomem;
+
+    /* From here on nothing fails. */
+    if (split_pending) {
+        rx_node *old = b->pending;
+        size_t start = b->depth ? top_end + 1 : 0;
+        memcpy(node_prefix(opened), b->last + start, shared - start);
+        if (moved) {
+            memcpy(node_prefix(moved), b->last + shared + 1, moved->prefix_len);
+            moved->value = old->value;
+            moved->has_value = 1;
+            moved->count = 1;
+            add_child(opened, b->last[shared], moved);
+        } else {
+            opened->value = old->value;
+            opened->has_value = 1;
+        }
+        opened->count = 1;
+        node_free(t, old);
+        b->frames[b->depth].node = opened;
+        b->frames[b->depth++].end = shared;
+    } else if (b->pending) {
+        build_link(b, b->depth - 1, b->pending);
+        while (b->depth > keep + 1) {
+            b->depth--;
+            build_link(b, b->depth - 1, b->frames[b->depth].node);
+        }
+        if (b->depth > keep) { /* frames[keep] ends past shared: it closes too */
+            rx_node *closed = b->frames[keep].node;
+            if (opened == NULL) { /* frames[keep - 1] ends at shared */
+                b->depth--;
+                build_link(b, keep - 1, closed);
+            } else {
+                size_t start = keep ? b->frames[keep - 1].end + 1 : 0;
+                uint32_t moved_len = moved->prefix_len;
+                /* same type: header and children as they are, prefix cut */
+                memcpy(moved, closed, PREFIX_OFFSET[closed->type]);
+                moved->prefix_len = moved_len;
+                memcpy(node_prefix(moved), b->last + shared + 1, moved_len);
+                memcpy(node_prefix(opened), b->last + start, shared - start);
+                opened->count = moved->count;
+                add_child(opened, b->last[shared], moved);
+                node_free(t, closed);
+                b->frames[keep].node = opened;
+                b->frames[keep].end = shared;
+            }
+        }
+        if (grown) {
+            struct build_frame *top = &b->frames[b->depth - 1];
+            node_copy_contents(grown, top->node);
+            node_free(t, top->node);
+            top->node = grown;
+        }
+    }
+    memcpy(node_prefix(leaf), key + leaf_start, len - leaf_start);
+    leaf->value = value;
+    leaf->has_value = 1;
+    leaf->count = 1;
+    b->pending = leaf;
+    if (len > shared)
+        memcpy(b->last + shared, key + shared, len - shared);
+    b->last_len = len;
+    b->size++;
+    if (len > t->longest)
+        t->longest = len;
+    if (fresh_stack)
+        visit_stack_install(t, fresh_stack, fresh_cap);
+    return RX_OK;
+
+nomem:
+    if (opened)
+        node_free(t, opened);
+    if (moved)
+        node_free(t, moved);
+    if (grown)
+        node_free(t, grown);
+    if (fresh_stack)
+        t->alloc.free_fn(t->alloc.ctx, fresh_stack, fresh_cap * sizeof *fresh_stack);
+    return RX_ENOMEM;
+}
+
+int rx_build_finish(rx_builder *b, rx_tree **out)
+{
+    rx_tree *t = b->tree;
+    rx_allocator alloc = t->alloc;
+    rx_node *closed = b->pending;
+    /* every open node has room for its last child: linking cannot fail */
+    while (b->depth > 0) {
+        b->depth--;
+        build_link(b, b->depth, closed);
+        closed = b->frames[b->depth].node;
+    }
+    t->root = closed;
+    t->version = b->size; /* as if each key had been inserted */
+    if (b->frames)
+        alloc.free_fn(alloc.ctx, b->frames, b->frames_cap * sizeof *b->frames);
+    if (b->last)
+        alloc.free_fn(alloc.ctx, b->last, b->last_cap);
+    alloc.free_fn(alloc.ctx, b, sizeof *b);
+    *out = t;
+    return RX_OK;
+}
+
+void rx_build_abort(rx_builder *b, rx_release_fn release, void *ctx)
+{
+    rx_tree *t;
+    rx_build_finish(b, &t);
+    rx_tree_free(t, release, ctx);
+}
+
+/* ---- checking (rx_check) ----------------------------------------------- */
+
+struct check_item {
+    const rx_node *node;
+    size_t height;  /* nodes from the root to this one, itself included */
+    size_t key_end; /* length of the key spelled down to its prefix's end */
+};
+
+/* The invariants of one node, its children excepted. */
+static const char *check_node(const rx_node *n, int *compact)
+{
+    rx_node *const *children;
+    uint64_t sum;
+    unsigned i, num = n->num_children, seen = 0;
+    int smallest;
+    if (n->type > NODE_256)
+        return "node of no known type";
+    if (num > CAPACITY[n->type])
+        return "more children than the node type holds";
+    if (n->has_value > 1)
+        return "has_value neither 0 nor 1";
+    if (n->type == NODE_LEAF && !n->has_value)
+        return "leaf without a value";
+    children = (rx_node *const *)(const void *)((const unsigned char *)n + CHILD_OFFSET[n->type]);
+    sum = n->has_value;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16:
+        for (i = 0; i < num; i++) {
+            if (children[i] == NULL)
+                return "missing child in a 4/16-way node";
+            if (i > 0 && n->tail[i - 1] >= n->tail[i])
+                return "4/16-way node keys not strictly increasing";
+            sum += children[i]->count;
+        }
+        break;
+    case NODE_48: {
+        uint64_t used = 0;
+        for (i = 0; i < 256; i++) {
+            unsigned slot = n->tail[i];
+            if (slot == 0)
+                continue;
+            if (slot > num || (used >> (slot - 1) & 1u))
+                return "48-way node index out of range or shared";
+            used |= (uint64_t)1 << (slot - 1);
+            if (children[slot - 1] == NULL)
+                return "missing child in a 48-way node";
+            sum += children[slot - 1]->count;
+            seen++;
+        }
+        if (seen != num)
+            return "48-way node index does not cover its children";
+        break;
+    }
+    case NODE_256:
+        for (i = 0; i < 256; i++) {
+            if (children[i]) {
+                sum += children[i]->count;
+                seen++;
+            }
+        }
+        if (seen != num)
+            return "256-way node children differ from its count";
+        break;
+    default:
+        break;
+    }
+    if (sum != n->count)
+        return "count is not the value plus the children's counts";
+    if (n->count == 0)
+        return "node holding nothing";
+    smallest = num == 0 ? NODE_LEAF : num <= 4 ? NODE_4 : num <= 16 ? NODE_16 : num <= 48 ? NODE_48 : NODE_256;
+    if (n->type != smallest || (!n->has_value && num == 1))
+        *compact = 0;
+    return NULL;
+}
+
+const char *rx_check(const rx_tree *tree, rx_check_stats *stats)
+{
+    rx_check_stats local;
+    struct check_item *stack = NULL;
+    size_t depth = 0, cap = 0, nodes = 0, longest = 0;
+    const char *err = NULL;
+    rx_tree *t = (rx_tree *)tree; /* grow_buffer takes the allocator from it */
+    if (stats == NULL)
+        stats = &local;
+    memset(stats, 0, sizeof *stats);
+    stats->compact = 1;
+    stats->visit_bytes = tree->visit_cap * sizeof *tree->visit_stack;
+    if (tree->root) {
+        if (grow_buffer(t, (void **)&stack, &cap, 1, sizeof *stack) != RX_OK)
+            return "out of memory for the check";
+        stack[0].node = tree->root;
+        stack[0].height = 1;
+        stack[0].key_end = tree->root->prefix_len;
+        depth = 1;
+    }
+    while (depth > 0 && err == NULL) {
+        struct check_item item = stack[--depth];
+        const rx_node *n = item.node;
+        rx_node *child;
+        unsigned char byte;
+        int s;
+        if ((err = check_node(n, &stats->compact)) != NULL)
+            break;
+        nodes++;
+        stats->nodes_of_type[n->type]++;
+        stats->node_bytes += node_size(n);
+        if (item.height > stats->height)
+            stats->height = item.height;
+        if (item.key_end > longest)
+            longest = item.key_end;
+        for (s = next_slot((rx_node *)n, -1, &child, &byte); s >= 0;
+             s = next_slot((rx_node *)n, s, &child, &byte)) {
+            if (grow_buffer(t, (void **)&stack, &cap, depth + 1, sizeof *stack) != RX_OK) {
+                err = "out of memory for the check";
+                break;
+            }
+            stack[depth].node = child;
+            stack[depth].height = item.height + 1;
+            stack[depth++].key_end = item.key_end + 1 + child->prefix_len;
+        }
+    }
+    if (stack)
+        t->alloc.free_fn(t->alloc.ctx, stack, cap * sizeof *stack);
+    if (err)
+        return err;
+    if (nodes != tree->nodes)
+        return "node total differs from the nodes reachable";
+    if (sizeof *tree + stats->node_bytes + stats->visit_bytes != tree->memory)
+        return "rx_memory differs from the tree, its nodes and its visit stack";
+    if (tree->root && stats->height > tree->visit_cap)
+        return "visit stack shorter than the tree's height";
+    if (longest > tree->longest)
+        return "a key longer than the longest recorded";
+    return NULL;
 }

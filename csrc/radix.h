@@ -31,6 +31,7 @@ extern "C" {
 #define RX_OK 0
 #define RX_ENOMEM (-1)  /* an allocation failed; the tree is unchanged */
 #define RX_ETOOBIG (-2) /* key longer than RX_MAX_KEY_LEN, or 2^32-1 keys */
+#define RX_EORDER (-3)  /* rx_build_add: key out of order or `shared` wrong */
 
 /* Keys are at most this many bytes (node prefixes store 32-bit lengths). */
 #define RX_MAX_KEY_LEN ((size_t)UINT32_MAX)
@@ -236,6 +237,72 @@ int rx_iter_next(rx_iter *it);
  * iterator (when the tree keeps none yet and they are small next to it:
  * see rx_spare_memory); it may be initialised again afterwards. */
 void rx_iter_release(rx_iter *it);
+
+/* ------------------------------------------------------------------------
+ * Bulk building from sorted keys (loading a snapshot).
+ *
+ * The builder makes the tree bottom-up from keys given in strictly
+ * increasing order, each with the length of its common prefix with the key
+ * before (what the snapshot reader reports), in one pass and without a
+ * descent from the root per key.  The tree it hands over is the one
+ * rx_insert would make from the same keys (same nodes, types, prefixes and
+ * counts), with its nodes allocated in key order.  rx_memory matches too,
+ * save one case: a tree with fewer nodes than its longest key has bytes,
+ * where the size of rx_visit_values' stack depends on the insert order.
+ * Memory during a build: the tree so far plus O(longest key).
+ *
+ *   rx_builder *b;
+ *   if (rx_build_new(&b, NULL) != RX_OK) fail;
+ *   while (next record) if ((rc = rx_build_add(b, key, len, shared, v)) < 0) ...;
+ *   rx_build_finish(b, &tree);   (or rx_build_abort(b, release, ctx))
+ * ---------------------------------------------------------------------- */
+
+typedef struct rx_builder rx_builder;
+
+/* A builder for a tree on the allocator alloc (as rx_tree_new: NULL means
+ * the C library's).  RX_OK with *out set, or RX_ENOMEM. */
+int rx_build_new(rx_builder **out, const rx_allocator *alloc);
+
+/* Adds key -> value (any value, NULL included).  key must sort strictly
+ * after the previous key, and shared must be the length of the longest
+ * common prefix of key and the previous key (0 for the first key); both
+ * are verified (O(len)).  Returns RX_OK; RX_EORDER when either is violated;
+ * RX_ETOOBIG for a key longer than RX_MAX_KEY_LEN or when 2^32-1 keys were
+ * added (rx_insert's limit); or RX_ENOMEM.  On every error nothing is added
+ * and the builder stays usable (a failed add can be retried as it was). */
+int rx_build_add(rx_builder *b, const unsigned char *key, size_t len, size_t shared,
+                 void *value);
+
+/* Closes every open node, hands over the tree in *out (it holds the values
+ * as if rx_insert had stored them; its rx_version is the number of keys)
+ * and frees the builder.  Allocates nothing and cannot fail: every node is
+ * allocated by the add that opened it, so finishing only links them.
+ * Always RX_OK; a build with no key gives an empty tree. */
+int rx_build_finish(rx_builder *b, rx_tree **out);
+
+/* Frees the builder and everything built so far, calling release(value,
+ * ctx) once per value added (release may be NULL). */
+void rx_build_abort(rx_builder *b, rx_release_fn release, void *ctx);
+
+/* ------------------------------------------------------------------------
+ * Checking (for tests and fuzzing): O(N), allocates a walk stack.
+ * ---------------------------------------------------------------------- */
+
+typedef struct rx_check_stats {
+    size_t nodes_of_type[5]; /* leaf, 4, 16, 48 and 256-way nodes */
+    size_t node_bytes;       /* bytes of all nodes */
+    size_t visit_bytes;      /* bytes of rx_visit_values' stack (in rx_memory) */
+    size_t height;           /* nodes on the longest root-to-leaf path */
+    int compact; /* every node of the smallest type for its children and no
+                  * value-less node with one child: what inserts alone make */
+} rx_check_stats;
+
+/* Verifies the tree's structural invariants: counts (each node's is its
+ * value plus its children's), node kinds and child areas, rx_memory and
+ * the node total, the walk stack covering the height, the longest key.
+ * Returns NULL when they hold, else a description of the first violation
+ * (a static string).  stats (may be NULL) is filled as far as the walk got. */
+const char *rx_check(const rx_tree *tree, rx_check_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -87,6 +87,13 @@ from memstore._radix cimport (
     RX_SEEK_LE,
     RX_SEEK_LT,
     rx_allocator,
+    rx_build_abort,
+    rx_build_add,
+    rx_build_finish,
+    rx_build_new,
+    rx_builder,
+    rx_check,
+    rx_check_stats,
     rx_clear,
     rx_count_prefix,
     rx_find,
@@ -2152,6 +2159,13 @@ cdef class TrieStoreBase:
         if rx_size(self.tree) != 0:
             raise ValueError("a snapshot loads into a new, empty store only")
         _load_stream(self, file, path)
+
+    def _check_tree(self):
+        """For tests: rx_check's verdict on the tree (None when sound) and
+        whether it is compact (what inserts alone make)."""
+        cdef rx_check_stats stats
+        cdef const char *problem = rx_check(self.tree, &stats)
+        return (None if problem is NULL else problem.decode()), bool(stats.compact)
 
     def _replay(self, payload, path, offset):
         """Applies one journal record's payload (persistence.py, at open)."""

@@ -98,35 +98,37 @@ cdef object _decode_value(TrieStoreBase store, const unsigned char *data, size_t
                           const unsigned char *key=NULL, size_t key_len=0):
     """The value a file holds.  offset: the journal record's, or None in a
     snapshot (whose records have no offset of their own: key names it)."""
-    cdef str where
-    if offset is None:
-        where = f"the value of key {_decode(key, key_len)!r}"
-    else:
-        where = f"a value in the record at byte {offset}"
     raw = _new_bytes(<const char *>data, <Py_ssize_t>size)
     if tag == _TAG_BYTES:
         value = raw
     elif tag == _TAG_PICKLE:
         if store._value_type is bytes:
             raise SnapshotError(
-                f"{_where(path)}: {where} is pickled, and "
+                f"{_where(path)}: {_which_value(offset, key, key_len)} is pickled, and "
                 f"{type(store).__name__} never unpickles; load it into a TrieStore",
                 path, offset)
         value = _pickle().loads(raw)
     elif tag == _TAG_SERIALIZER:
         if store._serializer is None:
             raise SnapshotError(
-                f"{_where(path)}: {where} was written with a serializer; "
-                f"pass the same serializer= to read it", path, offset)
+                f"{_where(path)}: {_which_value(offset, key, key_len)} was written with "
+                f"a serializer; pass the same serializer= to read it", path, offset)
         value = store._serializer.loads(raw)
     else:
-        raise SnapshotError(f"{_where(path)}: {where} has an unknown value tag {tag}",
-                            path, offset)
+        raise SnapshotError(f"{_where(path)}: {_which_value(offset, key, key_len)} has an "
+                            f"unknown value tag {tag}", path, offset)
     if store._value_type is not None and not isinstance(value, store._value_type):
         raise SnapshotError(
-            f"{_where(path)}: {where} is {_type_name(value)}, and "
-            f"{type(store).__name__} holds only {store._value_type.__name__}", path, offset)
+            f"{_where(path)}: {_which_value(offset, key, key_len)} is {_type_name(value)}, "
+            f"and {type(store).__name__} holds only {store._value_type.__name__}",
+            path, offset)
     return value
+
+
+cdef str _which_value(object offset, const unsigned char *key, size_t key_len):
+    if offset is None:
+        return f"the value of key {_decode(key, key_len)!r}"
+    return f"a value in the record at byte {offset}"
 
 
 cdef str _where(object path):
@@ -289,22 +291,33 @@ cdef int _raise_reader_error(int rc, rx_snap_reader *r, _Source source,
 
 
 cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
-    """Fills store, which must be new and empty, from the snapshot in file.
-    Raises (SnapshotError for a bad file) with the store still holding
-    records read so far: the caller throws it away.  Keys whose deadline
-    has passed are dropped."""
+    """Fills store, which must be new and empty, from the snapshot in file,
+    building its tree bottom-up (rx_build_*: one pass, no descent per key,
+    nodes laid out in key order).  Raises (SnapshotError for a bad file)
+    with nothing loaded: the partial tree is freed and its values released.
+    Keys whose deadline has passed are dropped."""
     cdef rx_snap_reader *r = NULL
+    cdef rx_builder *builder = NULL
+    cdef rx_tree *tree = NULL
     cdef rx_snap_record rec
     cdef _Source source = _Source()
-    cdef int rc
+    cdef _Entry *entry
+    cdef void *stored
+    cdef int rc, queued
     cdef double now = 0, deadline = 0
-    cdef bint clock_read = False
+    cdef bint clock_read = False, added_any = False
+    # The builder wants each key's common prefix with the last key *added*;
+    # over dropped (expired) records that is the least of the shared
+    # lengths since, as the keys are sorted.
+    cdef size_t shared = <size_t>-1
     source.readinto = getattr(file, "readinto", None)
     if source.readinto is None:
         source.read = file.read
     if rx_snap_reader_open(&r, &_ALLOCATOR, _source_read, <void *>source) != RX_OK:
         raise MemoryError("out of memory while loading a snapshot")
     try:
+        if rx_build_new(&builder, &_ALLOCATOR) != RX_OK:
+            raise MemoryError("out of memory while loading a snapshot")
         rc = rx_snap_reader_header(r)
         if rc != RX_OK:
             _raise_reader_error(rc, r, source, path)
@@ -317,6 +330,8 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
                 break
             if rc < 0:
                 _raise_reader_error(rc, r, source, path)
+            if rec.shared < shared:
+                shared = rec.shared
             if rec.has_deadline:
                 if not clock_read:
                     now = store._now()
@@ -326,10 +341,47 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
                     continue
             value = _decode_value(store, rec.value, rec.value_len, rec.value_tag, path,
                                   None, rec.key, rec.key_len)
-            store._put(rec.key, rec.key_len, value, rec.has_deadline, deadline)
+            stored = <void *>value
+            entry = NULL
+            if rec.has_deadline:
+                store._ensure_queue()
+                entry = <_Entry *>PyMem_Malloc(sizeof(_Entry))
+                if entry is NULL:
+                    raise MemoryError("out of memory while loading a snapshot")
+                entry.value = <PyObject *>value
+                entry.deadline = deadline
+                stored = _tagged(entry)
+            rc = rx_build_add(builder, rec.key, rec.key_len, shared if added_any else 0, stored)
+            if rc != RX_OK:
+                PyMem_Free(entry)
+                if rc == RX_ENOMEM:
+                    raise MemoryError("out of memory while loading a snapshot")
+                # The reader checked the order: only the tree's own limits
+                # (a key too long for it, 2^32 keys) are left.
+                raise SnapshotError(f"{_where(path)}: key {_decode(rec.key, rec.key_len)!r} "
+                                    f"cannot be loaded: {_build_error(rc)}", path, None)
+            Py_INCREF(<PyObject *>value)  # the tree's reference, now it holds it
+            if entry is not NULL:
+                queued = store._queue_add(deadline, rec.key, rec.key_len)
+                if queued < 0:
+                    raise MemoryError("out of memory while loading a snapshot")
+            added_any = True
+            shared = <size_t>-1
+        rx_build_finish(builder, &tree)  # cannot fail
+        builder = NULL
+        rx_tree_free(store.tree, NULL, NULL)  # new and empty: owns nothing
+        store.tree = tree
     finally:
+        if builder is not NULL:
+            rx_build_abort(builder, _release_value, NULL)
         rx_snap_reader_free(r)
     return 0
+
+
+cdef str _build_error(int rc):
+    if rc == RX_ETOOBIG:
+        return "longer than the tree's limit, or one key too many"
+    return f"the tree refused it ({rc})"
 
 
 # ---------------------------------------------------------- journal records

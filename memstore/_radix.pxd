@@ -18,6 +18,7 @@ cdef extern from "radix.h":
     int RX_OK
     int RX_ENOMEM
     int RX_ETOOBIG
+    int RX_EORDER
 
     size_t RX_MAX_KEY_LEN
 
@@ -87,3 +88,22 @@ cdef extern from "radix.h":
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)
 
+
+    # Bulk building from sorted keys.
+    ctypedef struct rx_builder
+
+    int rx_build_new(rx_builder **out, const rx_allocator *alloc)
+    int rx_build_add(rx_builder *b, const unsigned char *key, size_t len, size_t shared,
+                     void *value)
+    int rx_build_finish(rx_builder *b, rx_tree **out)
+    void rx_build_abort(rx_builder *b, rx_release_fn release, void *ctx)
+
+    # Checking (for tests).
+    ctypedef struct rx_check_stats:
+        size_t nodes_of_type[5]
+        size_t node_bytes
+        size_t visit_bytes
+        size_t height
+        int compact
+
+    const char *rx_check(const rx_tree *tree, rx_check_stats *stats)

@@ -63,6 +63,7 @@ import asyncio
 import concurrent.futures
 import math
 import numbers
+import os
 import struct
 import threading
 import weakref
@@ -1193,14 +1194,79 @@ class InMemoryStore(PrefixStoreBackedStore):
     """
 
     def __init__(
-        self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None
+        self,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        _engines: tuple[TrieStore[bytes], TrieStore[bytes] | None] | None = None,
     ) -> None:
-        super().__init__(
-            TrieStore[bytes](),
-            index=index,
-            ttl=ttl,
-            vector_engine=None if index is None else TrieStore[bytes](),
-        )
+        if _engines is None:
+            _engines = (
+                TrieStore[bytes](),
+                None if index is None else TrieStore[bytes](),
+            )
+        super().__init__(_engines[0], index=index, ttl=ttl, vector_engine=_engines[1])
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        fsync: str = "everysec",
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> InMemoryStore:
+        """A store kept in ``directory`` (created if missing), which survives
+        a restart: the items (and, with an ``index``, their vectors) are
+        ``memstore.InMemoryByteStore.open`` stores in ``directory/items``
+        and ``directory/vectors``, so every put and delete is journaled
+        before it returns, with ``fsync`` as in
+        :meth:`memstore.TrieStore.open` (``"always"``, ``"everysec"``,
+        ``"no"``).  Expiry deadlines are kept.  One process opens a
+        directory at a time.  :meth:`close` it (or use ``with``)::
+
+            with InMemoryStore.open("agent-memory") as store:
+                store.put(("users", "u1"), "m1", {"text": "likes tea"})
+        """
+        from memstore import InMemoryByteStore
+
+        _check_ttl_config(ttl)
+        if index is not None:
+            _Index(index)
+        root = os.fspath(directory)
+        items = InMemoryByteStore.open(os.path.join(root, "items"), fsync=fsync)
+        vectors = None
+        if index is not None:
+            try:
+                vectors = InMemoryByteStore.open(
+                    os.path.join(root, "vectors"), fsync=fsync
+                )
+            except BaseException:
+                items.close()
+                raise
+        return cls(index=index, ttl=ttl, _engines=(items, vectors))
+
+    def close(self) -> None:
+        """Stops the TTL sweeper and, for a store made by :meth:`open`,
+        fsyncs and closes its journals and releases the directory; reads
+        still work afterwards, writes raise ``ValueError``."""
+        self.stop_ttl_sweeper()
+        self._engine.close()
+        if self._vectors is not None:
+            self._vectors.close()
+
+    def checkpoint(self) -> None:
+        """For a store made by :meth:`open`: snapshots the items (and
+        vectors) and starts empty journals, so a reopen replays nothing."""
+        self._engine.checkpoint()
+        if self._vectors is not None:
+            self._vectors.checkpoint()
+
+    def __enter__(self) -> InMemoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class RedisStore(PrefixStoreBackedStore):

@@ -33,6 +33,7 @@ from langgraph.store.base import (
     SearchOp,
 )
 
+import memstore
 from memstore.langgraph import InMemoryStore, RedisStore
 
 
@@ -630,3 +631,68 @@ def test_filter_keys_are_top_level_fields_first_then_dotted_paths(store):
         "nested"
     ]
     assert store.search(("d",), filter={"user.age.more": 30}) == []
+
+
+# ------------------------------------------------------ open(): on disk
+
+
+def test_open_survives_a_restart(tmp_path):
+    directory = tmp_path / "memory"
+    with InMemoryStore.open(directory, fsync="always") as store:
+        store.put(("users", "u1", "memories"), "m1", {"text": "likes tea"})
+        store.put(("users", "u1", "memories"), "m2", {"text": "gone"})
+        store.put(("users", "u2"), "m1", {"text": "other"})
+        store.delete(("users", "u1", "memories"), "m2")
+        created = store.get(("users", "u1", "memories"), "m1").created_at
+    with InMemoryStore.open(directory) as again:
+        item = again.get(("users", "u1", "memories"), "m1")
+        assert item.value == {"text": "likes tea"} and item.created_at == created
+        assert again.get(("users", "u1", "memories"), "m2") is None
+        assert again.list_namespaces(prefix=("users",)) == [
+            ("users", "u1", "memories"),
+            ("users", "u2"),
+        ]
+        again.checkpoint()
+        again.put(("users", "u3"), "m1", {"text": "after the checkpoint"})
+    with InMemoryStore.open(directory) as third:
+        assert [i.key for i in third.search(("users",))] == ["m1", "m1", "m1"]
+
+
+def test_open_keeps_vectors_and_ttl(tmp_path):
+    directory = tmp_path / "memory"
+    index = {"dims": 3, "embed": CountingEmbeddings(), "fields": ["text"]}
+    ttl = {"default_ttl": 60.0, "refresh_on_read": True}
+    with InMemoryStore.open(directory, index=index, ttl=ttl) as store:
+        store.put(("docs",), "aaa", {"text": "aaa"})
+        store.put(("docs",), "bbb", {"text": "bbb"})
+        store.put(("docs",), "short", {"text": "c"}, ttl=0.001)
+    time.sleep(0.2)  # "short" expires: 0.06 s
+    embed = CountingEmbeddings()
+    with InMemoryStore.open(
+        directory, index={**index, "embed": embed}, ttl=ttl
+    ) as again:
+        found = again.search(("docs",), query="a")
+        assert [i.key for i in found] == ["aaa", "bbb"]
+        assert found[0].score == pytest.approx(1.0)
+        assert embed.calls == [["a"]]  # the stored vectors were not recomputed
+    assert sorted(os.listdir(directory)) == ["items", "vectors"]
+
+
+def test_a_closed_store_refuses_writes_and_frees_the_directory(tmp_path):
+    store = InMemoryStore.open(tmp_path)
+    store.put(("a",), "k", {"v": 1})
+    with pytest.raises(memstore.DirectoryLockedError):
+        InMemoryStore.open(tmp_path)
+    store.close()
+    assert store.get(("a",), "k").value == {"v": 1}
+    with pytest.raises(ValueError, match="closed"):
+        store.put(("a",), "k2", {"v": 2})
+    InMemoryStore.open(tmp_path).close()
+
+
+def test_open_checks_its_arguments_before_touching_the_directory(tmp_path):
+    with pytest.raises(ValueError, match="fsync"):
+        InMemoryStore.open(tmp_path / "x", fsync="sometimes")
+    with pytest.raises(ValueError):
+        InMemoryStore.open(tmp_path / "y", ttl={"default_ttl": -1})
+    assert not (tmp_path / "y").exists()

@@ -939,3 +939,48 @@ def test_a_byte_store_directory_never_unpickles(directory):
     with pytest.raises(SnapshotError, match="never unpickles"):
         InMemoryByteStore.open(directory)
     TrieStore.open(directory).close()  # the failed open released the lock
+
+
+def test_a_loaded_tree_is_sound_compact_and_writable():
+    # Built bottom-up from the file; expired records dropped in between
+    # change which key each added key follows.
+    clock = FakeClock(1000.0)
+    store = TrieStore(clock=clock)
+    items = sample_items(2000)
+    for i, (key, value) in enumerate(sorted(items.items())):
+        if i % 3 == 0:
+            store.mset([(key, value)], ttl=1)
+        elif i % 3 == 1:
+            store.mset([(key, value)], ttl=1000)
+        else:
+            store[key] = value
+    data = snapshot_bytes(store)
+    clock.now = 1005.0
+    loaded = TrieStore.load(io.BytesIO(data), clock=clock)
+    assert loaded._check_tree() == (None, True)
+    assert dict(loaded.items()) == dict(store.items())
+    plain = InMemoryByteStore(dict.fromkeys(items, b"v"))
+    reloaded = InMemoryByteStore.load(io.BytesIO(snapshot_bytes(plain)))
+    assert reloaded.memory_usage() == plain.memory_usage()  # the same nodes
+    loaded.mset([(f"new:{i}", i) for i in range(100)])
+    loaded.delete_prefix("user:1")
+    del loaded[next(iter(loaded))]
+    assert loaded._check_tree()[0] is None
+    assert list(loaded) == sorted(loaded)
+
+
+def test_load_releases_every_value_it_made_when_it_fails():
+    values = [Tracked() for _ in range(50)]
+    data = snapshot_bytes(TrieStore({f"k{i:03d}": v for i, v in enumerate(values)}))
+    import gc
+    import weakref
+
+    before = len([o for o in gc.get_objects() if type(o) is Tracked])
+    for cut in (len(data) // 2, len(data) - 1):
+        with pytest.raises(SnapshotError):
+            TrieStore.load(io.BytesIO(data[:cut]))
+    gc.collect()
+    assert len([o for o in gc.get_objects() if type(o) is Tracked]) == before
+    ref = weakref.ref(values[0])
+    del values
+    assert ref() is None

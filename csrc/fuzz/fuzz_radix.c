@@ -30,6 +30,11 @@
  *     to the model (checked by a full listing); after RX_ENOMEM from
  *     rx_iter_next the iterator is either finished (a step failed) or must
  *     resume exactly where it was (the re-seek failed),
+ *   - rebuilding the tree from the model's keys with rx_build_* and swapping
+ *     it in (the iterators re-initialised): failed allocations retried,
+ *     RX_EORDER for wrong `shared` or a repeated key, an abort halfway
+ *     releasing each value added once; the built tree must be compact and
+ *     pass rx_check (as must the tree at every full verification),
  *   - rx_size after every operation; rx_memory equal to the bytes held by
  *     blocks that tree calls allocated (each block's header records its
  *     size and its owner -- the tree or one iterator -- so the sizes handed
@@ -701,6 +706,11 @@ static void verify_full(fz *F, int backward, const char *why)
         die("%s: full listing has more than the model's %zu keys (rc %d)", why, F->mn, rc);
     }
     it_release(F, OWNER_VERIFY, &it);
+    if (!F->in_release) { /* (detached nodes count until freed) */
+        const char *err = rx_check(F->t, NULL);
+        if (err)
+            die("%s: rx_check: %s", why, err);
+    }
     step = F->mn / 32 + 1;
     for (i = 0; i < F->mn; i += step) {
         void *v = NULL;
@@ -1531,6 +1541,137 @@ static void op_toobig(fz *F)
     }
 }
 
+/* Builds a new tree from the model's keys, in order, with rx_build_*, and
+ * swaps it in for the tree (the iterators are re-initialised on it).
+ * control: bit 0 aborts the build halfway (every value released once and
+ * nothing left allocated, the tree kept), bit 1 offers each key once with
+ * a wrong `shared` or the previous key again (RX_EORDER, nothing added).
+ * An RX_ENOMEM from an armed failure is retried: the builder must be as it
+ * was.  The built tree must be compact (what inserts alone make) and pass
+ * rx_check; the full listing then compares it with the model. */
+typedef struct {
+    uintptr_t *ids; /* values added, sorted */
+    unsigned char *seen;
+    size_t n, released;
+} build_release_ctx;
+
+static void build_release_cb(void *value, void *ctx)
+{
+    build_release_ctx *c = ctx;
+    uintptr_t v = P2V(value);
+    uintptr_t *hit = c->n ? bsearch(&v, c->ids, c->n, sizeof v, cmp_ids) : NULL;
+    if (hit == NULL)
+        die("rx_build_abort released value %lu, never added", (unsigned long)v);
+    if (c->seen[hit - c->ids]++)
+        die("rx_build_abort released value %lu twice", (unsigned long)v);
+    c->released++;
+}
+
+static void op_rebuild(fz *F, unsigned control)
+{
+    rx_allocator a;
+    rx_builder *b;
+    rx_tree *built;
+    rx_check_stats stats;
+    const char *err;
+    size_t i, stop = (control & 1) ? F->mn / 2 : F->mn, live = F->alloc.owner_bytes[OWNER_TREE];
+    unsigned long f0 = F->alloc.failures;
+    int rc;
+    if (F->depth > 0) /* a release callback runs inside the tree's own call */
+        return;
+    TRACE("rebuild from the model (%zu keys)%s%s\n", F->mn, control & 1 ? ", abort halfway" : "",
+          control & 2 ? ", with order errors" : "");
+    a.malloc_fn = fz_malloc;
+    a.realloc_fn = fz_realloc;
+    a.free_fn = fz_free;
+    a.ctx = &F->alloc;
+    rc = rx_build_new(&b, F->sysalloc ? NULL : &a);
+    if (rc == RX_ENOMEM) {
+        expect_failure_injected(F, f0, "rx_build_new");
+        if (!F->sysalloc && F->alloc.owner_bytes[OWNER_TREE] != live)
+            die("failed rx_build_new left %zu bytes", F->alloc.owner_bytes[OWNER_TREE] - live);
+        return;
+    }
+    if (rc != RX_OK)
+        die("rx_build_new returned %d", rc);
+    for (i = 0; i < stop; i++) {
+        const entry *e = &F->m[i], *prev = i ? &F->m[i - 1] : NULL;
+        size_t shared = 0;
+        if (prev) {
+            size_t n = prev->n < e->n ? prev->n : e->n;
+            while (shared < n && prev->k[shared] == e->k[shared])
+                shared++;
+        }
+        if (control & 2) {
+            if (prev && (rc = rx_build_add(b, prev->k, prev->n, prev->n, V2P(e->v))) != RX_EORDER)
+                die("rx_build_add of the previous key again returned %d", rc);
+            if ((rc = rx_build_add(b, e->k, e->n, shared + 1, V2P(e->v))) != RX_EORDER)
+                die("rx_build_add with shared one too large returned %d", rc);
+            if (shared > 0 && (rc = rx_build_add(b, e->k, e->n, shared - 1, V2P(e->v))) != RX_EORDER)
+                die("rx_build_add with shared one too small returned %d", rc);
+        }
+        for (;;) {
+            unsigned long f1 = F->alloc.failures;
+            rc = rx_build_add(b, e->k, e->n, shared, V2P(e->v));
+            TRACE("  build add ");
+            TRACEKEY(e->k, e->n);
+            TRACE(" shared %zu -> %d\n", shared, rc);
+            if (rc != RX_ENOMEM)
+                break;
+            expect_failure_injected(F, f1, "rx_build_add");
+            F->alloc.fail_all = 0; /* a retry must go on from the builder as it was */
+        }
+        if (rc != RX_OK)
+            die("rx_build_add of model key #%zu returned %d", i, rc);
+    }
+    if (stop < F->mn) {
+        build_release_ctx c;
+        c.n = stop;
+        c.released = 0;
+        c.ids = xmalloc(stop * sizeof *c.ids);
+        c.seen = xmalloc(stop);
+        for (i = 0; i < stop; i++) {
+            c.ids[i] = F->m[i].v;
+            c.seen[i] = 0;
+        }
+        if (stop)
+            qsort(c.ids, stop, sizeof *c.ids, cmp_ids);
+        rx_build_abort(b, build_release_cb, &c);
+        free(c.ids);
+        free(c.seen);
+        if (c.released != stop)
+            die("rx_build_abort released %zu values, %zu were added", c.released, stop);
+        if (!F->sysalloc && F->alloc.owner_bytes[OWNER_TREE] != live)
+            die("rx_build_abort left %zu bytes", F->alloc.owner_bytes[OWNER_TREE] - live);
+        return;
+    }
+    f0 = F->alloc.calls;
+    if ((rc = rx_build_finish(b, &built)) != RX_OK)
+        die("rx_build_finish returned %d", rc);
+    if (F->alloc.calls != f0)
+        die("rx_build_finish allocated");
+    F->alloc.disabled++;
+    err = rx_check(built, &stats);
+    F->alloc.disabled--;
+    if (err)
+        die("built tree: rx_check: %s", err);
+    if (!stats.compact)
+        die("built tree is not compact");
+    if (rx_version(built) != F->mn)
+        die("built tree has version %lu, expected its size %zu", (unsigned long)rx_version(built),
+            F->mn);
+    /* the old tree hands its values over: nothing to release */
+    for (i = 0; i < NITER; i++)
+        it_release(F, 1 + (int)i, &F->its[i].it);
+    rx_tree_free(F->t, NULL, NULL);
+    F->t = built;
+    for (i = 0; i < NITER; i++) {
+        it_init(F, 1 + (int)i, &F->its[i].it);
+        miter_reset(&F->its[i]);
+    }
+    verify_full(F, control & 4 ? 1 : 0, "after a rebuild");
+}
+
 static void run_op(fz *F)
 {
     reader *r = &F->in;
@@ -1637,9 +1778,12 @@ static void run_op(fz *F)
     case 25:
         op_bulk(F, 0);
         break;
-    case 26:
+    case 26: /* verify; one in four a rebuild with rx_build_* */
         b = u8(r);
-        verify_full(F, b & 1, "verify op");
+        if (((b >> 1) & 3) == 3)
+            op_rebuild(F, b >> 3);
+        else
+            verify_full(F, b & 1, "verify op");
         break;
     case 27: case 28:
         op_step_and_mutate(F);

@@ -172,6 +172,11 @@ def verify(backward=0):
     return [26, backward]
 
 
+def rebuild(abort=False, order_errors=False, backward=False):
+    """Build a new tree from the model with rx_build_* and swap it in."""
+    return [26, 6 | ((1 if abort else 0) | (2 if order_errors else 0) | (4 if backward else 0)) << 3]
+
+
 def step_mutate(which, kind, steps=1, up=0, control=None):
     b = which | (kind << 1) | ((steps - 1) << 4) | (up << 6)
     out = [27, b]
@@ -360,6 +365,13 @@ def seeds():
         range_(k4("b"), start=k4("a"), stop=k4("\xff")), range_(k4("ab"), start=k4("b"), stop=k4("a")),
         arm(3), range_(k_empty(), delim=B), arm(1), range_(k4("a"), backward=True, delim=B),
         bulk_insert(k4("ab"), 0, 200, 1), range_(k4("ab"), delim=0x05), range_(k4("ab"), backward=True, delim=0x05))
+    s["rebuild"] = base + cat(rebuild(), seek(0, FIRST, k_empty()), next_(0, 2), insert(k4("ab\x00")),
+                              rebuild(order_errors=True), next_(0), rebuild(abort=True),
+                              bulk_insert(k4("b"), 0, 256, 1), bulk_insert(k4("a"), 0, 49), rebuild(backward=True),
+                              remove_prefix(k4("b"), 0), remove(k4("a")), verify(0), rebuild(), clear(0), rebuild())
+    s["rebuild_enomem"] = base + cat(*[arm(n) + rebuild() for n in range(0, 12)],
+                                     bulk_insert(k4("a"), 0, 60), arm(5), rebuild(abort=True),
+                                     fail_all(rebuild()), insert(long_key(60, 0, 128)), arm(2), rebuild(), verify(1))
     # a few random streams over the whole op set
     rnd = random.Random(20240601)
     for n in range(10):

@@ -206,6 +206,7 @@ int main(int argc, char **argv)
     run_oom_tests();
     run_stress_tests();
     run_pool_tests();
+    run_build_tests();
 
     printf("%lu checks, %lu failed; %.1fs cpu; seed %llu\n", total_checks, total_failed_checks,
            (double)(clock() - start) / CLOCKS_PER_SEC, (unsigned long long)t_seed);

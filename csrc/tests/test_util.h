@@ -241,6 +241,7 @@ void run_model_tests(void);
 void run_oom_tests(void);
 void run_stress_tests(void);
 void run_pool_tests(void);
+void run_build_tests(void);
 
 /* Registers and runs one test (name filter: RX_TEST_ONLY substring). */
 void t_run(const char *name, void (*fn)(void));
