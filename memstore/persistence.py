@@ -194,6 +194,7 @@ class Journal:
         self.closed = False
         self._dirty = False
         self._checkpointing = False
+        self._retry_checkpoint_at = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -272,11 +273,26 @@ class Journal:
             raise
 
     def written(self, store: Any) -> None:
+        """After each write: the automatic checkpoint, when due.  The write
+        is done and logged by then, so a checkpoint that fails (a full disk)
+        must not fail it: it warns, and is tried again once the journal has
+        grown as much again."""
         ratio = self.checkpoint_ratio
-        if ratio is not None and not self._checkpointing:
-            budget = ratio * max(self.snapshot_size, CHECKPOINT_MIN_BYTES)
-            if self.size - len(JOURNAL_HEADER) > budget:
-                self.checkpoint(store)
+        if ratio is None or self._checkpointing:
+            return
+        budget = ratio * max(self.snapshot_size, CHECKPOINT_MIN_BYTES)
+        if self.size - len(JOURNAL_HEADER) <= max(budget, self._retry_checkpoint_at):
+            return
+        try:
+            self.checkpoint(store)
+        except Exception as error:
+            self._retry_checkpoint_at = 2 * (self.size - len(JOURNAL_HEADER))
+            warnings.warn(
+                f"memstore: automatic checkpoint of {self.directory} failed ({error}); "
+                f"the journal keeps every write, and it is tried again later",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def sync(self) -> None:
         with self._fd_lock:
@@ -405,6 +421,8 @@ def open_store(
             raise ValueError(
                 f"checkpoint_ratio must be positive, not {checkpoint_ratio!r}"
             )
+    if "items" in kwargs:
+        raise TypeError("open() takes no items: write them to the store it returns")
     directory = os.path.abspath(os.fspath(directory))
     os.makedirs(directory, exist_ok=True)
     lock_fd = _lock_directory(directory)

@@ -984,3 +984,62 @@ def test_load_releases_every_value_it_made_when_it_fails():
     ref = weakref.ref(values[0])
     del values
     assert ref() is None
+
+
+def test_async_writes_with_fsync_always_leave_the_loop_free(directory, monkeypatch):
+    # The fsync of an amset waits until another task has run: if the loop
+    # were blocked in the fsync, that task could not run and the wait would
+    # time out.
+    store = TrieStore.open(directory, fsync="always")
+    other_task_ran = threading.Event()
+    real_fsync = os.fsync
+    waited = []
+
+    def slow_fsync(fd):
+        waited.append(other_task_ran.wait(30))
+        real_fsync(fd)
+
+    async def other_task():
+        other_task_ran.set()
+
+    async def main():
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        try:
+            write = asyncio.ensure_future(store.amset([("a", 1), ("b", 2)]))
+            await asyncio.sleep(0)
+            await other_task()
+            await write
+            await store.amdelete(["a"])
+        finally:
+            monkeypatch.undo()
+
+    asyncio.run(main())
+    assert waited[:1] == [True]
+    store.close()
+    assert dict(reopen(directory).items()) == {"b": 2}
+
+
+def test_a_failed_automatic_checkpoint_warns_and_keeps_the_write(
+    directory, monkeypatch
+):
+    monkeypatch.setattr(persistence, "CHECKPOINT_MIN_BYTES", 1000)
+    store = TrieStore.open(directory, fsync="no", checkpoint_ratio=1.0)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence, "save_atomically", full_disk)
+    store.mset([(f"k{i}", b"v" * 100) for i in range(5)])
+    with pytest.warns(RuntimeWarning, match="automatic checkpoint"):
+        store.mset([(f"j{i}", b"v" * 100) for i in range(10)])
+    store["after"] = b"1"  # no retry (so no warning) until the journal doubles
+    monkeypatch.undo()
+    expected = dict(store.items())
+    assert len(expected) == 16
+    store.close()
+    assert dict(reopen(directory).items()) == expected
+
+
+def test_open_takes_no_items(directory):
+    with pytest.raises(TypeError, match="items"):
+        TrieStore.open(directory, items={"a": 1})
