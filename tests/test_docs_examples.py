@@ -90,8 +90,15 @@ def _has_eviction_check() -> bool:
     return hasattr(redis_backend, "EvictionPolicyError")
 
 
+def _has_persistence() -> bool:
+    from memstore import TrieStore
+
+    return all(hasattr(TrieStore, name) for name in ("save", "load", "open"))
+
+
 FEATURES = {
     "expiry": _has_expiry,
+    "persistence": _has_persistence,
     "range": lambda: _accepts_listing_option(start="a", stop="b"),
     "delimiter": lambda: _accepts_listing_option(delimiter="/"),
     "str-batch": _refuses_str_batch,
