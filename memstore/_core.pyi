@@ -513,7 +513,7 @@ class TrieStoreBase(Generic[_V]):
         directory: str | PathLike[str],
         *,
         fsync: str = "everysec",
-        checkpoint_ratio: float | None = 2.0,
+        checkpoint_ratio: float | None = 1.0,
         **kwargs: Any,
     ) -> Self:
         """A store kept in ``directory`` (created if missing): its latest
@@ -524,7 +524,7 @@ class TrieStoreBase(Generic[_V]):
         ``fsync``: ``"always"`` (before each write returns), ``"everysec"``
         (a background thread, about once a second) or ``"no"`` (the OS
         decides).  The store checkpoints by itself when the journal grows
-        past ``checkpoint_ratio`` times the snapshot (at least 1 MiB);
+        past ``checkpoint_ratio`` times the snapshot (at least 64 MiB);
         None turns that off.  ``kwargs`` go to the constructor.  One store
         owns a directory at a time: a second open raises
         :class:`DirectoryLockedError`.  Close it (or use ``with``).

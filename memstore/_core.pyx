@@ -2097,7 +2097,7 @@ cdef class TrieStoreBase:
         return persistence.load(cls, source, kwargs)
 
     @classmethod
-    def open(cls, directory, *, fsync="everysec", checkpoint_ratio=2.0, **kwargs):
+    def open(cls, directory, *, fsync="everysec", checkpoint_ratio=1.0, **kwargs):
         """A store kept in ``directory`` (created if missing): its latest
         snapshot plus a journal of every write since, replayed here.
 
@@ -2106,7 +2106,7 @@ cdef class TrieStoreBase:
         ``fsync``: ``"always"`` (before each write returns), ``"everysec"``
         (a background thread, about once a second) or ``"no"`` (the OS
         decides).  The store checkpoints by itself when the journal grows
-        past ``checkpoint_ratio`` times the snapshot (at least 1 MiB);
+        past ``checkpoint_ratio`` times the snapshot (at least 64 MiB);
         None turns that off.  ``kwargs`` go to the constructor.  One store
         owns a directory at a time: a second open raises
         :class:`DirectoryLockedError`.  Close it (or use ``with``).

@@ -525,40 +525,57 @@ cdef object _mdelete_record(double now, object keys):
     return record
 
 
+cdef struct _Pair:
+    const unsigned char *key
+    size_t key_size
+    const unsigned char *value
+    size_t value_size
+    unsigned tag
+
+
 cdef object _mset_record(TrieStoreBase store, double now, double ttl, list pairs):
-    """pairs: a list of (str, value) tuples, already checked.  ttl: NaN for
-    no lifetime.  Serializes every value that is not bytes (Python code)."""
+    """pairs: a private list of (str, value) tuples, already checked.  ttl:
+    NaN for no lifetime.  Serializes every value that is not bytes (Python
+    code).  The bytes are read in place: ASCII keys and bytes values from
+    the pairs, which the list keeps alive; the rest from `made`."""
     cdef Py_ssize_t i, n = len(pairs)
-    cdef size_t total = 1 + 8 + 8 + _varint_size(<uint64_t>n), size
-    cdef const unsigned char *data
-    cdef unsigned tag
+    cdef size_t total = 1 + 8 + 8 + _varint_size(<uint64_t>n)
+    cdef PyObject *pair
+    cdef _Pair *parts
     cdef _Out o
-    owners = [None] * n
-    encoded = [None] * n
-    tags = bytearray(n)
-    for i in range(n):
-        key, value = <tuple>pairs[i]
-        owners[i] = _key_owner(<PyObject *>key)
-        _owner_bytes(<PyObject *>owners[i], &data, &size)
-        total += _varint_size(size) + size
-        encoded[i] = _encode_value(store, value, &tag)
-        tags[i] = tag
-        size = <size_t>PyBytes_GET_SIZE(<PyObject *>encoded[i])
-        total += 1 + _varint_size(size) + size
-    record = _new_record(total, &o)
-    o.p[o.n] = _OP_MSET
-    o.n += 1
-    _put_f64(&o, now)
-    _put_f64(&o, ttl)
-    _put_varint(&o, <uint64_t>n)
-    for i in range(n):
-        _owner_bytes(<PyObject *>owners[i], &data, &size)
-        _put_bytes(&o, data, size)
-        o.p[o.n] = tags[i]
+    made = []  # encoded keys and serialized values, alive until written
+    parts = <_Pair *>PyMem_Malloc(<size_t>n * sizeof(_Pair) if n else 1)
+    if parts is NULL:
+        raise MemoryError("out of memory while journaling a batch")
+    try:
+        for i in range(n):
+            pair = PyList_GET_ITEM(<PyObject *>pairs, i)
+            key = <object>PyTuple_GET_ITEM(pair, 0)
+            owner = _key_owner(<PyObject *>key)
+            if owner is not key:
+                made.append(owner)
+            _owner_bytes(<PyObject *>owner, &parts[i].key, &parts[i].key_size)
+            data = _encode_value(store, <object>PyTuple_GET_ITEM(pair, 1), &parts[i].tag)
+            if data is not <object>PyTuple_GET_ITEM(pair, 1):
+                made.append(data)
+            parts[i].value = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data)
+            parts[i].value_size = <size_t>PyBytes_GET_SIZE(<PyObject *>data)
+            total += (_varint_size(parts[i].key_size) + parts[i].key_size + 1
+                      + _varint_size(parts[i].value_size) + parts[i].value_size)
+        record = _new_record(total, &o)
+        o.p[o.n] = _OP_MSET
         o.n += 1
-        _put_bytes(&o, <const unsigned char *>PyBytes_AS_STRING(<PyObject *>encoded[i]),
-                   <size_t>PyBytes_GET_SIZE(<PyObject *>encoded[i]))
-    _seal_record(&o)
+        _put_f64(&o, now)
+        _put_f64(&o, ttl)
+        _put_varint(&o, <uint64_t>n)
+        for i in range(n):
+            _put_bytes(&o, parts[i].key, parts[i].key_size)
+            o.p[o.n] = <unsigned char>parts[i].tag
+            o.n += 1
+            _put_bytes(&o, parts[i].value, parts[i].value_size)
+        _seal_record(&o)
+    finally:
+        PyMem_Free(parts)
     return record
 
 

@@ -253,10 +253,10 @@ def test_sigkill_keeps_acknowledged_writes(tmp_path, fsync, seed, count):
 
 @pytest.mark.parametrize("seed", range(300, 306))
 def test_sigkill_during_automatic_checkpoints(tmp_path, seed):
-    # The journal's budget is checkpoint_ratio x max(snapshot, 1 MiB): at
-    # 0.002 that is about 2 KB, so the store checkpoints by itself every
+    # The journal's budget is checkpoint_ratio x max(snapshot, 64 MiB): at
+    # 0.00003 that is about 2 KB, so the store checkpoints by itself every
     # few writes and the kills land before, inside and after checkpoints.
-    crash_trial(str(tmp_path / "store"), "no", seed, 120, checkpoint_ratio=0.002)
+    crash_trial(str(tmp_path / "store"), "no", seed, 120, checkpoint_ratio=0.00003)
 
 
 # ------------------------------------------------- torn and corrupt records
