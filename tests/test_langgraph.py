@@ -27,9 +27,11 @@ except ImportError:
 from langgraph.store.base import (
     GetOp,
     InvalidNamespaceError,
+    Item,
     ListNamespacesOp,
     MatchCondition,
     PutOp,
+    SearchItem,
     SearchOp,
 )
 
@@ -373,6 +375,27 @@ def test_search_items_carry_timestamps(store):
     found = store.search(("a",))[0]
     assert (found.created_at, found.updated_at) == (item.created_at, item.updated_at)
     assert found.score is None
+
+
+@pytest.mark.parametrize("ttl", [None, 5])
+def test_every_header_layout_reads_back_in_get_search_and_filters(make_store, ttl):
+    # The record header is 8 to 24 bytes, by whether updated_at differs from
+    # created_at and whether there is a ttl: each layout must decode alike
+    # on every read path.
+    store = make_store()
+    store.put(("a",), "once", {"v": 1}, ttl=ttl)
+    store.put(("a",), "twice", {"v": 1}, ttl=ttl)
+    time.sleep(0.002)  # distinct microsecond timestamps, not a timing assertion
+    store.put(("a",), "twice", {"v": 2}, ttl=ttl)
+    once, twice = store.get(("a",), "once"), store.get(("a",), "twice")
+    assert once.created_at == once.updated_at
+    assert twice.created_at < twice.updated_at
+    assert (once.value, twice.value) == ({"v": 1}, {"v": 2})
+    for found in (store.search(("a",)), store.search(("a",), filter={"v": {"$gt": 0}})):
+        assert [(i.key, i.value, i.created_at, i.updated_at) for i in found] == [
+            (i.key, i.value, i.created_at, i.updated_at) for i in (once, twice)
+        ]
+    assert type(once) is Item and type(store.search(("a",))[0]) is SearchItem
 
 
 # -------------------------------------------------------- list_namespaces
