@@ -26,6 +26,10 @@ Method
   Answers are checked to be equal before timing (LangGraph's search order
   is insertion order; ours is key order, the same here because keys are
   inserted in key order).
+* Two floors, for the rows whose target a copying store cannot reach:
+  LangGraph's ``get`` against only decoding the stored value and building
+  the ``Item`` (no lookup, no checks), and its ``search(limit=1000)``
+  against only decoding the page's values and building its SearchItems.
 * ``delete_namespace`` of a 100-item namespace is compared with what a
   LangGraph user has to write: ``search(ns, limit=100)`` then ``delete``
   each item.  Each round deletes a different, freshly filled namespace.
@@ -50,9 +54,17 @@ import sys
 import time
 import tracemalloc
 
+import orjson
 from langgraph.store.memory import InMemoryStore as LangGraphStore
 
 from memstore.langgraph import InMemoryStore as MemstoreStore
+from memstore.langgraph import (  # the floors time memstore's own per-item steps
+    PrefixStoreBackedStore,
+    _header,
+    _item,
+    _item_key,
+    _namespace_prefix,
+)
 
 PER_NAMESPACE = 12
 
@@ -187,6 +199,45 @@ def main() -> None:
                 "lower is better",
             )
         )
+
+    # Floors: what any store that hands out fresh copies must do per item,
+    # timed on the records memstore holds, against LangGraph's whole call.
+    # LangGraph returns its stored Item (get) or wraps it in a SearchItem
+    # without copying the value; memstore must decode the value (one orjson
+    # call) and build the Item with its datetimes.  Key lookups, listing and
+    # checks are left out, so the memstore column is a lower bound on what
+    # any copying implementation costs, and the ratio the best it can reach.
+    engine_key = _item_key(uid_ns, "m03")
+    raw = ms._engine.get(engine_key)
+    created_us, updated_us, _, start = _header(raw)
+    rows.append(
+        (
+            "get floor: orjson.loads + Item, vs LangGraph's get (µs)",
+            timed(lambda: lg.get(uid_ns, "m03"), args.repeat) * 1e6,
+            timed(
+                lambda: _item(
+                    orjson.loads(raw[start:]), "m03", uid_ns, created_us, updated_us
+                ),
+                args.repeat,
+            )
+            * 1e6,
+            "lower is better",
+        )
+    )
+    big_keys = list(ms._engine.yield_keys(prefix=_namespace_prefix(big), limit=1000))
+    page = [(k, r, None) for k, r in zip(big_keys, ms._engine.mget(big_keys))]
+    rows.append(
+        (
+            "search limit=1000 floor: decode + SearchItem x1000, vs LangGraph (ms)",
+            timed(lambda: lg.search(big, limit=1000), args.repeat) * 1e3,
+            timed(
+                lambda: PrefixStoreBackedStore._search_items(page, {}, None),
+                args.repeat,
+            )
+            * 1e3,
+            "lower is better",
+        )
+    )
 
     # delete_namespace of 100 items: fresh namespaces, one per round.
     def fresh(store, n):
