@@ -928,21 +928,25 @@ class PrefixStoreBackedStore(BaseStore):
         decoded = iter(orjson.loads(b"[" + b",".join(bodies) + b"]") if bodies else ())
         new, epoch, microsecond = _new, _EPOCH, _MICROSECOND
         results = []
-        namespace_text = None
+        # The namespace's part of the engine key, its end included.  It
+        # cannot be a part of a key of another namespace (the first "\0\0"
+        # ends a namespace), so a key starting with it is in it.
+        namespace_head = _END_OF_NAMESPACE  # matches no key: labels are non-empty
+        key_start = 0
         namespace: tuple[str, ...] = ()
         for (engine_key, _, value), (created_us, updated_us, ttl_minutes, _) in zip(
             page, headers
         ):
-            end = engine_key.index(_END_OF_NAMESPACE)
             # A page's items mostly share their namespace: split it once.
-            if engine_key[:end] != namespace_text:
-                namespace_text = engine_key[:end]
-                namespace = tuple(namespace_text.split(_SEP))
+            if not engine_key.startswith(namespace_head):
+                key_start = engine_key.index(_END_OF_NAMESPACE) + 2
+                namespace_head = engine_key[:key_start]
+                namespace = tuple(namespace_head[:-2].split(_SEP))
             # Built as _item() builds an Item, inline: this loop is the cost
             # of a large page.
             item: SearchItem = new(SearchItem)
             item.value = next(decoded) if value is None else value
-            item.key = engine_key[end + 2 :]
+            item.key = engine_key[key_start:]
             item.namespace = namespace
             item.created_at = created = epoch + created_us * microsecond
             item.updated_at = (
