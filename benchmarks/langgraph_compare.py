@@ -38,7 +38,8 @@ Method
   max_depth=2)``, ``search`` of a 12-item namespace with ``limit=10``,
   ``get`` and ``put``, each size a fresh pair of stores filled with
   12-item namespaces only (no 1,000-item one).  ``put`` is the fill's time
-  per item.  Needs matplotlib.
+  per item.  Each point is the best of ``--repeat`` samples (other jobs on
+  a shared machine only add time).  Needs matplotlib.
 * ``--semantic``: a 10^4-item namespace prefix inside the store, dims 256,
   a deterministic embedder (vectors precomputed, so embedding costs
   nothing), ``search(prefix, query=..., limit=10)``.
@@ -112,10 +113,10 @@ def bytes_per_item(cls, count: int) -> float:
     return used / count
 
 
-def timed(call, repeat: int) -> float:
-    """Median seconds per call over ``repeat`` samples; each sample times
-    enough calls to last about 20 ms, so microsecond calls are not lost in
-    the clock's resolution or one stray pause."""
+def timed(call, repeat: int, summary=statistics.median) -> float:
+    """Median (or ``summary``) seconds per call over ``repeat`` samples;
+    each sample times enough calls to last about 20 ms, so microsecond calls
+    are not lost in the clock's resolution or one stray pause."""
     start = time.perf_counter()
     call()  # warm-up, and a first estimate of the cost
     number = max(1, int(0.02 / max(time.perf_counter() - start, 1e-7)))
@@ -125,7 +126,7 @@ def timed(call, repeat: int) -> float:
         for _ in range(number):
             call()
         times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+    return summary(times)
 
 
 def same(a, b, what: str) -> None:
@@ -331,8 +332,10 @@ def scaling(sizes: list[int], repeat: int) -> dict[str, dict[str, list[float]]]:
             store = cls()
             times["put"][name].append(fill(store, puts) / len(puts))
             for what, call in SCALING_OPS.items():
+                # The best sample: on a shared machine other jobs only ever
+                # add time, and a point per size has no neighbour to average.
                 times[what][name].append(
-                    timed(lambda c=call, s=store, ns=middle: c(s, ns), repeat)
+                    timed(lambda c=call, s=store, ns=middle: c(s, ns), repeat, min)
                 )
             del store
             gc.collect()
@@ -356,7 +359,7 @@ def plot_scaling(path: str, sizes: list[int], repeat: int) -> None:
         ax.set_title(what, fontsize=9)
         ax.set_xlabel("items in store")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("µs per call (median)")
+    axes[0].set_ylabel(f"µs per call (best of {repeat})")
     axes[0].legend()
     fig.suptitle(
         "LangGraph InMemoryStore vs memstore.langgraph.InMemoryStore "
