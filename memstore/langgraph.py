@@ -179,13 +179,19 @@ def _joined_namespace(labels: object, what: str) -> tuple[tuple[str, ...], str]:
     of a Python loop over the labels (a third of a ``get``'s own work
     before): a label holding NUL adds a separator to the count, one
     holding ``.`` shows in the text, a non-str one fails the join."""
-    if type(labels) is tuple and "" not in labels:
+    if type(labels) is tuple:
         try:
             joined = _SEP.join(labels)
         except TypeError:
             pass  # a label is not a str: _check_labels says which
         else:
-            if "." not in joined and joined.count(_SEP) == len(labels) - 1:
+            # Compared with "" only once every label is known to be a str,
+            # whose == cannot raise.
+            if (
+                "." not in joined
+                and joined.count(_SEP) == len(labels) - 1
+                and "" not in labels
+            ):
                 return labels, joined
     checked = _check_labels(labels, what)  # raises, or labels was a list
     return checked, _SEP.join(checked)

@@ -172,6 +172,28 @@ def test_batch_validates_every_op_and_writes_nothing(store, bad_namespace, kind)
     assert store.get(("ok",), "k") is None
 
 
+class _EqualityRaises:
+    def __eq__(self, other):
+        raise RuntimeError("compared")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    "bad_namespace",
+    [("a.b",), ("",), ("a", ""), ("a", 1), ("a\x00b",), ("a\x00", "b"), (None,)]
+    + [("a", _EqualityRaises())],
+)
+def test_get_and_put_check_namespaces_as_batch_does(store, bad_namespace):
+    # get() and put() check a namespace on its joined text, not label by
+    # label: every bad label must still raise, with LangGraph's error type.
+    with pytest.raises(InvalidNamespaceError):
+        store.get(bad_namespace, "k")
+    with pytest.raises(InvalidNamespaceError):
+        store.put(bad_namespace, "k", {"v": 1})
+    assert store.search(()) == []
+
+
 def test_a_label_with_the_separator_cannot_reach_another_namespace(store):
     store.put(("a", "b"), "k", {"v": 1})
     with pytest.raises(InvalidNamespaceError):
