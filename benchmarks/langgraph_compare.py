@@ -3,6 +3,8 @@ side by side in one process, on the workload of issue 14.
 
     python benchmarks/langgraph_compare.py [--items 1000000] [--repeat 5]
         [--semantic] [--md FILE]
+    python benchmarks/langgraph_compare.py --plot FILE.png
+        [--plot-sizes 1000,10000,100000,1000000]
 
 Needs ``pip install 'memstore-trie[langgraph]'`` (langgraph-checkpoint,
 orjson; numpy for ``--semantic``).
@@ -24,9 +26,20 @@ Method
   Answers are checked to be equal before timing (LangGraph's search order
   is insertion order; ours is key order, the same here because keys are
   inserted in key order).
+* Two floors, for the rows whose target a copying store cannot reach:
+  LangGraph's ``get`` against only decoding the stored value and building
+  the ``Item`` (no lookup, no checks), and its ``search(limit=1000)``
+  against only decoding the page's values and building its SearchItems.
 * ``delete_namespace`` of a 100-item namespace is compared with what a
   LangGraph user has to write: ``search(ns, limit=100)`` then ``delete``
   each item.  Each round deletes a different, freshly filled namespace.
+* ``--plot FILE``: instead of the table, time per call against store
+  size (log-log, both stores) for ``list_namespaces(prefix=("users",),
+  max_depth=2)``, ``search`` of a 12-item namespace with ``limit=10``,
+  ``get`` and ``put``, each size a fresh pair of stores filled with
+  12-item namespaces only (no 1,000-item one).  ``put`` is the fill's time
+  per item.  Each point is the best of ``--repeat`` samples (other jobs on
+  a shared machine only add time).  Needs matplotlib.
 * ``--semantic``: a 10^4-item namespace prefix inside the store, dims 256,
   a deterministic embedder (vectors precomputed, so embedding costs
   nothing), ``search(prefix, query=..., limit=10)``.
@@ -42,9 +55,17 @@ import sys
 import time
 import tracemalloc
 
+import orjson
 from langgraph.store.memory import InMemoryStore as LangGraphStore
 
 from memstore.langgraph import InMemoryStore as MemstoreStore
+from memstore.langgraph import (  # the floors time memstore's own per-item steps
+    PrefixStoreBackedStore,
+    _header,
+    _item,
+    _item_key,
+    _namespace_prefix,
+)
 
 PER_NAMESPACE = 12
 
@@ -57,8 +78,14 @@ def value(i: int) -> dict:
     }
 
 
-def workload(items: int) -> list[tuple[tuple[str, ...], str, dict]]:
-    puts = [(("users", "big", "memories"), f"m{i:04d}", value(i)) for i in range(1000)]
+def workload(
+    items: int, *, big: bool = True
+) -> list[tuple[tuple[str, ...], str, dict]]:
+    puts = []
+    if big:
+        puts = [
+            (("users", "big", "memories"), f"m{i:04d}", value(i)) for i in range(1000)
+        ]
     for i in range(items - len(puts)):
         uid = f"u{i // PER_NAMESPACE:07d}"
         puts.append((("users", uid, "memories"), f"m{i % PER_NAMESPACE:02d}", value(i)))
@@ -86,10 +113,10 @@ def bytes_per_item(cls, count: int) -> float:
     return used / count
 
 
-def timed(call, repeat: int) -> float:
-    """Median seconds per call over ``repeat`` samples; each sample times
-    enough calls to last about 20 ms, so microsecond calls are not lost in
-    the clock's resolution or one stray pause."""
+def timed(call, repeat: int, summary=statistics.median) -> float:
+    """Median (or ``summary``) seconds per call over ``repeat`` samples;
+    each sample times enough calls to last about 20 ms, so microsecond calls
+    are not lost in the clock's resolution or one stray pause."""
     start = time.perf_counter()
     call()  # warm-up, and a first estimate of the cost
     number = max(1, int(0.02 / max(time.perf_counter() - start, 1e-7)))
@@ -99,7 +126,7 @@ def timed(call, repeat: int) -> float:
         for _ in range(number):
             call()
         times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+    return summary(times)
 
 
 def same(a, b, what: str) -> None:
@@ -114,7 +141,19 @@ def main() -> None:
     parser.add_argument("--memory-items", type=int, default=100_000)
     parser.add_argument("--semantic", action="store_true")
     parser.add_argument("--md", help="also write the table to this Markdown file")
+    parser.add_argument(
+        "--plot", help="write the scaling plot to this PNG file (instead of the table)"
+    )
+    parser.add_argument(
+        "--plot-sizes",
+        default="1000,10000,100000,1000000",
+        help="comma-separated store sizes for --plot",
+    )
     args = parser.parse_args()
+    if args.plot:
+        sizes = [int(n) for n in args.plot_sizes.split(",")]
+        plot_scaling(args.plot, sizes, args.repeat)
+        return
 
     puts = workload(args.items)
     stores = {"langgraph": LangGraphStore(), "memstore": MemstoreStore()}
@@ -161,6 +200,45 @@ def main() -> None:
                 "lower is better",
             )
         )
+
+    # Floors: what any store that hands out fresh copies must do per item,
+    # timed on the records memstore holds, against LangGraph's whole call.
+    # LangGraph returns its stored Item (get) or wraps it in a SearchItem
+    # without copying the value; memstore must decode the value (one orjson
+    # call) and build the Item with its datetimes.  Key lookups, listing and
+    # checks are left out, so the memstore column is a lower bound on what
+    # any copying implementation costs, and the ratio the best it can reach.
+    engine_key = _item_key(uid_ns, "m03")
+    raw = ms._engine.get(engine_key)
+    created_us, updated_us, _, start = _header(raw)
+    rows.append(
+        (
+            "get floor: orjson.loads + Item, vs LangGraph's get (µs)",
+            timed(lambda: lg.get(uid_ns, "m03"), args.repeat) * 1e6,
+            timed(
+                lambda: _item(
+                    orjson.loads(raw[start:]), "m03", uid_ns, created_us, updated_us
+                ),
+                args.repeat,
+            )
+            * 1e6,
+            "lower is better",
+        )
+    )
+    big_keys = list(ms._engine.yield_keys(prefix=_namespace_prefix(big), limit=1000))
+    page = [(k, r, None) for k, r in zip(big_keys, ms._engine.mget(big_keys))]
+    rows.append(
+        (
+            "search limit=1000 floor: decode + SearchItem x1000, vs LangGraph (ms)",
+            timed(lambda: lg.search(big, limit=1000), args.repeat) * 1e3,
+            timed(
+                lambda: PrefixStoreBackedStore._search_items(page, {}, None),
+                args.repeat,
+            )
+            * 1e3,
+            "lower is better",
+        )
+    )
 
     # delete_namespace of 100 items: fresh namespaces, one per round.
     def fresh(store, n):
@@ -231,6 +309,70 @@ def main() -> None:
     if args.md:
         with open(args.md, "w") as out:
             out.write("\n".join(lines) + "\n")
+
+
+SCALING_OPS = {
+    "list_namespaces(prefix=('users',), max_depth=2)": lambda s, ns: s.list_namespaces(
+        prefix=("users",), max_depth=2
+    ),
+    "search(namespace of 12, limit=10)": lambda s, ns: s.search(ns, limit=10),
+    "get": lambda s, ns: s.get(ns, "m03"),
+}
+
+
+def scaling(sizes: list[int], repeat: int) -> dict[str, dict[str, list[float]]]:
+    """Seconds per call, by operation, then by store, one entry per size."""
+    times: dict[str, dict[str, list[float]]] = {
+        what: {"langgraph": [], "memstore": []} for what in [*SCALING_OPS, "put"]
+    }
+    for size in sizes:
+        puts = workload(size, big=False)
+        middle = ("users", f"u{(size // PER_NAMESPACE) // 2:07d}", "memories")
+        for name, cls in (("langgraph", LangGraphStore), ("memstore", MemstoreStore)):
+            store = cls()
+            times["put"][name].append(fill(store, puts) / len(puts))
+            for what, call in SCALING_OPS.items():
+                # The best sample: on a shared machine other jobs only ever
+                # add time, and a point per size has no neighbour to average.
+                times[what][name].append(
+                    timed(lambda c=call, s=store, ns=middle: c(s, ns), repeat, min)
+                )
+            del store
+            gc.collect()
+        print(f"{size:,} items done", file=sys.stderr)
+    return times
+
+
+def plot_scaling(path: str, sizes: list[int], repeat: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = scaling(sizes, repeat)
+    fig, axes = plt.subplots(1, len(times), figsize=(4.2 * len(times), 4.2))
+    for ax, (what, by_store) in zip(axes, times.items()):
+        for name, style in (("langgraph", "s--"), ("memstore", "o-")):
+            ax.plot(sizes, [t * 1e6 for t in by_store[name]], style, label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(what, fontsize=9)
+        ax.set_xlabel("items in store")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(f"µs per call (best of {repeat})")
+    axes[0].legend()
+    fig.suptitle(
+        "LangGraph InMemoryStore vs memstore.langgraph.InMemoryStore "
+        f"(Python {platform.python_version()})"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    for what, by_store in times.items():
+        cells = ", ".join(
+            f"{n:,}: {lg * 1e6:.2f}/{ms * 1e6:.2f} µs"
+            for n, lg, ms in zip(sizes, by_store["langgraph"], by_store["memstore"])
+        )
+        print(f"{what} (langgraph/memstore): {cells}")
 
 
 def semantic(args) -> tuple[str, float, float, str]:

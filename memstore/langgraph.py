@@ -30,9 +30,12 @@ many items sit below it.
 
 Values
 ------
-Each engine value is bytes: a 24-byte header (``created_at`` and
-``updated_at`` in microseconds since the epoch, and the item's ttl in
-minutes, 0 for none) followed by the value as orjson-encoded JSON.  Storing
+Each engine value is bytes: a header, then the value as orjson-encoded
+JSON.  The header is one 8-byte word, ``created_at`` in microseconds since
+the epoch with two flag bits on top, followed only where needed by
+``updated_at`` (8 bytes, when it differs from ``created_at``) and the
+item's ttl in minutes (8 bytes, when it has one): 8 bytes for an item
+written once without a ttl, 24 at most.  Storing
 bytes isolates the store from callers (mutating a dict after ``put``, or an
 item returned by ``get``, changes nothing stored), is the same code on both
 engines, and was measured the fastest way to get an independent copy: an
@@ -66,6 +69,7 @@ import numbers
 import os
 import struct
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -110,10 +114,23 @@ __all__ = ["InMemoryStore", "PrefixStoreBackedStore", "RedisStore", "TTLConfig"]
 _SEP = "\x00"
 _END_OF_NAMESPACE = _SEP + _SEP
 
-# created_at and updated_at (µs since the epoch, exact, unlike a float),
-# then the ttl in minutes the item was written with (0.0: none), kept so a
-# read can renew the same lifetime.
-_HEADER = struct.Struct("<qqd")
+# The record header (see "Values" in the module docstring): one
+# little-endian word holding created_at in µs since the epoch (exact, unlike
+# a float) in its low bits and two flags in its top bits, each saying a
+# field follows the word: updated_at (µs; absent when equal to created_at)
+# and the ttl in minutes the item was written with (absent when none), kept
+# so a read can renew the same lifetime.  An item written once without a
+# ttl, the common case, pays 8 bytes of header instead of 24.
+_HAS_UPDATED = 1 << 62
+_HAS_TTL = 1 << 61
+_CREATED_MASK = _HAS_TTL - 1
+_WORD = struct.Struct("<Q")
+_HEADERS = {  # by flags: the layout, so a decode is one unpack
+    0: _WORD,
+    _HAS_UPDATED: struct.Struct("<Qq"),
+    _HAS_TTL: struct.Struct("<Qd"),
+    _HAS_UPDATED | _HAS_TTL: struct.Struct("<Qqd"),
+}
 
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
@@ -153,6 +170,39 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
                 f"{what} {labels!r}: label {label!r} contains a NUL character"
             )
     return labels
+
+
+def _joined_namespace(labels: object, what: str) -> tuple[tuple[str, ...], str]:
+    """``labels`` checked as :func:`_check_labels` does, and joined with
+    the separator (the engine key's namespace part, without its end).  The
+    usual case is checked on the joined text, a few C-level scans instead
+    of a Python loop over the labels (a third of a ``get``'s own work
+    before): a label holding NUL adds a separator to the count, one
+    holding ``.`` shows in the text, a non-str one fails the join."""
+    if type(labels) is tuple:
+        try:
+            joined = _SEP.join(labels)
+        except TypeError:
+            pass  # a label is not a str: _check_labels says which
+        else:
+            # Compared with "" only once every label is known to be a str,
+            # whose == cannot raise.
+            if (
+                "." not in joined
+                and joined.count(_SEP) == len(labels) - 1
+                and "" not in labels
+            ):
+                return labels, joined
+    checked = _check_labels(labels, what)  # raises, or labels was a list
+    return checked, _SEP.join(checked)
+
+
+def _check_index(index: object) -> None:
+    if index is not None and index is not False and not isinstance(index, list):
+        raise TypeError(
+            f"index must be None, False or a list of field paths, "
+            f"not {_type_name(index)}"
+        )
 
 
 def _check_key(key: object) -> str:
@@ -315,7 +365,8 @@ def _prefix_allows(
 
 
 def _namespace_prefix(labels: tuple[str, ...]) -> str:
-    return "".join(label + _SEP for label in labels)
+    # One join, not a concatenation per label: every key is built here.
+    return _SEP.join(labels) + _SEP if labels else ""
 
 
 def _item_key(namespace: tuple[str, ...], key: str) -> str:
@@ -323,16 +374,73 @@ def _item_key(namespace: tuple[str, ...], key: str) -> str:
 
 
 def _now_us() -> int:
-    now = datetime.now(timezone.utc)
-    return (now - _EPOCH) // _MICROSECOND
+    # The integer clock: exact µs, and a fraction of datetime.now()'s cost.
+    return time.time_ns() // 1000
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = datetime.resolution
 
 
-def _datetime(us: int) -> datetime:
-    return _EPOCH + us * _MICROSECOND
+def _record(created_us: int, updated_us: int, ttl_minutes: float, body: bytes) -> bytes:
+    """The engine value: the header, then the value's JSON."""
+    if created_us == updated_us:
+        if not ttl_minutes:
+            return _WORD.pack(created_us) + body
+        return _HEADERS[_HAS_TTL].pack(created_us | _HAS_TTL, ttl_minutes) + body
+    if not ttl_minutes:
+        return _HEADERS[_HAS_UPDATED].pack(created_us | _HAS_UPDATED, updated_us) + body
+    flags = _HAS_UPDATED | _HAS_TTL
+    return _HEADERS[flags].pack(created_us | flags, updated_us, ttl_minutes) + body
+
+
+def _header(raw: bytes) -> tuple[int, int, float, int]:
+    """``(created_us, updated_us, ttl_minutes, body_start)`` of a record."""
+    word: int = _WORD.unpack_from(raw)[0]
+    if word <= _CREATED_MASK:  # no flag: the common case, one field
+        return word, word, 0.0, 8
+    layout = _HEADERS[word & ~_CREATED_MASK]
+    fields = layout.unpack_from(raw)
+    created = word & _CREATED_MASK
+    if word & _HAS_UPDATED:
+        ttl = fields[2] if word & _HAS_TTL else 0.0
+        return created, fields[1], ttl, layout.size
+    return created, created, fields[1], layout.size
+
+
+def _body(raw: bytes) -> bytes:
+    """The value's JSON in a record."""
+    return (
+        raw[8:]
+        if _WORD.unpack_from(raw)[0] <= _CREATED_MASK
+        else raw[_header(raw)[3] :]
+    )
+
+
+# Items are built without their __init__, which re-checks what is known here
+# (the namespace is already a tuple, the times are datetimes): measured at a
+# third of the cost, and an Item is made for every item a read returns.
+_new = object.__new__
+
+
+def _item(
+    value: dict[str, Any],
+    key: str,
+    namespace: tuple[str, ...],
+    created_us: int,
+    updated_us: int,
+) -> Item:
+    item: Item = _new(Item)
+    item.value = value
+    item.key = key
+    item.namespace = namespace
+    # One datetime for both when they are equal (an item never overwritten):
+    # datetimes are immutable, so sharing one is invisible.
+    item.created_at = created = _EPOCH + created_us * _MICROSECOND
+    item.updated_at = (
+        created if updated_us == created_us else _EPOCH + updated_us * _MICROSECOND
+    )
+    return item
 
 
 def _encode_value(value: object) -> bytes:
@@ -344,21 +452,6 @@ def _encode_value(value: object) -> bytes:
         return orjson.dumps(value if isinstance(value, dict) else dict(value))
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise TypeError(f"value is not JSON-serializable: {exc}") from None
-
-
-class _Record:
-    """An engine value decoded lazily: the header always, the JSON body
-    only when the value is needed (filters and results)."""
-
-    __slots__ = ("created_us", "raw", "ttl_minutes", "updated_us")
-
-    def __init__(self, raw: bytes) -> None:
-        self.created_us, self.updated_us, self.ttl_minutes = _HEADER.unpack_from(raw)
-        self.raw = raw
-
-    def value(self) -> dict[str, Any]:
-        decoded: dict[str, Any] = orjson.loads(memoryview(self.raw)[_HEADER.size :])
-        return decoded
 
 
 # ----------------------------------------------------------- the index
@@ -653,16 +746,12 @@ class PrefixStoreBackedStore(BaseStore):
         for i, op, engine_key, raw in zip(gets, get_ops, stored, found):
             if raw is None:
                 continue
-            record = _Record(raw)
-            results[i] = Item(
-                value=record.value(),
-                key=op.key,
-                namespace=op.namespace,
-                created_at=_datetime(record.created_us),
-                updated_at=_datetime(record.updated_us),
+            created_us, updated_us, ttl_minutes, start = _header(raw)
+            results[i] = _item(
+                orjson.loads(raw[start:]), op.key, op.namespace, created_us, updated_us
             )
-            if op.refresh_ttl and record.ttl_minutes:
-                to_refresh[engine_key] = record.ttl_minutes
+            if op.refresh_ttl and ttl_minutes:
+                to_refresh[engine_key] = ttl_minutes
 
     # ------------------------------------------------- single-item paths
 
@@ -673,21 +762,21 @@ class PrefixStoreBackedStore(BaseStore):
         is False (default: the TTL config's ``refresh_on_read``, else True).
         The same checks and answer as ``batch([GetOp(...)])``, without
         building a batch: one engine read, O(key length) in memory."""
-        labels = _check_labels(namespace, "namespace")
-        engine_key = _item_key(labels, str(key))
+        labels, joined = _joined_namespace(namespace, "namespace")
+        key = str(key)
+        # (an empty namespace gives a key no put can write: found as None)
+        engine_key = joined + _END_OF_NAMESPACE + key
         raw = self._engine.get(engine_key)
         if raw is None:
             return None
-        created_us, updated_us, ttl_minutes = _HEADER.unpack_from(raw)
+        word = _WORD.unpack_from(raw)[0]
+        if word <= _CREATED_MASK:  # _header()'s common case, inline
+            created_us, updated_us, ttl_minutes, start = word, word, 0.0, 8
+        else:
+            created_us, updated_us, ttl_minutes, start = _header(raw)
         if ttl_minutes and self._refresh_on_read(refresh_ttl):
             self._refresh({engine_key: ttl_minutes})
-        return Item(
-            value=orjson.loads(raw[_HEADER.size :]),
-            key=str(key),
-            namespace=labels,
-            created_at=_datetime(created_us),
-            updated_at=_datetime(updated_us),
-        )
+        return _item(orjson.loads(raw[start:]), key, labels, created_us, updated_us)
 
     def put(
         self,
@@ -703,7 +792,7 @@ class PrefixStoreBackedStore(BaseStore):
         (default: the TTL config's ``default_ttl``; ``None``: no expiry).
         The same checks and effect as ``batch([PutOp(...)])``; without an
         index, without building a batch."""
-        labels = _check_labels(namespace, "namespace")
+        labels, joined = _joined_namespace(namespace, "namespace")
         if len(labels) == 0:
             raise InvalidNamespaceError("Namespace cannot be empty.")
         if labels[0] == "langgraph":
@@ -713,16 +802,30 @@ class PrefixStoreBackedStore(BaseStore):
             )
         if ttl is NOT_PROVIDED:
             ttl = (self.ttl_config or {}).get("default_ttl")
-        op = PutOp(labels, str(key), value, index=index, ttl=ttl)  # type: ignore[arg-type]
+        key = str(key)
         if self._index is not None or value is None:
-            self.batch([op])
+            self.batch([PutOp(labels, key, value, index=index, ttl=ttl)])  # type: ignore[arg-type]
             return
+        # The checks _check_op makes of a PutOp, without building one.
         try:
-            body = _check_op(op)
+            _check_index(index)
+            minutes = _check_ttl_minutes(ttl, "ttl")
+            body = _encode_value(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"put: {exc}") from None
+        engine_key = joined + _END_OF_NAMESPACE + key
         with self._lock:
-            self._write([(op, body)], _NOTHING_EMBEDDED)
+            # created_at survives an overwrite: read the old header first.
+            old = self._engine.get(engine_key)
+            now = _now_us()
+            created = now if old is None else _header(old)[0]
+            record = _record(created, now, minutes or 0.0, body)
+            if minutes is None:
+                # The engine's default lifetime: none, as made here (as in
+                # _mset_by_ttl).
+                self._engine[engine_key] = record
+            else:
+                self._engine.mset([(engine_key, record)], ttl=minutes * 60.0)
 
     def _refresh_on_read(self, refresh_ttl: bool | None) -> bool:
         if refresh_ttl is not None:
@@ -747,8 +850,8 @@ class PrefixStoreBackedStore(BaseStore):
             records: dict[float | None, list[tuple[str, bytes]]] = {}
             vectors: dict[float | None, list[tuple[str, bytes]]] = {}
             for key, (op, body), old in zip(keys, stores, self._engine.mget(keys)):
-                created = _HEADER.unpack_from(old)[0] if old is not None else now
-                record = _HEADER.pack(created, now, op.ttl or 0.0) + body
+                created = _header(old)[0] if old is not None else now
+                record = _record(created, now, op.ttl or 0.0, body)
                 records.setdefault(op.ttl, []).append((key, record))
                 if self._index is not None:
                     matrix = self._index.matrix_of(op, embedded)
@@ -816,28 +919,49 @@ class PrefixStoreBackedStore(BaseStore):
         to_refresh: dict[str, float] | None,
     ) -> list[SearchItem]:
         """SearchItems of (engine key, record, value if already decoded);
-        the per-item loop of every search, kept to plain local calls."""
-        unpack, body, loads = _HEADER.unpack_from, _HEADER.size, orjson.loads
+        the per-item loop of every search, kept to plain local calls.  The
+        values still encoded are decoded by one orjson call on a JSON array
+        of their bodies: measured 40% cheaper than a call per item."""
+        unpack_word, header, mask = _WORD.unpack_from, _header, _CREATED_MASK
+        headers = []
+        bodies = []
+        for _, raw, value in page:
+            word = unpack_word(raw)[0]
+            fields = (word, word, 0.0, 8) if word <= mask else header(raw)
+            headers.append(fields)
+            if value is None:
+                bodies.append(raw[fields[3] :])
+        decoded = iter(orjson.loads(b"[" + b",".join(bodies) + b"]") if bodies else ())
+        new, epoch, microsecond = _new, _EPOCH, _MICROSECOND
         results = []
-        namespace_text = None
+        # The namespace's part of the engine key, its end included.  It
+        # cannot be a part of a key of another namespace (the first "\0\0"
+        # ends a namespace), so a key starting with it is in it.
+        namespace_head = _END_OF_NAMESPACE  # matches no key: labels are non-empty
+        key_start = 0
         namespace: tuple[str, ...] = ()
-        for engine_key, raw, value in page:
-            end = engine_key.index(_END_OF_NAMESPACE)
+        for (engine_key, _, value), (created_us, updated_us, ttl_minutes, _) in zip(
+            page, headers
+        ):
             # A page's items mostly share their namespace: split it once.
-            if engine_key[:end] != namespace_text:
-                namespace_text = engine_key[:end]
-                namespace = tuple(namespace_text.split(_SEP))
-            created_us, updated_us, ttl_minutes = unpack(raw)
-            results.append(
-                SearchItem(
-                    namespace=namespace,
-                    key=engine_key[end + 2 :],
-                    value=loads(raw[body:]) if value is None else value,
-                    created_at=_datetime(created_us),
-                    updated_at=_datetime(updated_us),
-                    score=scores.get(engine_key),
-                )
+            if not engine_key.startswith(namespace_head):
+                key_start = engine_key.index(_END_OF_NAMESPACE) + 2
+                namespace_head = engine_key[:key_start]
+                namespace = tuple(namespace_head[:-2].split(_SEP))
+            # Built as _item() builds an Item, inline: this loop is the cost
+            # of a large page.
+            item: SearchItem = new(SearchItem)
+            item.value = next(decoded) if value is None else value
+            item.key = engine_key[key_start:]
+            item.namespace = namespace
+            item.created_at = created = epoch + created_us * microsecond
+            item.updated_at = (
+                created
+                if updated_us == created_us
+                else epoch + updated_us * microsecond
             )
+            item.score = scores.get(engine_key)
+            results.append(item)
             if ttl_minutes and to_refresh is not None:
                 to_refresh[engine_key] = ttl_minutes
         return results
@@ -873,16 +997,15 @@ class PrefixStoreBackedStore(BaseStore):
                 if not spec:
                     yield key, raw, None
                     continue
-                value = orjson.loads(raw[_HEADER.size :])
+                value = orjson.loads(_body(raw))
                 if _matches(value, spec):
                     yield key, raw, value
 
     def _filtered(
         self, prefix: str, spec: Mapping[str, Any]
     ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
-        body = _HEADER.size
         for engine_key, raw in self._engine.items(prefix):
-            value = orjson.loads(raw[body:])
+            value = orjson.loads(_body(raw))
             if _matches(value, spec):
                 yield engine_key, raw, value
 
@@ -1129,15 +1252,7 @@ def _check_op(op: object) -> bytes | None:
         if len(labels) == 0:
             raise InvalidNamespaceError("namespace cannot be empty")
         _check_key(op.key)
-        if (
-            op.index is not None
-            and op.index is not False
-            and not isinstance(op.index, list)
-        ):
-            raise TypeError(
-                f"index must be None, False or a list of field paths, "
-                f"not {_type_name(op.index)}"
-            )
+        _check_index(op.index)
         if op.value is not None:
             _check_ttl_minutes(op.ttl, "ttl")
             return _encode_value(op.value)

@@ -27,9 +27,11 @@ except ImportError:
 from langgraph.store.base import (
     GetOp,
     InvalidNamespaceError,
+    Item,
     ListNamespacesOp,
     MatchCondition,
     PutOp,
+    SearchItem,
     SearchOp,
 )
 
@@ -168,6 +170,28 @@ def test_batch_validates_every_op_and_writes_nothing(store, bad_namespace, kind)
     with pytest.raises(InvalidNamespaceError):
         asyncio.run(store.abatch([good_put, bad]))
     assert store.get(("ok",), "k") is None
+
+
+class _EqualityRaises:
+    def __eq__(self, other):
+        raise RuntimeError("compared")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    "bad_namespace",
+    [("a.b",), ("",), ("a", ""), ("a", 1), ("a\x00b",), ("a\x00", "b"), (None,)]
+    + [("a", _EqualityRaises())],
+)
+def test_get_and_put_check_namespaces_as_batch_does(store, bad_namespace):
+    # get() and put() check a namespace on its joined text, not label by
+    # label: every bad label must still raise, with LangGraph's error type.
+    with pytest.raises(InvalidNamespaceError):
+        store.get(bad_namespace, "k")
+    with pytest.raises(InvalidNamespaceError):
+        store.put(bad_namespace, "k", {"v": 1})
+    assert store.search(()) == []
 
 
 def test_a_label_with_the_separator_cannot_reach_another_namespace(store):
@@ -373,6 +397,27 @@ def test_search_items_carry_timestamps(store):
     found = store.search(("a",))[0]
     assert (found.created_at, found.updated_at) == (item.created_at, item.updated_at)
     assert found.score is None
+
+
+@pytest.mark.parametrize("ttl", [None, 5])
+def test_every_header_layout_reads_back_in_get_search_and_filters(make_store, ttl):
+    # The record header is 8 to 24 bytes, by whether updated_at differs from
+    # created_at and whether there is a ttl: each layout must decode alike
+    # on every read path.
+    store = make_store()
+    store.put(("a",), "once", {"v": 1}, ttl=ttl)
+    store.put(("a",), "twice", {"v": 1}, ttl=ttl)
+    time.sleep(0.002)  # distinct microsecond timestamps, not a timing assertion
+    store.put(("a",), "twice", {"v": 2}, ttl=ttl)
+    once, twice = store.get(("a",), "once"), store.get(("a",), "twice")
+    assert once.created_at == once.updated_at
+    assert twice.created_at < twice.updated_at
+    assert (once.value, twice.value) == ({"v": 1}, {"v": 2})
+    for found in (store.search(("a",)), store.search(("a",), filter={"v": {"$gt": 0}})):
+        assert [(i.key, i.value, i.created_at, i.updated_at) for i in found] == [
+            (i.key, i.value, i.created_at, i.updated_at) for i in (once, twice)
+        ]
+    assert type(once) is Item and type(store.search(("a",))[0]) is SearchItem
 
 
 # -------------------------------------------------------- list_namespaces
