@@ -105,8 +105,8 @@ struct visit_frame {
 struct rx_iter_buffers {
     struct rx_iter_frame *stack;
     size_t stack_cap;
-    unsigned char *buf, *prefix, *staged, *resume;
-    size_t buf_cap, prefix_cap, staged_cap, resume_cap;
+    unsigned char *buf, *prefix, *staged, *resume, *bound;
+    size_t buf_cap, prefix_cap, staged_cap, resume_cap, bound_cap;
 };
 
 struct rx_tree {
@@ -1382,7 +1382,7 @@ static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, i
 static size_t buffers_size(const struct rx_iter_buffers *b)
 {
     return b->stack_cap * sizeof *b->stack + b->buf_cap + b->prefix_cap + b->staged_cap +
-           b->resume_cap;
+           b->resume_cap + b->bound_cap;
 }
 
 static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
@@ -1398,6 +1398,8 @@ static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
         a->free_fn(a->ctx, b->staged, b->staged_cap);
     if (b->resume)
         a->free_fn(a->ctx, b->resume, b->resume_cap);
+    if (b->bound)
+        a->free_fn(a->ctx, b->bound, b->bound_cap);
 }
 
 static void drop_spare_buffers(rx_tree *t)
@@ -1444,6 +1446,8 @@ void rx_iter_init(rx_iter *it, rx_tree *tree)
     it->staged_cap = b->staged_cap;
     it->resume = b->resume;
     it->resume_cap = b->resume_cap;
+    it->bound = b->bound;
+    it->bound_cap = b->bound_cap;
     if (it->staged == NULL) {
         /* a seek swaps staged and prefix; set_prefix comes first and fills
          * staged, so hand it the free one */
@@ -1470,6 +1474,8 @@ void rx_iter_release(rx_iter *it)
     mine.staged_cap = it->staged_cap;
     mine.resume = it->resume;
     mine.resume_cap = it->resume_cap;
+    mine.bound = it->bound;
+    mine.bound_cap = it->bound_cap;
     /* Keep them for the next iterator unless another one's are kept
      * already, or they are big next to the tree: a program holding many
      * small stores, or one that once listed a very deep key, should not
@@ -1492,6 +1498,19 @@ int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
     if (set_bytes(it->tree, &it->staged, &it->staged_cap, &it->staged_len, prefix, len) != RX_OK)
         return RX_ENOMEM;
     it->prefix_staged = 1;
+    return RX_OK;
+}
+
+int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len, int inclusive)
+{
+    if (set_bytes(it->tree, &it->bound, &it->bound_cap, &it->bound_len, NONNULL(key), len) !=
+        RX_OK)
+        return RX_ENOMEM;
+    it->has_bound = 1;
+    it->bound_inclusive = inclusive != 0;
+    /* the key returned last was not checked against this bound */
+    it->bound_match = 0;
+    it->written = 0;
     return RX_OK;
 }
 
@@ -1542,6 +1561,7 @@ static int reseek(rx_iter *it)
     it->base = 0;
     it->emitted = 0;
     it->exhausted = 0;
+    it->written = 0; /* the seek rewrites the buffer: check the next key whole */
     it->version = it->tree->version;
     switch (it->resume_op) {
     case RX_SEEK_FIRST:
@@ -1674,6 +1694,7 @@ int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len)
         }
         it->resume_op = it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX;
         it->emitted = 0;
+        it->written = 0;
         return RX_OK;
     }
     return seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len);
@@ -1686,10 +1707,47 @@ size_t rx_iter_prefix_count(const rx_iter *it)
     return it->depth > it->base ? it->stack[it->base].node->count : 0;
 }
 
+/* Whether the key in the first `len` bytes of the buffer lies beyond the
+ * end bound (rx_iter_set_end).  Keys come in order, so this is decided by
+ * where the key first differs from the bound.  The key returned last
+ * shared bound_match bytes with the bound and was within it; when the new
+ * key keeps more than that of it (buffer bytes below `written` are
+ * unchanged since), it differs from the bound at the same byte, the same
+ * way, and needs no comparison at all.  In a listing of neighbouring keys
+ * that is most keys: only a step that rewrites the bytes at or above the
+ * point where the path leaves the bound's compares, and then only from
+ * `written` on. */
+static int past_bound(rx_iter *it, size_t len)
+{
+    const unsigned char *key = it->buf, *bound = NONNULL(it->bound);
+    size_t from = it->written < len ? it->written : len;
+    size_t blen = it->bound_len, n = len < blen ? len : blen, i;
+    int cmp;
+    it->written = len;
+    if (from > it->bound_match)
+        return 0;
+    for (i = from; i < n && key[i] == bound[i]; i++)
+        ;
+    it->bound_match = i;
+    if (i < n)
+        cmp = key[i] < bound[i] ? -1 : 1;
+    else
+        cmp = len < blen ? -1 : (len > blen ? 1 : 0);
+    if (cmp == 0)
+        return !it->bound_inclusive;
+    return it->backward ? cmp < 0 : cmp > 0;
+}
+
 /* Makes the first `end` bytes of the buffer the iterator's answer (it has
- * the prefix: the walk never leaves the prefix's subtree, see set_base). */
+ * the prefix: the walk never leaves the prefix's subtree, see set_base),
+ * or, past the end bound, ends the walk and returns 0. */
 static int emit(rx_iter *it, size_t end, void *value)
 {
+    if (it->has_bound && past_bound(it, end)) {
+        /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
+        exhaust(it);
+        return 0;
+    }
     it->key = it->buf;
     it->key_len = end;
     it->value = value;
@@ -1799,6 +1857,8 @@ static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx
 {
     size_t end = f->end;
     it->buf[end] = byte;
+    if (end < it->written)
+        it->written = end; /* for past_bound: the key changes from here on */
     if (child->num_children == 0 && child->has_value) {
         size_t plen = child->prefix_len, key_len = end + 1 + plen;
         if (plen) {
