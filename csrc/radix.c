@@ -1151,44 +1151,6 @@ size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t 
     return ref ? (*ref)->count : 0;
 }
 
-size_t rx_count_below(const rx_tree *tree, const unsigned char *key, size_t len)
-{
-    /* The descent of a seek, adding up what it passes on its left: a
-     * subtree that sorts wholly before key, a node whose own key is a
-     * proper prefix of key, and the children branching off below key's
-     * byte (each child's count is in its header, so no subtree is walked).
-     * It compares bytes rather than testing a match, to know on which side
-     * a diverging subtree lies: descend_step only says that it diverges. */
-    rx_node *n = tree->root;
-    size_t start = 0, below = 0;
-    key = NONNULL(key);
-    while (n) {
-        size_t plen = n->prefix_len, rest = len - start, end;
-        int cmp = compare_bytes(node_prefix(n), key + start, rest < plen ? rest : plen);
-        rx_node *child, **ref;
-        unsigned char b, byte;
-        int slot;
-        if (cmp < 0)
-            return below + n->count; /* all of it sorts before key */
-        if (cmp > 0 || rest < plen)
-            return below; /* all of it is key's extensions or sorts after */
-        end = start + plen;
-        if (end == len)
-            return below; /* n's key is key; its children extend it */
-        below += n->has_value; /* n's key is a proper prefix of key */
-        b = key[end];
-        for (slot = next_slot(n, -1, &child, &byte); slot >= 0 && byte < b;
-             slot = next_slot(n, slot, &child, &byte))
-            below += child->count;
-        ref = child_ref(n, b);
-        if (ref == NULL)
-            return below;
-        n = *ref;
-        start = end + 1;
-    }
-    return below;
-}
-
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
                       size_t *match_len, void **value)
 {

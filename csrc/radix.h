@@ -108,14 +108,6 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len,
 size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                        size_t len);
 
-/* Number of keys that sort before key (its rank among the keys), so the
- * keys in [lo, hi) number rx_count_below(hi) - rx_count_below(lo) when lo
- * <= hi, and the keys before every extension of a prefix p number
- * rx_count_below(p) + rx_count_prefix(p).  From the per-node counts, with
- * no walk over the keys: O(len) nodes, each adding up the counts of its
- * children below key's byte (at most 255 of them). */
-size_t rx_count_below(const rx_tree *tree, const unsigned char *key, size_t len);
-
 /* Longest stored key that is a prefix of key (key itself included).
  * Returns 1 with its length in *match_len and value in *value, else 0. */
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,

@@ -95,7 +95,6 @@ from memstore._radix cimport (
     rx_check,
     rx_check_stats,
     rx_clear,
-    rx_count_below,
     rx_count_prefix,
     rx_find,
     rx_find_many,
@@ -2374,11 +2373,6 @@ cdef enum:
     _VALUES = 1
     _ITEMS = 2
 
-# StoreIterator.hint at or below this: a range listing whose size is
-# counted on demand; hint is then _HINT_PENDING minus the steps taken.
-cdef enum:
-    _HINT_PENDING = -2
-
 # What StoreIterator._group decides about a key with the delimiter.
 cdef enum:
     _TAKE = 0  # list it, or the group it rolls up into
@@ -2526,7 +2520,6 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     cdef int rc
     cdef rx_seek_op op
     cdef StoreIterator self
-    prefix_owner = None
     _check_optional_str(prefix, "prefix")
     after_owner = _option_bytes(start_after, "start_after")
     start_owner = _option_bytes(start, "start")
@@ -2615,14 +2608,8 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         # Every key with the prefix will be listed.  With a bound, a
         # delimiter or a cursor the prefix's count is only an upper bound,
         # maybe a huge one (3 groups over 10^5 keys), and list() would
-        # allocate that much: no such hint then.
+        # allocate that much: no hint then.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
-    elif not self.ranged and after_owner is None:
-        # A range: its exact size is two ranks (rx_count_below), found only
-        # if asked (list() asks once, before the first step; a loop that
-        # breaks early never does).  Until then hint counts the steps taken.
-        self.hint = _HINT_PENDING
-        self.hint_range = (prefix_owner if prefix_size else None, start_owner, stop_owner)
     return self
 
 
@@ -2641,8 +2628,7 @@ cdef class StoreIterator:
     cdef TrieStoreBase store
     cdef rx_iter it
     cdef Py_ssize_t remaining  # entries still allowed by limit; -1: no limit
-    cdef Py_ssize_t hint       # keys still expected, -1 when unknown (see _HINT_PENDING)
-    cdef object hint_range     # (prefix, start, stop) owners while hint is pending
+    cdef Py_ssize_t hint       # keys still expected, -1 when unknown
     cdef int kind
     cdef bint reverse          # listing in descending order
     cdef bint ready            # it was initialised (so release it)
@@ -2696,8 +2682,6 @@ cdef class StoreIterator:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
-        elif self.hint <= _HINT_PENDING:
-            self.hint -= 1  # a range's size not counted yet: count the steps
         return True
 
     cdef inline int _next_key(self) except -1:
@@ -2828,43 +2812,11 @@ cdef class StoreIterator:
             rx_iter_release(&self.it)
 
     def __length_hint__(self):
-        if self.hint <= _HINT_PENDING:
-            self.hint = self._range_size(_HINT_PENDING - self.hint)
-            self.hint_range = None
         if self.hint < 0:
             return NotImplemented
         if self.remaining >= 0 and self.remaining < self.hint:
             return self.remaining
         return self.hint
-
-    cdef Py_ssize_t _range_size(self, Py_ssize_t taken):
-        """Keys of the range listing still to come, less `taken` steps
-        already made: the keys with the prefix in [start, stop), from ranks
-        (the keys past every extension of the prefix rank at its rank plus
-        its count).  O(length of the bounds); the tree as it is now."""
-        cdef rx_tree *tree = self.store.tree
-        cdef const unsigned char *data
-        cdef size_t size, r
-        cdef size_t lower = 0
-        cdef size_t upper = rx_size(tree)
-        prefix_owner, start_owner, stop_owner = self.hint_range
-        if prefix_owner is not None:
-            _owner_bytes(<PyObject *>prefix_owner, &data, &size)
-            lower = rx_count_below(tree, data, size)
-            upper = lower + rx_count_prefix(tree, data, size)
-        if start_owner is not None:
-            _owner_bytes(<PyObject *>start_owner, &data, &size)
-            r = rx_count_below(tree, data, size)
-            if r > lower:
-                lower = r
-        if stop_owner is not None:
-            _owner_bytes(<PyObject *>stop_owner, &data, &size)
-            r = rx_count_below(tree, data, size)
-            if r < upper:
-                upper = r
-        if upper <= lower + <size_t>taken:
-            return 0
-        return <Py_ssize_t>(upper - lower - <size_t>taken)
 
     def send(self, value):
         """Generator protocol: the next item (``value`` is ignored)."""

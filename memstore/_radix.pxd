@@ -52,8 +52,6 @@ cdef extern from "radix.h":
 
     size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                            size_t len)
-    size_t rx_count_below(const rx_tree *tree, const unsigned char *key,
-                          size_t len)
     int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,
                           size_t len, size_t *match_len, void **value)
     size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix,

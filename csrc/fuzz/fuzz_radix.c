@@ -8,7 +8,6 @@
  *
  * What is exercised:
  *   - insert / overwrite / remove / find / find_many / count_prefix /
- *     count_below /
  *     longest_prefix / visit_values (each value once, early stop, and no
  *     allocation at all), insert with a length over RX_MAX_KEY_LEN,
  *   - remove_prefix and clear with a release callback that checks every
@@ -922,11 +921,6 @@ static void do_count(fz *F, const key_t_ *k)
     TRACE(" -> %zu\n", got);
     if (got != hi - lo)
         die("rx_count_prefix %zu, model %zu", got, hi - lo);
-    /* the same key as a rank: the keys before it */
-    got = rx_count_below(F->t, k->arg, k->n);
-    TRACE("count_below -> %zu\n", got);
-    if (got != lo)
-        die("rx_count_below %zu, model %zu", got, lo);
 }
 
 static void do_longest(fz *F, const key_t_ *k)

@@ -1159,13 +1159,6 @@ static void test_iter_skip_prefix_model(void)
         for (j = 0; j < kn; j++)
             k[j] = alphabet[rng_below(&rng, 4)];
         t_where("round %lu", (unsigned long)round);
-        /* ranks, for rx_count_below: the seek target, the prefix, a key */
-        CHECK_EQ(rx_count_below(t, k, kn), m_lower(&m, k, kn, 0));
-        CHECK_EQ(rx_count_below(t, p, pn), m_lower(&m, p, pn, 0));
-        if (m.n) {
-            const m_entry *e = &m.e[rng_below(&rng, m.n)];
-            CHECK_EQ(rx_count_below(t, e->k, e->n), m_lower(&m, e->k, e->n, 0));
-        }
         rx_iter_init(&it, t);
         CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
         if (rng_chance(&rng, 1, 2)) {
@@ -1632,8 +1625,6 @@ static void test_iter_end_bound_digits(void)
             hin = 1 + rng_below(&rng, 5);
         from = m_lower(&m, lo, lon, 0);
         to = m_lower(&m, hi, hin, 0);
-        CHECK_EQ(rx_count_below(t, lo, lon), from); /* ranks: the range's size */
-        CHECK_EQ(rx_count_below(t, hi, hin), to);
         for (backward = 0; backward < 2; backward++) {
             rx_iter it;
             t_where("round %lu, [%.*s, %.*s) %s", (unsigned long)round, (int)lon, lo,
@@ -1704,46 +1695,6 @@ static void test_iter_end_bound_digits(void)
     FREE_TREE(t, &a);
 }
 
-/* rx_count_below on wide nodes (N48 and N256 sum their children by
- * scanning bytes): a tree of raw two- and three-byte keys, each node
- * filled to a different width, ranked against the model for every
- * two-byte string and its one-byte prefixes. */
-static void test_count_below_wide(void)
-{
-    t_alloc a;
-    rx_tree *t = t_new_tree(&a);
-    model m;
-    t_rng rng;
-    unsigned char k[3];
-    int x, y;
-    m_init(&m);
-    rng_seed(&rng, t_seed ^ 0xc0b);
-    for (x = 0; x < 256; x++) {
-        int width = x < 4 ? 3 : x < 20 ? 14 : x < 60 ? 40 : x < 100 ? 200 : 0;
-        k[0] = (unsigned char)x;
-        if (x % 7 == 0)
-            put(t, &m, k, 1, (uintptr_t)x + 1);
-        for (y = 0; y < width; y++) {
-            k[1] = (unsigned char)rng_below(&rng, 256);
-            k[2] = (unsigned char)y;
-            put(t, &m, k, 2 + (y & 1), (uintptr_t)(x * 1000 + y + 2));
-        }
-    }
-    for (x = 0; x < 256 && !t_failures(); x++) {
-        k[0] = (unsigned char)x;
-        CHECK_EQ(rx_count_below(t, k, 1), m_lower(&m, k, 1, 0));
-        for (y = 0; y < 256; y++) {
-            k[1] = (unsigned char)y;
-            if (!CHECK_EQ(rx_count_below(t, k, 2), m_lower(&m, k, 2, 0)))
-                break;
-        }
-    }
-    CHECK_EQ(rx_count_below(t, NULL, 0), 0);
-    CHECK_TREE(t, &m);
-    m_free(&m);
-    FREE_TREE(t, &a);
-}
-
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -1766,5 +1717,4 @@ void run_iter_tests(void)
     t_run("iter_skip_prefix_cases", test_iter_skip_prefix_cases);
     t_run("iter_skip_prefix_model", test_iter_skip_prefix_model);
     t_run("iter_end_bound_digits", test_iter_end_bound_digits);
-    t_run("count_below_wide", test_count_below_wide);
 }
