@@ -1623,6 +1623,7 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
     if (it->prefix_staged)
         apply_staged_prefix(it);
     it->seeked = 1;
+    it->skipping = 0;
     it->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     if (op == RX_SEEK_FIRST || op == RX_SEEK_LAST) {
         len = 0; /* key is ignored, and may be anything */
@@ -1695,9 +1696,13 @@ int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len)
         it->resume_op = it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX;
         it->emitted = 0;
         it->written = 0;
+        it->skipping = 1;
         return RX_OK;
     }
-    return seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len);
+    if (seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len) != RX_OK)
+        return RX_ENOMEM;
+    it->skipping = 1;
+    return RX_OK;
 }
 
 size_t rx_iter_prefix_count(const rx_iter *it)
@@ -1752,13 +1757,19 @@ static int emit(rx_iter *it, size_t end, void *value)
     it->key_len = end;
     it->value = value;
     it->emitted = 1;
+    it->skipping = 0;
     return 1;
 }
 
 /* In a big tree built in random order every node the walk enters is a
  * cache miss, and the walk alone cannot overlap them: a node is only found
  * by reading its parent.  Siblings are known early, though, so the walk
- * requests a child's header this many steps before entering it... */
+ * requests a child's header this many steps before entering it (except on
+ * the way to the first key after rx_iter_skip_prefix: a directory-style
+ * listing takes one key of a group and skips the rest, so the siblings of
+ * that descent are mostly never read, and requesting eight of them per
+ * level cost more than the descent itself; a frame left without its window
+ * starts it at its next step)... */
 #define ITER_PREFETCH 8
 /* ...and this many steps before, when that header has most likely arrived,
  * the rest of what entering the child will read: its child array, prefix
@@ -1913,7 +1924,8 @@ static int next_forward(rx_iter *it)
             }
         }
         f->pos = slot;
-        prefetch_siblings(f, n, slot, 0);
+        if (!it->skipping)
+            prefetch_siblings(f, n, slot, 0);
         rc = enter_child(it, f, child, byte, 0);
         if (rc != 0)
             return rc;
@@ -1951,7 +1963,8 @@ static int next_backward(rx_iter *it)
             continue;
         }
         f->pos = slot;
-        prefetch_siblings(f, n, slot, 1);
+        if (!it->skipping)
+            prefetch_siblings(f, n, slot, 1);
         rc = enter_child(it, f, child, byte, 1);
         if (rc != 0)
             return rc;

@@ -194,6 +194,7 @@ typedef struct rx_iter {
     int emitted;    /* a key was returned since the last seek */
     int seeked;     /* rx_iter_seek was called: the direction is known */
     int exhausted;  /* no more keys in this direction */
+    int skipping;   /* a skip since the last key: no sibling prefetch */
 } rx_iter;
 
 /* Prepares an iterator over tree, positioned nowhere (next returns 0 until
