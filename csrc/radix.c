@@ -1268,6 +1268,35 @@ static int set_bytes(rx_tree *t, unsigned char **buf, size_t *cap, size_t *len,
     return RX_OK;
 }
 
+/* Copies n bytes (node prefixes: usually a few) where a call to memcpy
+ * costs more than the copy: every step of a listing copies one prefix.
+ * Up to 16 bytes it is two fixed-size, overlapping moves (which compilers
+ * inline), never writing outside dst[0, n). */
+static RX_ALWAYS_INLINE void copy_short(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, src, 8);
+        memcpy(&tail, src + n - 8, 8);
+        memcpy(dst, &head, 8);
+        memcpy(dst + n - 8, &tail, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t head, tail;
+        memcpy(&head, src, 4);
+        memcpy(&tail, src + n - 4, 4);
+        memcpy(dst, &head, 4);
+        memcpy(dst + n - 4, &tail, 4);
+    } else if (n < 4) {
+        if (n > 0) {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
 /* Enters node n, whose prefix starts at key offset `start` (the branch byte
  * before it is already in the buffer). */
 static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
@@ -1280,7 +1309,7 @@ static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
         (it->depth + 1 > it->stack_cap &&
          grow_buffer(it->tree, (void **)&it->stack, &it->stack_cap, it->depth + 1, sizeof *f) != RX_OK))
         return RX_ENOMEM;
-    memcpy(it->buf + start, node_prefix(n), n->prefix_len);
+    copy_short(it->buf + start, node_prefix(n), n->prefix_len);
     f = &it->stack[it->depth++];
     f->node = n;
     f->end = end;
@@ -1876,7 +1905,7 @@ static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx
             if (key_len > it->buf_cap &&
                 grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, key_len, 1) != RX_OK)
                 goto nomem;
-            memcpy(it->buf + end + 1, node_prefix(child), plen);
+            copy_short(it->buf + end + 1, node_prefix(child), plen);
         }
         return emit(it, key_len, child->value);
     }

@@ -2641,12 +2641,8 @@ cdef class StoreIterator:
     cdef size_t delim_size     # 0: no delimiter
     cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
     cdef object after_owner    # forward delimiter listing: start_after, for groups
-    # The group last listed or passed over: forward its successor, reversed
-    # the group itself, the target of the seek that skips its keys.  A C
-    # buffer (PyMem), grown as needed: a Python object per listing would
-    # cost more than the rest of a short listing.
-    cdef unsigned char *group
-    cdef size_t group_cap
+    # The group last listed or passed over is the first group_len bytes of
+    # it.key (no copy: see _skip_group), skipped at the next step.
     cdef size_t group_len      # length of the group pending a skip; 0: none
 
     def __cinit__(self):
@@ -2658,7 +2654,6 @@ cdef class StoreIterator:
     def __dealloc__(self):
         if self.ready:
             rx_iter_release(&self.it)
-        PyMem_Free(self.group)
 
     def __iter__(self):
         return self
@@ -2722,7 +2717,7 @@ cdef class StoreIterator:
         if found < 0:
             return _TAKE
         group_len = self.prefix_size + <size_t>found + self.delim_size
-        self._remember_group(key, group_len)
+        self.group_len = group_len  # skipped at the next step (_skip_group)
         if self.after_owner is not None:
             # Forward with start_after: the first group met may sort at or
             # before it (start_after inside the group), and is not listed.
@@ -2731,29 +2726,20 @@ cdef class StoreIterator:
                 return _SKIP
         return _TAKE
 
-    cdef int _remember_group(self, const unsigned char *key, size_t group_len) except -1:
-        """Keeps the seek target that skips the group key[:group_len]."""
-        cdef unsigned char *grown
-        if group_len > self.group_cap:
-            grown = <unsigned char *>PyMem_Realloc(self.group, group_len)
-            if grown is NULL:
-                raise MemoryError("out of memory while iterating")
-            self.group = grown
-            self.group_cap = group_len
-        memcpy(self.group, key, group_len)
-        self.group_len = group_len
-        return 0
-
     cdef int _skip_group(self) except -1:
-        """Moves past every key of the group remembered by _remember_group,
-        in the listing's direction.  Standing on one of its keys, the C
-        iterator only climbs out of the group's subtree, with no descent
-        from the root.  Keys written into the group since it was listed are
-        skipped too (after a change it seeks), so a group is never listed
-        twice."""
+        """Moves past every key of the group just listed (the first
+        group_len bytes of the C iterator's key), in the listing's direction.
+        Standing on one of its keys, the C iterator only climbs out of the
+        group's subtree, with no descent from the root.  Keys written into
+        the group since it was listed are skipped too (after a change it
+        seeks), so a group is never listed twice.  The group is passed as
+        it.key itself, which rx_iter_skip_prefix copies before it moves: the
+        key stays valid until the next call on the C iterator, and nothing
+        but this one calls it in between, whatever the caller did to the
+        store."""
         cdef size_t n = self.group_len
         self.group_len = 0
-        if rx_iter_skip_prefix(&self.it, self.group, n) != RX_OK:
+        if rx_iter_skip_prefix(&self.it, self.it.key, n) != RX_OK:
             raise MemoryError("out of memory while iterating")
         return 0
 
