@@ -105,8 +105,8 @@ struct visit_frame {
 struct rx_iter_buffers {
     struct rx_iter_frame *stack;
     size_t stack_cap;
-    unsigned char *buf, *prefix, *staged, *resume;
-    size_t buf_cap, prefix_cap, staged_cap, resume_cap;
+    unsigned char *buf, *prefix, *staged, *resume, *bound;
+    size_t buf_cap, prefix_cap, staged_cap, resume_cap, bound_cap;
 };
 
 struct rx_tree {
@@ -1268,6 +1268,35 @@ static int set_bytes(rx_tree *t, unsigned char **buf, size_t *cap, size_t *len,
     return RX_OK;
 }
 
+/* Copies n bytes (node prefixes: usually a few) where a call to memcpy
+ * costs more than the copy: every step of a listing copies one prefix.
+ * Up to 16 bytes it is two fixed-size, overlapping moves (which compilers
+ * inline), never writing outside dst[0, n). */
+static RX_ALWAYS_INLINE void copy_short(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, src, 8);
+        memcpy(&tail, src + n - 8, 8);
+        memcpy(dst, &head, 8);
+        memcpy(dst + n - 8, &tail, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t head, tail;
+        memcpy(&head, src, 4);
+        memcpy(&tail, src + n - 4, 4);
+        memcpy(dst, &head, 4);
+        memcpy(dst + n - 4, &tail, 4);
+    } else if (n < 4) {
+        if (n > 0) {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
 /* Enters node n, whose prefix starts at key offset `start` (the branch byte
  * before it is already in the buffer). */
 static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
@@ -1280,7 +1309,7 @@ static int push_frame(rx_iter *it, rx_node *n, size_t start, int pos)
         (it->depth + 1 > it->stack_cap &&
          grow_buffer(it->tree, (void **)&it->stack, &it->stack_cap, it->depth + 1, sizeof *f) != RX_OK))
         return RX_ENOMEM;
-    memcpy(it->buf + start, node_prefix(n), n->prefix_len);
+    copy_short(it->buf + start, node_prefix(n), n->prefix_len);
     f = &it->stack[it->depth++];
     f->node = n;
     f->end = end;
@@ -1382,7 +1411,7 @@ static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, i
 static size_t buffers_size(const struct rx_iter_buffers *b)
 {
     return b->stack_cap * sizeof *b->stack + b->buf_cap + b->prefix_cap + b->staged_cap +
-           b->resume_cap;
+           b->resume_cap + b->bound_cap;
 }
 
 static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
@@ -1398,6 +1427,8 @@ static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
         a->free_fn(a->ctx, b->staged, b->staged_cap);
     if (b->resume)
         a->free_fn(a->ctx, b->resume, b->resume_cap);
+    if (b->bound)
+        a->free_fn(a->ctx, b->bound, b->bound_cap);
 }
 
 static void drop_spare_buffers(rx_tree *t)
@@ -1444,6 +1475,8 @@ void rx_iter_init(rx_iter *it, rx_tree *tree)
     it->staged_cap = b->staged_cap;
     it->resume = b->resume;
     it->resume_cap = b->resume_cap;
+    it->bound = b->bound;
+    it->bound_cap = b->bound_cap;
     if (it->staged == NULL) {
         /* a seek swaps staged and prefix; set_prefix comes first and fills
          * staged, so hand it the free one */
@@ -1470,6 +1503,8 @@ void rx_iter_release(rx_iter *it)
     mine.staged_cap = it->staged_cap;
     mine.resume = it->resume;
     mine.resume_cap = it->resume_cap;
+    mine.bound = it->bound;
+    mine.bound_cap = it->bound_cap;
     /* Keep them for the next iterator unless another one's are kept
      * already, or they are big next to the tree: a program holding many
      * small stores, or one that once listed a very deep key, should not
@@ -1492,6 +1527,19 @@ int rx_iter_set_prefix(rx_iter *it, const unsigned char *prefix, size_t len)
     if (set_bytes(it->tree, &it->staged, &it->staged_cap, &it->staged_len, prefix, len) != RX_OK)
         return RX_ENOMEM;
     it->prefix_staged = 1;
+    return RX_OK;
+}
+
+int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len, int inclusive)
+{
+    if (set_bytes(it->tree, &it->bound, &it->bound_cap, &it->bound_len, NONNULL(key), len) !=
+        RX_OK)
+        return RX_ENOMEM;
+    it->has_bound = 1;
+    it->bound_inclusive = inclusive != 0;
+    /* the key returned last was not checked against this bound */
+    it->bound_match = 0;
+    it->written = 0;
     return RX_OK;
 }
 
@@ -1542,6 +1590,7 @@ static int reseek(rx_iter *it)
     it->base = 0;
     it->emitted = 0;
     it->exhausted = 0;
+    it->written = 0; /* the seek rewrites the buffer: check the next key whole */
     it->version = it->tree->version;
     switch (it->resume_op) {
     case RX_SEEK_FIRST:
@@ -1603,6 +1652,7 @@ int rx_iter_seek(rx_iter *it, rx_seek_op op, const unsigned char *key, size_t le
     if (it->prefix_staged)
         apply_staged_prefix(it);
     it->seeked = 1;
+    it->skipping = 0;
     it->backward = op == RX_SEEK_LAST || op == RX_SEEK_LE || op == RX_SEEK_LT;
     if (op == RX_SEEK_FIRST || op == RX_SEEK_LAST) {
         len = 0; /* key is ignored, and may be anything */
@@ -1674,9 +1724,14 @@ int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len)
         }
         it->resume_op = it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX;
         it->emitted = 0;
+        it->written = 0;
+        it->skipping = 1;
         return RX_OK;
     }
-    return seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len);
+    if (seek_to(it, it->backward ? RX_SEEK_LT : SEEK_PAST_PREFIX, group, len) != RX_OK)
+        return RX_ENOMEM;
+    it->skipping = 1;
+    return RX_OK;
 }
 
 size_t rx_iter_prefix_count(const rx_iter *it)
@@ -1686,21 +1741,64 @@ size_t rx_iter_prefix_count(const rx_iter *it)
     return it->depth > it->base ? it->stack[it->base].node->count : 0;
 }
 
+/* Whether the key in the first `len` bytes of the buffer lies beyond the
+ * end bound (rx_iter_set_end).  Keys come in order, so this is decided by
+ * where the key first differs from the bound.  The key returned last
+ * shared bound_match bytes with the bound and was within it; when the new
+ * key keeps more than that of it (buffer bytes below `written` are
+ * unchanged since), it differs from the bound at the same byte, the same
+ * way, and needs no comparison at all.  In a listing of neighbouring keys
+ * that is most keys: only a step that rewrites the bytes at or above the
+ * point where the path leaves the bound's compares, and then only from
+ * `written` on. */
+static int past_bound(rx_iter *it, size_t len)
+{
+    const unsigned char *key = it->buf, *bound = NONNULL(it->bound);
+    size_t from = it->written < len ? it->written : len;
+    size_t blen = it->bound_len, n = len < blen ? len : blen, i;
+    int cmp;
+    it->written = len;
+    if (from > it->bound_match)
+        return 0;
+    for (i = from; i < n && key[i] == bound[i]; i++)
+        ;
+    it->bound_match = i;
+    if (i < n)
+        cmp = key[i] < bound[i] ? -1 : 1;
+    else
+        cmp = len < blen ? -1 : (len > blen ? 1 : 0);
+    if (cmp == 0)
+        return !it->bound_inclusive;
+    return it->backward ? cmp < 0 : cmp > 0;
+}
+
 /* Makes the first `end` bytes of the buffer the iterator's answer (it has
- * the prefix: the walk never leaves the prefix's subtree, see set_base). */
+ * the prefix: the walk never leaves the prefix's subtree, see set_base),
+ * or, past the end bound, ends the walk and returns 0. */
 static int emit(rx_iter *it, size_t end, void *value)
 {
+    if (it->has_bound && past_bound(it, end)) {
+        /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
+        exhaust(it);
+        return 0;
+    }
     it->key = it->buf;
     it->key_len = end;
     it->value = value;
     it->emitted = 1;
+    it->skipping = 0;
     return 1;
 }
 
 /* In a big tree built in random order every node the walk enters is a
  * cache miss, and the walk alone cannot overlap them: a node is only found
  * by reading its parent.  Siblings are known early, though, so the walk
- * requests a child's header this many steps before entering it... */
+ * requests a child's header this many steps before entering it (except on
+ * the way to the first key after rx_iter_skip_prefix: a directory-style
+ * listing takes one key of a group and skips the rest, so the siblings of
+ * that descent are mostly never read, and requesting eight of them per
+ * level cost more than the descent itself; a frame left without its window
+ * starts it at its next step)... */
 #define ITER_PREFETCH 8
 /* ...and this many steps before, when that header has most likely arrived,
  * the rest of what entering the child will read: its child array, prefix
@@ -1799,13 +1897,15 @@ static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx
 {
     size_t end = f->end;
     it->buf[end] = byte;
+    if (end < it->written)
+        it->written = end; /* for past_bound: the key changes from here on */
     if (child->num_children == 0 && child->has_value) {
         size_t plen = child->prefix_len, key_len = end + 1 + plen;
         if (plen) {
             if (key_len > it->buf_cap &&
                 grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, key_len, 1) != RX_OK)
                 goto nomem;
-            memcpy(it->buf + end + 1, node_prefix(child), plen);
+            copy_short(it->buf + end + 1, node_prefix(child), plen);
         }
         return emit(it, key_len, child->value);
     }
@@ -1853,7 +1953,8 @@ static int next_forward(rx_iter *it)
             }
         }
         f->pos = slot;
-        prefetch_siblings(f, n, slot, 0);
+        if (!it->skipping)
+            prefetch_siblings(f, n, slot, 0);
         rc = enter_child(it, f, child, byte, 0);
         if (rc != 0)
             return rc;
@@ -1891,7 +1992,8 @@ static int next_backward(rx_iter *it)
             continue;
         }
         f->pos = slot;
-        prefetch_siblings(f, n, slot, 1);
+        if (!it->skipping)
+            prefetch_siblings(f, n, slot, 1);
         rc = enter_child(it, f, child, byte, 1);
         if (rc != 0)
             return rc;

@@ -183,11 +183,18 @@ typedef struct rx_iter {
     int prefix_staged;
     unsigned char *resume; /* target to seek again after a change */
     size_t resume_len, resume_cap;
+    unsigned char *bound; /* end bound (rx_iter_set_end) */
+    size_t bound_len, bound_cap;
+    size_t bound_match; /* bytes the key returned last shares with bound */
+    size_t written;     /* buffer bytes below this unchanged since that key */
+    int has_bound;
+    int bound_inclusive;
     int resume_op;  /* rx_seek_op used for the re-seek */
     int backward;   /* direction given by the last seek */
     int emitted;    /* a key was returned since the last seek */
     int seeked;     /* rx_iter_seek was called: the direction is known */
     int exhausted;  /* no more keys in this direction */
+    int skipping;   /* a skip since the last key: no sibling prefetch */
 } rx_iter;
 
 /* Prepares an iterator over tree, positioned nowhere (next returns 0 until
@@ -228,6 +235,20 @@ size_t rx_iter_prefix_count(const rx_iter *it);
  * buffer holds len bytes).  Otherwise it descends as a seek does (O(len)).
  * RX_OK, or RX_ENOMEM (then the iterator is exhausted). */
 int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len);
+
+/* Ends the listing at key (len bytes, copied): forward, rx_iter_next
+ * returns 0 instead of a key above it; backward, instead of a key below
+ * it; and key itself is returned only when inclusive is non-zero.  So a
+ * range [start, stop) is RX_SEEK_GE start with the bound stop, exclusive,
+ * and reversed RX_SEEK_LT stop with the bound start, inclusive.  Takes
+ * effect at the next step, applies in whichever direction the seeks give,
+ * and stays until replaced by another call or the iterator is released
+ * (rx_iter_init starts without one).  Once a step has met the bound the
+ * iterator is exhausted until the next seek.  Checking it costs a comparison only
+ * on the steps that rewrite the key at or above the byte where it leaves
+ * the bound, usually a few per listing.  RX_OK or RX_ENOMEM (then the
+ * iterator is unchanged). */
+int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len, int inclusive);
 
 /* Steps to the next key in the seek's direction.  Returns 1 with key,
  * key_len and value set, 0 when there is none, or RX_ENOMEM. */

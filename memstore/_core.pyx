@@ -105,6 +105,7 @@ from memstore._radix cimport (
     rx_iter_prefix_count,
     rx_iter_release,
     rx_iter_seek,
+    rx_iter_set_end,
     rx_iter_set_prefix,
     rx_iter_skip_prefix,
     rx_longest_prefix,
@@ -2381,11 +2382,11 @@ cdef enum:
 cdef extern from *:
     """
     /* Byte order of two strings, memcmp-style (<0, 0, >0); a proper prefix
-     * sorts first.  UTF-8 byte order is code-point order.  Runs once per
-     * key of a bounded listing, on keys a few dozen bytes long: inline, 8
-     * bytes at a time, it costs a fraction of a call to memcmp.  The first
-     * byte is tried alone: callers skip the bytes known to be equal, so it
-     * usually decides. */
+     * sorts first.  UTF-8 byte order is code-point order.  Compares the
+     * options of a listing and, in a delimited one, each group with
+     * start_after, on keys a few dozen bytes long: inline, 8 bytes at a
+     * time, it costs a fraction of a call to memcmp.  The first byte is
+     * tried alone: it usually decides. */
     static inline int ms_compare(const unsigned char *a, size_t na,
                                  const unsigned char *b, size_t nb)
     {
@@ -2500,15 +2501,19 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     """Validates the listing options and returns a positioned iterator.
 
     Forward, the first key is found with one seek to the larger of start
-    (>=) and start_after (>), and stop is the end bound each step checks;
-    reversed, the seek is < the smaller of stop and start_after, and start
-    the end bound.  The prefix restricts the C iterator itself."""
+    (>=) and start_after (>), and stop is the C iterator's end bound
+    (exclusive); reversed, the seek is < the smaller of stop and
+    start_after, and start the end bound (inclusive).  The prefix and the
+    bound restrict the C iterator itself, so a bounded listing steps as a
+    prefix listing does, with no check per key here."""
     cdef const unsigned char *data
     cdef size_t size
     cdef const unsigned char *prefix_data = NULL
     cdef size_t prefix_size = 0
     cdef const unsigned char *walk_data
     cdef size_t walk_size, shared
+    cdef const unsigned char *end_data
+    cdef size_t end_size
     cdef const unsigned char *stop_data
     cdef size_t stop_size
     cdef Py_ssize_t remaining
@@ -2545,7 +2550,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     # The C walk's own prefix: the user's, or longer when start and stop
     # share more, since every key in [start, stop) starts with what they
     # share.  The walk then ends by itself past the range's subtree, and
-    # the bound check per key compares only the bytes after that prefix.
+    # the bound check compares only the bytes after that prefix.
     walk_data = prefix_data
     walk_size = prefix_size
     if start_owner is not None and stop_owner is not None:
@@ -2565,13 +2570,14 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     # Where the listing starts (target; None for the prefix's first or
     # last key) and the bound that ends it (end_owner).
     target = None
+    end_owner = None
     if not reverse:
         op = RX_SEEK_GE
         target = start_owner
         if after_owner is not None and (target is None or _compare_owned(after_owner, target) >= 0):
             op = RX_SEEK_GT
             target = after_owner
-        self.end_owner = stop_owner
+        end_owner = stop_owner
         if delim_owner is not None and after_owner is not None:
             self.after_owner = after_owner  # groups at or before it are skipped
     else:
@@ -2582,13 +2588,14 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         target = stop_owner
         if after_owner is not None and (target is None or _compare_owned(after_owner, target) < 0):
             target = after_owner
-        self.end_owner = start_owner
-    if self.end_owner is not None:
-        _owner_bytes(<PyObject *>self.end_owner, &self.end_data, &self.end_size)
-        self.has_end = True
-        # every key listed starts with walk_data, so with these bytes of the bound
-        self.end_skip = ms_common(walk_data, walk_size, self.end_data, self.end_size)
-    self.ranged = self.has_end or delim_owner is not None
+        end_owner = start_owner
+    if end_owner is not None:
+        # Copied by the C iterator, which checks it as it steps: forward
+        # stop is excluded, reversed start included.
+        _owner_bytes(<PyObject *>end_owner, &end_data, &end_size)
+        if rx_iter_set_end(&self.it, end_data, end_size, reverse) != RX_OK:
+            raise MemoryError("out of memory while opening an iterator")
+    self.ranged = delim_owner is not None
 
     if target is None:
         rc = rx_iter_seek(&self.it, RX_SEEK_LAST if reverse else RX_SEEK_FIRST, NULL, 0)
@@ -2597,7 +2604,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         rc = rx_iter_seek(&self.it, op, data, size)
     if rc != RX_OK:
         raise MemoryError("out of memory while opening an iterator")
-    if target is None and not self.ranged:
+    if target is None and end_owner is None and not self.ranged:
         # Every key with the prefix will be listed.  With a bound, a
         # delimiter or a cursor the prefix's count is only an upper bound,
         # maybe a huge one (3 groups over 10^5 keys), and list() would
@@ -2625,25 +2632,17 @@ cdef class StoreIterator:
     cdef int kind
     cdef bint reverse          # listing in descending order
     cdef bint ready            # it was initialised (so release it)
-    # Range and delimiter listings (all unset for a plain prefix listing,
-    # whose steps then skip _next_entry altogether).
-    cdef bint ranged           # end bound or delimiter: steps go through _next_entry
-    cdef bint has_end          # keys are checked against end_data
-    cdef object end_owner      # owns end_data: stop (forward) or start (reversed)
-    cdef const unsigned char *end_data
-    cdef size_t end_size
-    cdef size_t end_skip       # leading bytes every key shares with end_data
+    # Delimiter listings (all unset for a plain prefix or range listing,
+    # whose steps then skip _next_entry altogether: the C iterator ends a
+    # range by itself, see rx_iter_set_end).
+    cdef bint ranged           # delimiter: steps go through _next_entry
     cdef object delim_owner    # owns delim_data
     cdef const unsigned char *delim_data
     cdef size_t delim_size     # 0: no delimiter
     cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
     cdef object after_owner    # forward delimiter listing: start_after, for groups
-    # The group last listed or passed over: forward its successor, reversed
-    # the group itself, the target of the seek that skips its keys.  A C
-    # buffer (PyMem), grown as needed: a Python object per listing would
-    # cost more than the rest of a short listing.
-    cdef unsigned char *group
-    cdef size_t group_cap
+    # The group last listed or passed over is the first group_len bytes of
+    # it.key (no copy: see _skip_group), skipped at the next step.
     cdef size_t group_len      # length of the group pending a skip; 0: none
 
     def __cinit__(self):
@@ -2655,7 +2654,6 @@ cdef class StoreIterator:
     def __dealloc__(self):
         if self.ready:
             rx_iter_release(&self.it)
-        PyMem_Free(self.group)
 
     def __iter__(self):
         return self
@@ -2670,8 +2668,8 @@ cdef class StoreIterator:
         if self.remaining == 0:
             self._finish()
             return False
-        # A plain prefix listing takes every key; only bounded and
-        # delimited ones pay for _next_entry's checks.
+        # A prefix or range listing takes every key the C iterator gives;
+        # only delimited ones pay for _next_entry's checks.
         if not (self._next_entry() if self.ranged else self._next_key()):
             self._finish()
             return False
@@ -2691,27 +2689,15 @@ cdef class StoreIterator:
         return rc
 
     cdef inline int _next_entry(self) except -1:
-        """_next_key for a bounded or delimited listing: 1 on the next key
-        within the bounds (or the group it rolls up into, see _group), 0
-        at the end."""
+        """_next_key for a delimited listing: 1 on the next key (or the
+        group it rolls up into, see _group), 0 at the end."""
         while True:
             if self.group_len:
                 self._skip_group()
             if not self._next_key():
                 return 0
-            if self.has_end and self._past_end():
-                return 0
             if self.delim_size == 0 or self._group() == _TAKE:
                 return 1
-
-    cdef inline bint _past_end(self) noexcept:
-        """Whether the current key is beyond the end bound: >= stop forward,
-        < start reversed.  The leading bytes every key shares with the
-        bound are not compared again."""
-        cdef size_t skip = self.end_skip
-        cdef int c = ms_compare(self.it.key + skip, self.it.key_len - skip,
-                                self.end_data + skip, self.end_size - skip)
-        return (c < 0) if self.reverse else (c >= 0)
 
     cdef int _group(self) except -1:
         """Rolls the current key up into its group when its rest after the
@@ -2731,7 +2717,7 @@ cdef class StoreIterator:
         if found < 0:
             return _TAKE
         group_len = self.prefix_size + <size_t>found + self.delim_size
-        self._remember_group(key, group_len)
+        self.group_len = group_len  # skipped at the next step (_skip_group)
         if self.after_owner is not None:
             # Forward with start_after: the first group met may sort at or
             # before it (start_after inside the group), and is not listed.
@@ -2740,29 +2726,20 @@ cdef class StoreIterator:
                 return _SKIP
         return _TAKE
 
-    cdef int _remember_group(self, const unsigned char *key, size_t group_len) except -1:
-        """Keeps the seek target that skips the group key[:group_len]."""
-        cdef unsigned char *grown
-        if group_len > self.group_cap:
-            grown = <unsigned char *>PyMem_Realloc(self.group, group_len)
-            if grown is NULL:
-                raise MemoryError("out of memory while iterating")
-            self.group = grown
-            self.group_cap = group_len
-        memcpy(self.group, key, group_len)
-        self.group_len = group_len
-        return 0
-
     cdef int _skip_group(self) except -1:
-        """Moves past every key of the group remembered by _remember_group,
-        in the listing's direction.  Standing on one of its keys, the C
-        iterator only climbs out of the group's subtree, with no descent
-        from the root.  Keys written into the group since it was listed are
-        skipped too (after a change it seeks), so a group is never listed
-        twice."""
+        """Moves past every key of the group just listed (the first
+        group_len bytes of the C iterator's key), in the listing's direction.
+        Standing on one of its keys, the C iterator only climbs out of the
+        group's subtree, with no descent from the root.  Keys written into
+        the group since it was listed are skipped too (after a change it
+        seeks), so a group is never listed twice.  The group is passed as
+        it.key itself, which rx_iter_skip_prefix copies before it moves: the
+        key stays valid until the next call on the C iterator, and nothing
+        but this one calls it in between, whatever the caller did to the
+        store."""
         cdef size_t n = self.group_len
         self.group_len = 0
-        if rx_iter_skip_prefix(&self.it, self.group, n) != RX_OK:
+        if rx_iter_skip_prefix(&self.it, self.it.key, n) != RX_OK:
             raise MemoryError("out of memory while iterating")
         return 0
 

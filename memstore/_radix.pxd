@@ -85,6 +85,8 @@ cdef extern from "radix.h":
     size_t rx_iter_prefix_count(const rx_iter *it)
     int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group,
                             size_t len)
+    int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len,
+                        int inclusive)
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)
 

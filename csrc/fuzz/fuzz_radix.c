@@ -20,8 +20,11 @@
  *     as a pointer into the iterator's own key) or of any string, before or
  *     after a seek (the next key must be the model's first key past the
  *     group, in the tree as it is at that next),
+ *   - rx_iter_set_end on the two iterators (at any time, inclusive or not;
+ *     the model then expects nothing past the bound until the next seek),
  *   - range listings as the binding builds them: prefix, seek GE start (or
- *     LT stop backward), steps until the exclusive bound; sometimes rolled
+ *     LT stop backward), steps until the far bound (set with
+ *     rx_iter_set_end as the binding does, or checked here); sometimes rolled
  *     up into groups at a delimiter byte with rx_iter_skip_prefix
  *     (directory-style listing), compared entry by entry with the model,
  *   - an allocator that fails on demand (the input arms "fail the n-th next
@@ -246,6 +249,9 @@ typedef struct {
     unsigned char *pending; /* set by set_prefix, used by the next seek */
     size_t pending_n;
     int has_key; /* last call was a next returning 1: it.key is valid */
+    unsigned char *bound; /* rx_iter_set_end's key, when has_bound */
+    size_t bound_n;
+    int has_bound, inclusive;
 } miter;
 
 typedef struct fz {
@@ -601,14 +607,15 @@ static int it_set_prefix(fz *F, int owner, rx_iter *it, const unsigned char *p, 
  * buffer pointers, which is what they are there for). */
 static void retag_iter_buffers(fz *F, rx_iter *it, int from, int to)
 {
-    void *bufs[5];
+    void *bufs[6];
     size_t i;
     bufs[0] = it->stack;
     bufs[1] = it->buf;
     bufs[2] = it->prefix;
     bufs[3] = it->staged;
     bufs[4] = it->resume;
-    for (i = 0; i < 5; i++) {
+    bufs[5] = it->bound;
+    for (i = 0; i < 6; i++) {
         unsigned char *p = bufs[i];
         size_t size;
         if (p == NULL)
@@ -1057,6 +1064,18 @@ static void miter_reset(miter *mi)
     mi->backward = 0;
     mi->op = RX_SEEK_FIRST;
     mi->target_n = mi->prefix_n = mi->pending_n = 0;
+    mi->has_bound = mi->inclusive = 0;
+    mi->bound_n = 0;
+}
+
+/* Whether key k lies beyond the end bound (radix.h's rx_iter_set_end). */
+static int beyond_bound(const unsigned char *k, size_t kn, const unsigned char *b, size_t bn,
+                        int inclusive, int backward)
+{
+    int c = cmp_keys(k, kn, b, bn);
+    if (c == 0)
+        return !inclusive;
+    return backward ? c < 0 : c > 0;
 }
 
 /* miter.op after a forward rx_iter_skip_prefix: the next key is the first
@@ -1073,7 +1092,7 @@ static size_t m_past(const fz *F, const unsigned char *p, size_t pn)
 }
 
 /* The key the model says the iterator returns next: its index, or -1. */
-static long m_expected(const fz *F, const miter *mi)
+static long m_expected_unbounded(const fz *F, const miter *mi)
 {
     size_t lo, hi, a, b;
     m_prefix_range(F, mi->prefix, mi->prefix_n, &lo, &hi);
@@ -1094,6 +1113,16 @@ static long m_expected(const fz *F, const miter *mi)
             b = t;
     }
     return b > lo ? (long)b - 1 : -1;
+}
+
+/* The same with the iterator's end bound: nothing past it. */
+static long m_expected(const fz *F, const miter *mi)
+{
+    long i = m_expected_unbounded(F, mi);
+    if (i >= 0 && mi->has_bound &&
+        beyond_bound(F->m[i].k, F->m[i].n, mi->bound, mi->bound_n, mi->inclusive, mi->backward))
+        return -1;
+    return i;
 }
 
 static const char *const SEEK_NAMES[] = {"FIRST", "LAST", "GE", "GT", "LE", "LT", "PAST"};
@@ -1262,6 +1291,7 @@ static void op_range(fz *F, unsigned control)
     key_t_ p = read_key(F), start = read_key(F), stop = read_key(F);
     int backward = control & 1, has_start = (control >> 1) & 1, has_stop = (control >> 2) & 1;
     int d = (control & 0x08) ? (int)u8(&F->in) : -1, rc;
+    int c_bound = (control & 0x10) != 0; /* the far bound in the iterator, as the binding */
     unsigned long f0 = F->alloc.failures;
     size_t lo, hi, a, b, listed = 0;
     unsigned char *last = NULL; /* the model's last entry (a group rolls up) */
@@ -1273,7 +1303,7 @@ static void op_range(fz *F, unsigned control)
     TRACEKEY(start.p, start.n);
     TRACE(" stop%s ", has_stop ? "" : "(none)");
     TRACEKEY(stop.p, stop.n);
-    TRACE(" delimiter %d\n", d);
+    TRACE(" delimiter %d%s\n", d, c_bound ? " (bound in the iterator)" : "");
     /* the model's answer: indexes [a, b) of the keys, in the direction */
     m_prefix_range(F, p.p, p.n, &lo, &hi);
     a = lo;
@@ -1287,6 +1317,17 @@ static void op_range(fz *F, unsigned control)
 
     it_init(F, OWNER_VERIFY, &it);
     rc = it_set_prefix(F, OWNER_VERIFY, &it, p.arg, p.n);
+    if (rc == RX_OK && c_bound && (backward ? has_start : has_stop)) {
+        int saved = F->alloc.owner;
+        F->alloc.owner = OWNER_VERIFY;
+        rc = backward ? rx_iter_set_end(&it, start.arg, start.n, 1)
+                      : rx_iter_set_end(&it, stop.arg, stop.n, 0);
+        F->alloc.owner = saved;
+        if (rc == RX_ENOMEM)
+            expect_failure_injected(F, f0, "range listing's rx_iter_set_end");
+        else if (rc != RX_OK)
+            die("rx_iter_set_end returned %d", rc);
+    }
     if (rc == RX_OK) {
         if (backward)
             rc = it_seek(F, OWNER_VERIFY, &it, has_stop ? RX_SEEK_LT : RX_SEEK_LAST, stop.arg, stop.n);
@@ -1300,8 +1341,15 @@ static void op_range(fz *F, unsigned control)
         int saved;
         rc = it_next(F, OWNER_VERIFY, &it);
         if (rc == 1 && (backward ? has_start && cmp_keys(it.key, it.key_len, start.p, start.n) < 0
-                                 : has_stop && cmp_keys(it.key, it.key_len, stop.p, stop.n) >= 0))
+                                 : has_stop && cmp_keys(it.key, it.key_len, stop.p, stop.n) >= 0)) {
+            if (c_bound) {
+                fprintf(stderr, "got ");
+                print_key(stderr, it.key, it.key_len);
+                fprintf(stderr, "\n");
+                die("range listing: rx_iter_next returned a key past the iterator's end bound");
+            }
             rc = 0; /* past the far bound: the listing ends */
+        }
         /* the model's next entry: skip the keys of the group listed last */
         while (a < b) {
             e = &F->m[backward ? b - 1 : a];
@@ -1386,6 +1434,29 @@ static void do_set_prefix(fz *F, int which, const key_t_ *k)
     if (rc != RX_OK)
         die("rx_iter_set_prefix returned %d", rc);
     set_buf(&mi->pending, &mi->pending_n, k->p, k->n);
+}
+
+static void do_set_end(fz *F, int which, const key_t_ *k, int inclusive)
+{
+    miter *mi = &F->its[which];
+    unsigned long f0 = F->alloc.failures;
+    int saved = F->alloc.owner, rc;
+    F->alloc.owner = 1 + which;
+    rc = rx_iter_set_end(&mi->it, k->arg, k->n, inclusive);
+    F->alloc.owner = saved;
+    TRACE("set_end it%d ", which);
+    TRACEKEY(k->p, k->n);
+    TRACE(" %s -> %d\n", inclusive ? "inclusive" : "exclusive", rc);
+    mi->has_key = 0;
+    if (rc == RX_ENOMEM) {
+        expect_failure_injected(F, f0, "rx_iter_set_end");
+        return; /* the iterator is unchanged */
+    }
+    if (rc != RX_OK)
+        die("rx_iter_set_end returned %d", rc);
+    set_buf(&mi->bound, &mi->bound_n, k->p, k->n);
+    mi->has_bound = 1;
+    mi->inclusive = inclusive;
 }
 
 static void do_iter_release(fz *F, int which, int reinit)
@@ -1748,10 +1819,13 @@ static void run_op(fz *F)
         do_seek(F, b & 1, (int)((b >> 1) % 6), &k);
         key_free(&k);
         break;
-    case 18:
+    case 18: /* set a prefix; one in four an end bound */
         b = u8(r);
         k = read_key(F);
-        do_set_prefix(F, b & 1, &k);
+        if (((b >> 1) & 3) == 3)
+            do_set_end(F, b & 1, &k, (b >> 3) & 1);
+        else
+            do_set_prefix(F, b & 1, &k);
         key_free(&k);
         break;
     case 19: case 20: case 21: {
@@ -1883,6 +1957,7 @@ static void teardown(fz *F)
         free(F->its[i].target);
         free(F->its[i].prefix);
         free(F->its[i].pending);
+        free(F->its[i].bound);
     }
     F->alloc.disabled = 1;
     c.F = F;

@@ -1103,6 +1103,23 @@ static void test_iter_skip_prefix_cases(void)
  * (the path-popping case) or of any string (the seek case) -- with
  * changes to the tree in between.  Each key returned is the one the model
  * says follows the last key, seek or skip. */
+/* Whether key k lies beyond the end bound b (rx_iter_set_end's rule),
+ * computed plainly, for the model. */
+static int beyond_bound(const unsigned char *k, size_t kn, const unsigned char *b, size_t bn,
+                        int inclusive, int backward)
+{
+    size_t n = kn < bn ? kn : bn;
+    int cmp = n ? memcmp(k, b, n) : 0;
+    if (cmp == 0)
+        cmp = kn < bn ? -1 : (kn > bn ? 1 : 0);
+    if (cmp == 0)
+        return !inclusive;
+    return backward ? cmp < 0 : cmp > 0;
+}
+
+/* Steps, skips, seeks and changes to the tree, as the model predicts them;
+ * half the rounds also carry an end bound (set before the seek or in the
+ * middle of the listing), past which every step must return 0. */
 static void test_iter_skip_prefix_model(void)
 {
     static const unsigned char alphabet[] = {'a', 'b', '/', 0xff};
@@ -1110,12 +1127,16 @@ static void test_iter_skip_prefix_model(void)
     rx_tree *t = t_new_tree(&a);
     model m;
     t_rng rng;
-    size_t round, rounds = t_scaled(3000), steps = 0, skips = 0, popped = 0;
+    size_t round, rounds = t_scaled(3000), steps = 0, skips = 0, popped = 0, bounds = 0;
+    size_t ended = 0;
     m_init(&m);
     rng_seed(&rng, t_seed ^ 0x5c1b);
     for (round = 0; round < rounds && !t_failures(); round++) {
         unsigned char k[8], p[3], g[9], last[16];
         size_t kn, pn, gn, ln = 0, i, j;
+        unsigned char b[8];
+        size_t bn = 0;
+        int bounded = 0, inclusive = 0;
         rx_iter it;
         rx_seek_op op = (rx_seek_op)rng_below(&rng, 6);
         enum { AFTER_SEEK, AFTER_KEY, AFTER_GROUP } state = AFTER_SEEK;
@@ -1140,9 +1161,26 @@ static void test_iter_skip_prefix_model(void)
         t_where("round %lu", (unsigned long)round);
         rx_iter_init(&it, t);
         CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
+        if (rng_chance(&rng, 1, 2)) {
+            bn = rng_below(&rng, 7);
+            for (j = 0; j < bn; j++)
+                b[j] = alphabet[rng_below(&rng, 4)];
+            inclusive = rng_chance(&rng, 1, 2);
+            bounded = 1;
+            CHECK_EQ(rx_iter_set_end(&it, b, bn, inclusive), RX_OK);
+        }
         CHECK_EQ(rx_iter_seek(&it, op, k, kn), RX_OK);
         m_seek_index(&m, p, pn, op, k, kn, &backward);
         for (i = 0; i < 40; i++) {
+            if (rng_chance(&rng, 1, 20)) { /* a new bound, mid-listing */
+                bn = rng_below(&rng, 7);
+                for (j = 0; j < bn; j++)
+                    b[j] = alphabet[rng_below(&rng, 4)];
+                inclusive = rng_chance(&rng, 1, 2);
+                bounded = 1;
+                bounds++;
+                CHECK_EQ(rx_iter_set_end(&it, b, bn, inclusive), RX_OK);
+            }
             if (rng_chance(&rng, 1, 8)) { /* a change before the next call */
                 unsigned char c[8];
                 size_t cn = rng_below(&rng, 7);
@@ -1174,6 +1212,11 @@ static void test_iter_skip_prefix_model(void)
                 want = m_step_index(&m, p, pn, backward, last, ln);
             else
                 want = m_past_group_index(&m, p, pn, backward, g, gn);
+            if (want >= 0 && bounded &&
+                beyond_bound(m.e[want].k, m.e[want].n, b, bn, inclusive, backward)) {
+                want = -1;
+                ended++;
+            }
             rc = rx_iter_next(&it);
             steps++;
             if (want < 0) {
@@ -1192,9 +1235,10 @@ static void test_iter_skip_prefix_model(void)
         }
         rx_iter_release(&it);
     }
-    t_note("%lu rounds, %lu steps, %lu skips (%lu of a group the last key is in)",
+    t_note("%lu rounds, %lu steps, %lu skips (%lu of a group the last key is in), "
+           "%lu bounds set mid-listing, %lu listings ended by a bound",
            (unsigned long)round, (unsigned long)steps, (unsigned long)skips,
-           (unsigned long)popped);
+           (unsigned long)popped, (unsigned long)bounds, (unsigned long)ended);
     CHECK_TREE(t, &m);
     m_free(&m);
     FREE_TREE(t, &a);
@@ -1534,6 +1578,123 @@ done:
     FREE_TREE(t, &a);
 }
 
+/* Range listings on numbered keys ("r0000".."r1999", some left out), the
+ * shape the end bound's shortcut is for: most keys are leaves answered
+ * from their parent and share all but a byte or two with the key before.
+ * [lo, hi) forward (RX_SEEK_GE lo, bound hi exclusive) and reversed
+ * (RX_SEEK_LT hi, bound lo inclusive), for random lo and hi, present or
+ * not, against the model.  Then: a listing that met its bound stays ended,
+ * even across a change to the tree, until the next seek; the bound applies
+ * to the new key set after a change mid-listing. */
+static void num4(unsigned char *k, int x)
+{
+    k[0] = (unsigned char)('0' + x / 1000 % 10);
+    k[1] = (unsigned char)('0' + x / 100 % 10);
+    k[2] = (unsigned char)('0' + x / 10 % 10);
+    k[3] = (unsigned char)('0' + x % 10);
+}
+
+static void test_iter_end_bound_digits(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t round, rounds = t_scaled(400);
+    unsigned char k[8];
+    int x, backward;
+    m_init(&m);
+    rng_seed(&rng, t_seed ^ 0xe7d);
+    for (x = 0; x < 2000; x++) {
+        if (rng_chance(&rng, 1, 5))
+            continue;
+        k[0] = 'r';
+        num4(k + 1, x);
+        put(t, &m, k, 5, (uintptr_t)x + 1);
+    }
+    for (round = 0; round < rounds && !t_failures(); round++) {
+        unsigned char lo[6], hi[6];
+        size_t lon = 5, hin = 5, from, to, i;
+        int rc;
+        lo[0] = hi[0] = 'r';
+        num4(lo + 1, (int)rng_below(&rng, 2100));
+        num4(hi + 1, (int)rng_below(&rng, 2100));
+        if (rng_chance(&rng, 1, 4))
+            lon = 1 + rng_below(&rng, 5); /* a bound that is a prefix of keys */
+        if (rng_chance(&rng, 1, 4))
+            hin = 1 + rng_below(&rng, 5);
+        from = m_lower(&m, lo, lon, 0);
+        to = m_lower(&m, hi, hin, 0);
+        for (backward = 0; backward < 2; backward++) {
+            rx_iter it;
+            t_where("round %lu, [%.*s, %.*s) %s", (unsigned long)round, (int)lon, lo,
+                    (int)hin, hi, backward ? "reversed" : "forward");
+            rx_iter_init(&it, t);
+            if (backward) {
+                CHECK_EQ(rx_iter_set_end(&it, lo, lon, 1), RX_OK);
+                CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LT, hi, hin), RX_OK);
+            } else {
+                CHECK_EQ(rx_iter_set_end(&it, hi, hin, 0), RX_OK);
+                CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, lo, lon), RX_OK);
+            }
+            for (i = 0; i < (to > from ? to - from : 0); i++) {
+                size_t w = backward ? to - 1 - i : from + i;
+                rc = rx_iter_next(&it);
+                if (!CHECK_EQ(rc, 1) ||
+                    !CHECK_KEY("in the range", it.key, it.key_len, m.e[w].k, m.e[w].n))
+                    break;
+            }
+            CHECK_EQ(rx_iter_next(&it), 0);
+            rx_iter_release(&it);
+        }
+    }
+
+    /* ended by the bound: stays ended across a change, until a seek */
+    {
+        rx_iter it;
+        unsigned char lo[6] = "r0100", hi[6] = "r0110", c[6] = "r0105";
+        size_t n = 0;
+        t_where("sticky end");
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_set_end(&it, hi, 5, 0), RX_OK);
+        CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, lo, 5), RX_OK);
+        while (rx_iter_next(&it) == 1)
+            n++;
+        CHECK_EQ(n, m_lower(&m, hi, 5, 0) - m_lower(&m, lo, 5, 0));
+        put(t, &m, c, 5, 77);
+        CHECK_EQ(rx_iter_next(&it), 0);
+        CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, c, 5), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), 1);
+        CHECK_KEY("after a new seek", it.key, it.key_len, c, 5);
+        rx_iter_release(&it);
+    }
+
+    /* a change mid-listing: the re-seek keeps the bound, and the bound
+     * holds for a key inserted past it and one inserted before it */
+    {
+        rx_iter it;
+        unsigned char lo[6] = "r0300", hi[6] = "r0320", in[7] = "r03150", out[6] = "r0321";
+        size_t want = m_lower(&m, hi, 5, 0) - m_lower(&m, lo, 5, 0), n = 0;
+        t_where("change mid-listing");
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_set_end(&it, hi, 5, 0), RX_OK);
+        CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, lo, 5), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), 1);
+        n++;
+        put(t, &m, in, 6, 78);
+        put(t, &m, out, 5, 79);
+        while (rx_iter_next(&it) == 1) {
+            CHECK(memcmp(it.key, hi, 5) < 0);
+            n++;
+        }
+        CHECK_EQ(n, want + 1);
+        rx_iter_release(&it);
+    }
+    CHECK_TREE(t, &m);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -1555,4 +1716,5 @@ void run_iter_tests(void)
     t_run("iter_prefix_count", test_iter_prefix_count);
     t_run("iter_skip_prefix_cases", test_iter_skip_prefix_cases);
     t_run("iter_skip_prefix_model", test_iter_skip_prefix_model);
+    t_run("iter_end_bound_digits", test_iter_end_bound_digits);
 }
