@@ -87,6 +87,9 @@ cdef extern from "radix.h":
                             size_t len)
     int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len,
                         int inclusive)
+    int rx_iter_set_delimiter(rx_iter *it, const unsigned char *delim, size_t len,
+                              size_t start)
+    int RX_GROUP
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)
 

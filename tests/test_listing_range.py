@@ -692,3 +692,19 @@ def test_deep_but_finite_nesting_still_compares_equal():
         inner = inner["k"]
     inner["x"] = 1
     assert a != c
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_group_whose_keys_expire_while_listing_is_not_listed(reverse):
+    # The engine lists a group without reading its keys, so the listing
+    # must purge what expired before each step, as a key's step would.
+    now = [0.0]
+    store = TrieStore(clock=lambda: now[0])
+    store.mset([("d/a/1", 0), ("d/a/2", 0), ("d/c/1", 0)], ttl=10)
+    store.mset([("d/b/1", 0), ("d/m", 0)])
+    it = store.yield_keys(prefix="d/", delimiter="/", reverse=reverse)
+    first = next(it)
+    now[0] = 20.0  # every key with a lifetime is gone
+    assert first == ("d/m" if reverse else "d/a/")
+    assert list(it) == (["d/b/"] if reverse else ["d/b/", "d/m"])
+    assert list(store.yield_keys(prefix="d/", delimiter="/")) == ["d/b/", "d/m"]
