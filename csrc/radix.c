@@ -1124,12 +1124,14 @@ missing:
 
 /* Slot of the node whose subtree holds exactly the keys starting with
  * prefix, or NULL when none does. */
-static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len)
+static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len,
+                                size_t *start)
 {
     rx_node **ref = (rx_node **)&tree->root, **child;
-    size_t depth = 0;
+    size_t depth = 0, at;
     prefix = NONNULL(prefix);
     while (*ref) {
+        at = depth;
         switch (descend_step(*ref, prefix, len, &depth, &child, 1)) {
         case DESCENT_CHILD:
             ref = child;
@@ -1137,6 +1139,8 @@ static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix
             continue;
         case DESCENT_INSIDE:
         case DESCENT_HERE:
+            if (start)
+                *start = at; /* where the node's prefix starts in a key */
             return ref;
         default:
             return NULL;
@@ -1147,8 +1151,113 @@ static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix
 
 size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t len)
 {
-    rx_node **ref = prefix_subtree(tree, prefix, len);
+    rx_node **ref = prefix_subtree(tree, prefix, len, NULL);
     return ref ? (*ref)->count : 0;
+}
+
+/* ---- counting a range (rx_count_range) --------------------------------------
+ *
+ * The keys of [lo, hi) below the node where lo and hi part are its own key
+ * (when it is lo), the subtrees of the children between lo's and hi's
+ * bytes, the keys >= lo below lo's child and those < hi below hi's: each
+ * of those two is the sum of the subtrees hanging on the far side of the
+ * path, level by level.  Every subtree summed lies wholly inside the range,
+ * so the walk reads at most (keys counted + the two paths) node headers. */
+
+/* Sum of the counts of n's children on bytes from..to (ints, inclusive). */
+static size_t children_count(rx_node *n, int from, int to)
+{
+    rx_node *child;
+    unsigned char byte;
+    size_t total = 0;
+    int slot;
+    if (from > to)
+        return 0;
+    slot = slot_lower_bound(n, (unsigned char)from) - 1;
+    while ((slot = next_slot(n, slot, &child, &byte)) >= 0 && byte <= to)
+        total += child->count;
+    return total;
+}
+
+/* Keys below n (its prefix starting at key byte `start`) that are >= key
+ * (ge) or < key (!ge). */
+static size_t count_side(rx_node *n, size_t start, const unsigned char *key, size_t len, int ge)
+{
+    size_t total = 0;
+    rx_node **child;
+    while (n) {
+        size_t plen = n->prefix_len, rest = len - start, m = rest < plen ? rest : plen;
+        int cmp = compare_bytes(node_prefix(n), key + start, m);
+        unsigned char b;
+        if (cmp != 0 || rest <= plen) {
+            /* the subtree lies wholly on one side of key: >= it when its
+             * path is greater, extends key or is key */
+            return total + ((cmp >= 0) == (ge != 0) ? n->count : 0);
+        }
+        start += plen;
+        b = key[start];
+        if (ge) {
+            total += children_count(n, b + 1, 255);
+        } else {
+            total += n->has_value; /* the node's key is a proper prefix of key */
+            total += children_count(n, 0, b - 1);
+        }
+        child = child_ref(n, b);
+        n = child ? *child : NULL;
+        start++;
+    }
+    return total;
+}
+
+size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                      const unsigned char *hi, size_t hi_len, int has_hi)
+{
+    rx_node **ref, **child;
+    rx_node *n;
+    size_t c, start = 0, end;
+    lo = NONNULL(lo);
+    hi = NONNULL(hi);
+    if (tree->root == NULL)
+        return 0;
+    if (!has_hi)
+        return count_side(tree->root, 0, lo, lo_len, 1);
+    c = common_length(lo, hi, lo_len < hi_len ? lo_len : hi_len);
+    if (c == hi_len || (c < lo_len && lo[c] > hi[c]))
+        return 0; /* lo >= hi */
+    /* every key in the range starts with lo[0, c): below this node */
+    ref = prefix_subtree(tree, lo, c, &start);
+    if (ref == NULL)
+        return 0;
+    n = *ref;
+    end = start + n->prefix_len;
+    if (c < end) {
+        /* lo and hi part inside the node's prefix, so one of them at most
+         * goes below it; x is the path's byte where they part */
+        unsigned char x = node_prefix(n)[c - start];
+        if (x == hi[c])
+            return count_side(n, start, hi, hi_len, 0);
+        if (c < lo_len && x == lo[c])
+            return count_side(n, start, lo, lo_len, 1);
+        return (c == lo_len || x > lo[c]) && x < hi[c] ? n->count : 0;
+    }
+    /* they part at the node's branch byte, or lo is the node's key */
+    {
+        size_t total = 0;
+        int from = 0;
+        if (lo_len == end) {
+            total += n->has_value;
+        } else {
+            from = lo[end] + 1;
+            child = child_ref(n, lo[end]);
+            if (child)
+                total += count_side(*child, end + 1, lo, lo_len, 1);
+        }
+        total += children_count(n, from, hi[end] - 1);
+        child = child_ref(n, hi[end]);
+        if (child)
+            total += count_side(*child, end + 1, hi, hi_len, 0);
+        return total;
+    }
 }
 
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
@@ -1178,7 +1287,7 @@ int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
 size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix, size_t len,
                         rx_release_fn release, void *ctx)
 {
-    rx_node **ref = prefix_subtree(tree, prefix, len);
+    rx_node **ref = prefix_subtree(tree, prefix, len, NULL);
     rx_node *unlinked;
     size_t removed;
     if (ref == NULL)

@@ -108,6 +108,12 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len,
 size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                        size_t len);
 
+/* Number of keys k with lo <= k < hi (with has_hi 0, hi is ignored and
+ * every key >= lo counts).  O(len + the subtrees wholly inside the range,
+ * fewer than the keys counted): the cost of the listing it sizes, at most. */
+size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                      const unsigned char *hi, size_t hi_len, int has_hi);
+
 /* Longest stored key that is a prefix of key (key itself included).
  * Returns 1 with its length in *match_len and value in *value, else 0. */
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,

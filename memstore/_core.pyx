@@ -97,6 +97,7 @@ from memstore._radix cimport (
     rx_check_stats,
     rx_clear,
     rx_count_prefix,
+    rx_count_range,
     rx_find,
     rx_find_many,
     rx_insert,
@@ -2460,8 +2461,8 @@ cdef inline int _compare_owned(object a, object b):
 
 cdef bytes _group_successor(const unsigned char *data, size_t n):
     """The smallest string above every string starting with data[:n]: its
-    last byte plus one.  Callers pass a group, which ends with a delimiter's
-    last byte, and UTF-8 never contains 0xFF, so the byte cannot overflow."""
+    last byte plus one.  Callers pass a group or a prefix, UTF-8 text, which
+    never contains 0xFF, so the byte cannot overflow."""
     successor = bytearray(data[:n])
     successor[n - 1] += 1
     return bytes(successor)
@@ -2607,9 +2608,46 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         # Every key with the prefix will be listed.  With a bound, a
         # delimiter or a cursor the prefix's count is only an upper bound,
         # maybe a huge one (3 groups over 10^5 keys), and list() would
-        # allocate that much: no hint then.
+        # allocate that much: no hint then, but for a range below.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
+    elif not self.ranged and start_after is None:
+        # A range: its exact count, so that list() sizes its result once
+        # (growing a list of ~100 keys step by step costs 8% of the
+        # listing).  rx_count_range reads only subtrees inside the range.
+        self.hint = _range_count(store.tree, start_owner, stop_owner, prefix_data, prefix_size)
     return self
+
+
+cdef Py_ssize_t _range_count(rx_tree *tree, object start_owner, object stop_owner,
+                             const unsigned char *prefix_data, size_t prefix_size):
+    """The number of keys with the prefix in [start, stop) (owners from
+    _option_bytes; None for an open end): the keys in [max(start, prefix),
+    min(stop, the prefix's successor))."""
+    cdef const unsigned char *lo = prefix_data
+    cdef size_t lo_size = prefix_size
+    cdef const unsigned char *hi = NULL
+    cdef size_t hi_size = 0
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef bint has_hi = False
+    successor = None
+    if start_owner is not None:
+        _owner_bytes(<PyObject *>start_owner, &data, &size)
+        if ms_compare(data, size, lo, lo_size) > 0:
+            lo = data
+            lo_size = size
+    if prefix_size:
+        successor = _group_successor(prefix_data, prefix_size)
+        hi = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>successor)
+        hi_size = prefix_size
+        has_hi = True
+    if stop_owner is not None:
+        _owner_bytes(<PyObject *>stop_owner, &data, &size)
+        if not has_hi or ms_compare(data, size, hi, hi_size) < 0:
+            hi = data
+            hi_size = size
+            has_hi = True
+    return <Py_ssize_t>rx_count_range(tree, lo, lo_size, hi, hi_size, has_hi)
 
 
 @cython.final

@@ -52,6 +52,8 @@ cdef extern from "radix.h":
 
     size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                            size_t len)
+    size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                          const unsigned char *hi, size_t hi_len, int has_hi)
     int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,
                           size_t len, size_t *match_len, void **value)
     size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix,

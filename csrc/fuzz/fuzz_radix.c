@@ -22,11 +22,15 @@
  *     group, in the tree as it is at that next),
  *   - rx_iter_set_end on the two iterators (at any time, inclusive or not;
  *     the model then expects nothing past the bound until the next seek),
+ *   - rx_count_range of every range listing's [start, stop) against the model,
  *   - range listings as the binding builds them: prefix, seek GE start (or
  *     LT stop backward), steps until the far bound (set with
  *     rx_iter_set_end as the binding does, or checked here); sometimes rolled
  *     up into groups at a delimiter byte with rx_iter_skip_prefix
- *     (directory-style listing), compared entry by entry with the model,
+ *     (directory-style listing) or by the iterator's own delimiter step
+ *     (rx_iter_set_delimiter, as the binding), compared entry by entry
+ *     with the model; rx_iter_set_delimiter on the two long-lived
+ *     iterators too (groups expected from the next step on),
  *   - an allocator that fails on demand (the input arms "fail the n-th next
  *     allocation" or "fail every allocation during the next operation"); an
  *     RX_ENOMEM must come from an injected failure and leave the tree equal
@@ -1361,6 +1365,15 @@ static void op_range(fz *F, unsigned control)
         b = m_bound(F, stop.p, stop.n, 0);
     if (b < a)
         b = a;
+    { /* rx_count_range over [start, stop), each end optional */
+        size_t lo_i = has_start ? m_bound(F, start.p, start.n, 0) : 0;
+        size_t hi_i = has_stop ? m_bound(F, stop.p, stop.n, 0) : F->mn;
+        size_t got = rx_count_range(F->t, has_start ? start.arg : NULL, has_start ? start.n : 0,
+                                    stop.arg, stop.n, has_stop);
+        if (got != (hi_i > lo_i ? hi_i - lo_i : 0))
+            die("rx_count_range returned %zu, the model has %zu", got,
+                hi_i > lo_i ? hi_i - lo_i : 0);
+    }
 
     it_init(F, OWNER_VERIFY, &it);
     rc = it_set_prefix(F, OWNER_VERIFY, &it, p.arg, p.n);

@@ -2115,6 +2115,64 @@ static void test_iter_delimiter_oom(void)
     FREE_TREE(t, &a);
 }
 
+/* rx_count_range against the model: random trees over a small alphabet
+ * (long shared runs, so lo and hi part inside node prefixes and at branch
+ * bytes), random bounds in every order, with and without an upper end. */
+static void test_count_range_model(void)
+{
+    static const unsigned char alphabet[] = {0x00, 'a', 'b', 0xff};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t round, rounds = t_scaled(3000), checks = 0;
+    m_init(&m);
+    rng_seed(&rng, t_seed ^ 0xc0de);
+    for (round = 0; round < rounds && !t_failures(); round++) {
+        unsigned char k[12], lo[10], hi[10];
+        size_t kn, ln, hn, i, j, want;
+        for (i = 0; i < 10; i++) {
+            kn = rng_below(&rng, 12);
+            for (j = 0; j < kn; j++)
+                k[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (m.n < 400 || rng_chance(&rng, 1, 2))
+                put(t, &m, k, kn, round * 10 + i + 1);
+            else
+                del(t, &m, k, kn);
+        }
+        for (i = 0; i < 10; i++) {
+            size_t lower, upper;
+            ln = rng_below(&rng, 10);
+            for (j = 0; j < ln; j++)
+                lo[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (rng_chance(&rng, 1, 2) && m.n) { /* a bound near stored keys */
+                const m_entry *e = &m.e[rng_below(&rng, m.n)];
+                ln = e->n < 10 ? e->n : 10;
+                memcpy(lo, e->k, ln);
+            }
+            hn = rng_below(&rng, 10);
+            for (j = 0; j < hn; j++)
+                hi[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (rng_chance(&rng, 1, 3)) { /* hi extending lo */
+                hn = ln + rng_below(&rng, 11 - ln);
+                memcpy(hi, lo, ln);
+                for (j = ln; j < hn; j++)
+                    hi[j] = alphabet[rng_below(&rng, 4)];
+            }
+            lower = m_lower(&m, lo, ln, 0);
+            upper = m_lower(&m, hi, hn, 0);
+            want = upper > lower ? upper - lower : 0;
+            t_where("round %lu", (unsigned long)round);
+            CHECK_EQ(rx_count_range(t, ln ? lo : NULL, ln, hi, hn, 1), want);
+            CHECK_EQ(rx_count_range(t, lo, ln, NULL, 0, 0), m.n - lower);
+            checks += 2;
+        }
+    }
+    t_note("%lu rounds, %lu counts", (unsigned long)round, (unsigned long)checks);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -2141,4 +2199,5 @@ void run_iter_tests(void)
     t_run("iter_delimiter_unvisited", test_iter_delimiter_unvisited);
     t_run("iter_delimiter_model", test_iter_delimiter_model);
     t_run("iter_delimiter_oom", test_iter_delimiter_oom);
+    t_run("count_range_model", test_count_range_model);
 }
