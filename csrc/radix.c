@@ -1167,16 +1167,29 @@ size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t 
 /* Sum of the counts of n's children on bytes from..to (ints, inclusive). */
 static size_t children_count(rx_node *n, int from, int to)
 {
-    rx_node *child;
-    unsigned char byte;
+    rx_node **children = node_children(n);
     size_t total = 0;
-    int slot;
-    if (from > to)
+    int i;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16: /* keys sorted by slot */
+        for (i = from > to ? n->num_children : slot_lower_bound(n, (unsigned char)from);
+             i < n->num_children && n->tail[i] <= to; i++)
+            total += children[i]->count;
+        return total;
+    case NODE_48:
+        for (i = from; i <= to; i++)
+            if (n->tail[i])
+                total += children[n->tail[i] - 1]->count;
+        return total;
+    case NODE_256:
+        for (i = from; i <= to; i++)
+            if (children[i])
+                total += children[i]->count;
+        return total;
+    default:
         return 0;
-    slot = slot_lower_bound(n, (unsigned char)from) - 1;
-    while ((slot = next_slot(n, slot, &child, &byte)) >= 0 && byte <= to)
-        total += child->count;
-    return total;
+    }
 }
 
 /* Keys below n (its prefix starting at key byte `start`) that are >= key
@@ -1988,12 +2001,33 @@ static int past_bound(rx_iter *it, size_t len)
 /* Makes the first `end` bytes of the buffer the iterator's answer (it has
  * the prefix: the walk never leaves the prefix's subtree, see set_base),
  * or, past the end bound, ends the walk and returns 0. */
-static int emit(rx_iter *it, size_t end, void *value)
+/* The first key met in the group noted on the path (group_len) was just
+ * made the answer: the group is the entry instead, and its frames go
+ * (those reaching into it), so the next step leaves it. */
+static int emit_noted_group(rx_iter *it)
 {
-    if (it->has_bound && past_bound(it, end)) {
-        /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
-        exhaust(it);
-        return 0;
+    size_t g = it->group_len;
+    while (it->depth > 0 && it->stack[it->depth - 1].end >= g)
+        it->depth--;
+    it->group_len = 0;
+    it->key_len = g;
+    it->value = NULL;
+    it->entry_group = 1;
+    return RX_GROUP;
+}
+
+static RX_ALWAYS_INLINE int emit(rx_iter *it, size_t end, void *value)
+{
+    if (it->has_bound) {
+        /* past_bound's shortcut, inline: most keys of a range need no look
+         * at the bound */
+        if ((it->written < end ? it->written : end) > it->bound_match) {
+            it->written = end;
+        } else if (past_bound(it, end)) {
+            /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
+            exhaust(it);
+            return 0;
+        }
     }
     it->key = it->buf;
     it->key_len = end;
@@ -2001,19 +2035,8 @@ static int emit(rx_iter *it, size_t end, void *value)
     it->emitted = 1;
     it->skipping = 0;
     it->entry_group = 0;
-    if (it->group_len && end >= it->group_len) {
-        /* the first key met in a group noted on the path: the group is the
-         * entry, and its frames go (those reaching into it), so the next
-         * step leaves it */
-        size_t g = it->group_len;
-        while (it->depth > 0 && it->stack[it->depth - 1].end >= g)
-            it->depth--;
-        it->group_len = 0;
-        it->key_len = g;
-        it->value = NULL;
-        it->entry_group = 1;
-        return RX_GROUP;
-    }
+    if (it->group_len && end >= it->group_len)
+        return emit_noted_group(it);
     return 1;
 }
 

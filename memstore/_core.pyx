@@ -2491,6 +2491,11 @@ cdef object _reverse_upper_bound(object after, const unsigned char *prefix, size
     return _group_successor(data, group_len)
 
 
+# StoreIterator.hint of a range listing not counted yet (__length_hint__).
+cdef enum:
+    _HINT_ON_REQUEST = -2
+
+
 cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
                          object start_after, object limit, bint reverse,
                          object start=None, object stop=None, object delimiter=None):
@@ -2541,6 +2546,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
             and _compare_owned(start_owner, stop_owner) >= 0:
         self._finish()  # start >= stop: an empty range
         return self
+    prefix_owner = None
     if prefix is not None:
         # By length, not truthiness: a str subclass's __bool__ is not called.
         prefix_owner = _key_owner(<PyObject *>prefix)
@@ -2611,26 +2617,37 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         # allocate that much: no hint then, but for a range below.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
     elif not self.ranged and start_after is None:
-        # A range: its exact count, so that list() sizes its result once
-        # (growing a list of ~100 keys step by step costs 8% of the
-        # listing).  rx_count_range reads only subtrees inside the range.
-        self.hint = _range_count(store.tree, start_owner, stop_owner, prefix_data, prefix_size)
+        # A range: its exact count, counted when asked (list() asks, to
+        # size its result once: growing a list of ~100 keys step by step
+        # costs 8% of the listing; a loop or next() does not ask, and
+        # pays nothing).
+        self.hint = _HINT_ON_REQUEST
+        self.range_start = start_owner
+        self.range_stop = stop_owner
+        self.range_prefix = prefix_owner
     return self
 
 
 cdef Py_ssize_t _range_count(rx_tree *tree, object start_owner, object stop_owner,
-                             const unsigned char *prefix_data, size_t prefix_size):
+                             object prefix_owner):
     """The number of keys with the prefix in [start, stop) (owners from
-    _option_bytes; None for an open end): the keys in [max(start, prefix),
-    min(stop, the prefix's successor))."""
-    cdef const unsigned char *lo = prefix_data
-    cdef size_t lo_size = prefix_size
+    _option_bytes and _key_owner; None for an open end or no prefix): the
+    keys in [max(start, prefix), min(stop, the prefix's successor)).
+    rx_count_range reads only subtrees inside the range."""
+    cdef const unsigned char *prefix_data = NULL
+    cdef size_t prefix_size = 0
+    cdef const unsigned char *lo
+    cdef size_t lo_size
     cdef const unsigned char *hi = NULL
     cdef size_t hi_size = 0
     cdef const unsigned char *data
     cdef size_t size
     cdef bint has_hi = False
     successor = None
+    if prefix_owner is not None:
+        _owner_bytes(<PyObject *>prefix_owner, &prefix_data, &prefix_size)
+    lo = prefix_data
+    lo_size = prefix_size
     if start_owner is not None:
         _owner_bytes(<PyObject *>start_owner, &data, &size)
         if ms_compare(data, size, lo, lo_size) > 0:
@@ -2675,6 +2692,8 @@ cdef class StoreIterator:
     # itself (rx_iter_set_end).
     cdef bint ranged           # delimiter: steps go through _next_entry
     cdef object after_owner    # forward delimiter listing: start_after, for groups
+    # A range listing's bounds, kept for __length_hint__ to count it.
+    cdef object range_start, range_stop, range_prefix
 
     def __cinit__(self):
         # Made only by _open; one made from Python (type(it)()) is empty
@@ -2708,6 +2727,8 @@ cdef class StoreIterator:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
+        elif self.hint == _HINT_ON_REQUEST:
+            self.hint = -1  # counting from here on would cost another walk
         return True
 
     cdef inline int _next_key(self) except -1:
@@ -2795,6 +2816,13 @@ cdef class StoreIterator:
             rx_iter_release(&self.it)
 
     def __length_hint__(self):
+        if self.hint == _HINT_ON_REQUEST:
+            # A range not stepped yet: its count now is what it will list.
+            if self.store.queue is not NULL:
+                self.store._expire_due()
+            self.hint = _range_count(self.store.tree, self.range_start, self.range_stop,
+                                     self.range_prefix)
+            self.range_start = self.range_stop = self.range_prefix = None
         if self.hint < 0:
             return NotImplemented
         if self.remaining >= 0 and self.remaining < self.hint:
