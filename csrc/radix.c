@@ -1809,6 +1809,7 @@ static int reseek(rx_iter *it)
     it->depth = 0;
     it->base = 0;
     it->group_len = 0;
+    it->entry_group = 0; /* (rx_iter_next read it for the resume op already) */
     it->emitted = 0;
     it->exhausted = 0;
     it->written = 0; /* the seek rewrites the buffer: check the next key whole */
@@ -2016,7 +2017,9 @@ static int emit_noted_group(rx_iter *it)
     return RX_GROUP;
 }
 
-static RX_ALWAYS_INLINE int emit(rx_iter *it, size_t end, void *value)
+/* `delimited` is a constant at every call (the walk loops come in two
+ * versions), so a listing without a delimiter pays nothing for groups. */
+static RX_ALWAYS_INLINE int emit(rx_iter *it, size_t end, void *value, int delimited)
 {
     if (it->has_bound) {
         /* past_bound's shortcut, inline: most keys of a range need no look
@@ -2034,9 +2037,11 @@ static RX_ALWAYS_INLINE int emit(rx_iter *it, size_t end, void *value)
     it->value = value;
     it->emitted = 1;
     it->skipping = 0;
-    it->entry_group = 0;
-    if (it->group_len && end >= it->group_len)
-        return emit_noted_group(it);
+    if (delimited) {
+        it->entry_group = 0;
+        if (it->group_len && end >= it->group_len)
+            return emit_noted_group(it);
+    }
     return 1;
 }
 
@@ -2164,7 +2169,7 @@ static RX_ALWAYS_INLINE void prefetch_siblings(struct rx_iter_frame *f, rx_node 
  * first, so it is answered at once.  0 when there is nothing to answer
  * yet, 1 when there is, or RX_ENOMEM. */
 static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
-                                        unsigned char byte, int backward)
+                                        unsigned char byte, int backward, int delimited)
 {
     size_t end = f->end;
     it->buf[end] = byte;
@@ -2178,12 +2183,12 @@ static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx
                 goto nomem;
             copy_short(it->buf + end + 1, node_prefix(child), plen);
         }
-        return emit(it, key_len, child->value);
+        return emit(it, key_len, child->value, delimited);
     }
     if (push_frame(it, child, end + 1, backward ? POS_END : POS_CHILDREN) != RX_OK)
         goto nomem;
     if (!backward && child->has_value)
-        return emit(it, it->stack[it->depth - 1].end, child->value);
+        return emit(it, it->stack[it->depth - 1].end, child->value, delimited);
     return 0;
 nomem:
     /* the buffer no longer spells the last key, so no retry */
@@ -2201,7 +2206,7 @@ static int enter_delimited(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
     const unsigned char *tail = node_prefix(child);
     if (it->group_len) {
         if (end >= it->group_len) /* inside the group noted: no new one */
-            return enter_child(it, f, child, byte, backward);
+            return enter_child(it, f, child, byte, backward, 1);
         it->group_len = 0; /* the walk leaves it */
     }
     it->buf[end] = byte; /* within the buffer: f's push made room for it */
@@ -2209,7 +2214,7 @@ static int enter_delimited(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
     if (g == 0 || (child->num_children == 0 && child->has_value)) {
         /* no group, or a key alone (emit returns the group of a noted one) */
         it->group_len = g;
-        return enter_child(it, f, child, byte, backward);
+        return enter_child(it, f, child, byte, backward, 1);
     }
     switch (it->has_bound ? group_side(it, end + 1, tail, plen) : GROUP_IN) {
     case GROUP_IN:
@@ -2221,18 +2226,18 @@ static int enter_delimited(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
         return 0;
     default: /* the bound cuts the group: walk to its first key in range */
         it->group_len = g;
-        return enter_child(it, f, child, byte, backward);
+        return enter_child(it, f, child, byte, backward, 1);
     }
 }
 
 /* One step into a child: with a delimiter, enter_delimited. */
-#define ENTER(it, f, child, byte, backward)                                        \
-    ((it)->delim_len ? enter_delimited(it, f, child, byte, backward)                \
-                     : enter_child(it, f, child, byte, backward))
+#define ENTER(it, f, child, byte, backward, delimited)                             \
+    ((delimited) ? enter_delimited(it, f, child, byte, backward)                    \
+                 : enter_child(it, f, child, byte, backward, 0))
 
 /* The walk in each direction has its own loop: the direction is fixed for
  * a listing, and a step is short enough that testing it costs. */
-static int next_forward(rx_iter *it)
+static RX_ALWAYS_INLINE int walk_forward(rx_iter *it, int delimited)
 {
     while (it->depth > it->base) {
         struct rx_iter_frame *f = &it->stack[it->depth - 1];
@@ -2242,7 +2247,7 @@ static int next_forward(rx_iter *it)
         if (f->pos == POS_VALUE_NEXT) { /* only the frame a seek left on top */
             f->pos = POS_CHILDREN;
             if (n->has_value)
-                return emit(it, f->end, n->value);
+                return emit(it, f->end, n->value, delimited);
         }
         if (n->type <= NODE_16) {
             /* sorted by index: the next child is the next slot (a leaf has
@@ -2264,7 +2269,7 @@ static int next_forward(rx_iter *it)
         f->pos = slot;
         if (!it->skipping)
             prefetch_siblings(f, n, slot, 0);
-        rc = ENTER(it, f, child, byte, 0);
+        rc = ENTER(it, f, child, byte, 0, delimited);
         if (rc != 0)
             return rc;
     }
@@ -2272,7 +2277,7 @@ static int next_forward(rx_iter *it)
     return 0;
 }
 
-static int next_backward(rx_iter *it)
+static RX_ALWAYS_INLINE int walk_backward(rx_iter *it, int delimited)
 {
     while (it->depth > it->base) {
         struct rx_iter_frame *f = &it->stack[it->depth - 1];
@@ -2297,18 +2302,39 @@ static int next_backward(rx_iter *it)
              * popped now, the buffer still spells the key */
             it->depth--;
             if (n->has_value)
-                return emit(it, f->end, n->value);
+                return emit(it, f->end, n->value, delimited);
             continue;
         }
         f->pos = slot;
         if (!it->skipping)
             prefetch_siblings(f, n, slot, 1);
-        rc = ENTER(it, f, child, byte, 1);
+        rc = ENTER(it, f, child, byte, 1, delimited);
         if (rc != 0)
             return rc;
     }
     it->exhausted = 1;
     return 0;
+}
+
+/* The walks, without and with a delimiter: two versions of each loop. */
+static int next_forward(rx_iter *it)
+{
+    return walk_forward(it, 0);
+}
+
+static int next_backward(rx_iter *it)
+{
+    return walk_backward(it, 0);
+}
+
+static int next_forward_delimited(rx_iter *it)
+{
+    return walk_forward(it, 1);
+}
+
+static int next_backward_delimited(rx_iter *it)
+{
+    return walk_backward(it, 1);
 }
 
 int rx_iter_next(rx_iter *it)
@@ -2333,6 +2359,8 @@ int rx_iter_next(rx_iter *it)
         if (it->exhausted)
             return 0;
     }
+    if (it->delim_len)
+        return it->backward ? next_backward_delimited(it) : next_forward_delimited(it);
     return it->backward ? next_backward(it) : next_forward(it);
 }
 
