@@ -3,6 +3,7 @@
     python benchmarks/compare.py [--quick] [--sizes 10000 100000 1000000]
         [--workloads chat hex ...] [--systems dict SortedDict memstore ...]
         [--plot benchmarks/results/prefix_query.png] [--md FILE] [--json FILE]
+        [--ttl] [--ttl-purge 1000000]
 
 Method
 ------
@@ -32,6 +33,13 @@ Method
   in, RSS delta and tracemalloc delta are both reported.
 * Slow peers are not run at a size where their build is projected (from the
   previous size) to exceed --max-build seconds; the reason is printed.
+* --ttl adds what expiry costs (issue 12), memstore only: mget, mset and
+  yield_keys on a second store with the same keys where 10% carry a
+  lifetime (long enough never to end during the run), timed interleaved
+  with the same ops on the plain store; and purging --ttl-purge expired
+  keys at once (one call, ns per key, median of 3 stores).  A store that
+  never used a lifetime against the build of the commit before expiry
+  needs two builds: benchmarks/ttl_overhead.py measures that.
 """
 
 from __future__ import annotations
@@ -115,6 +123,8 @@ def evaluate(expr, ns, is_async=False):
 
 
 class Cfg:
+    ttl = False  # --ttl: the expiry rows
+    ttl_purge = 1_000_000  # keys purged at once in the purge row
     reps = 7
     sample_ns = 3_000_000  # aim: one sample ~3 ms
     budget_ns = 600_000_000  # per (op, system) for slow calls
@@ -629,6 +639,8 @@ def _time_ops(ds, active, stores, params, cfg, add, log):
     )
     wrong = {}
     _range_and_delimiter_rows(ds, active, stores, run, wrong)
+    if cfg.ttl and "memstore" in stores:
+        _ttl_rows(ds, stores["memstore"], run, add, cfg, log)
     for name, c in checks:
         err = c.check_undone()
         if err and name not in wrong:
@@ -667,6 +679,82 @@ def _range_and_delimiter_rows(ds, active, stores, run, wrong):
                 return
             rows.append(Row(label, op, len(entries), {"d": d}, exprs={"memstore": src}))
         run(*rows)
+
+
+# Expiry rows (--ttl): the share of keys with a lifetime, and one that
+# does not end during the run.
+TTL_SHARE_STEP = 10  # every 10th key: 10%
+TTL_LONG = 86_400.0
+
+
+def _ttl_rows(ds, plain, run, add, cfg, log):
+    """mget / mset / yield_keys on a store where 10% of the keys carry a
+    lifetime, each timed together with the same op on the plain store;
+    then purging cfg.ttl_purge expired keys at once."""
+    from memstore import TrieStore
+
+    t = TrieStore()
+    t.mset(ds.pairs)
+    t.mset(
+        [kv for i, kv in enumerate(ds.pairs) if i % TTL_SHARE_STEP == 3], ttl=TTL_LONG
+    )
+    n_q = len(ds.present_q)
+    # writes of keys without a lifetime, so that the share stays 10%
+    has_ttl = {k for i, k in enumerate(ds.keys) if i % TTL_SHARE_STEP == 3}
+    writes = [(k, v) for k, v in ds.delete_pairs if k not in has_ttl]
+    label = "~100"
+    p, _c = ds.prefixes.get(label, next(iter(ds.prefixes.values())))
+    assert list(t.yield_keys(prefix=p)) == list(plain.yield_keys(prefix=p))
+    assert t.mget(ds.present_q) == plain.mget(ds.present_q)
+    for op, src, per, kw in (
+        ("mget", "{h}.mget(q)", n_q, {"q": ds.present_q}),
+        ("mset", "{h}.mset(pairs)", len(writes), {"pairs": writes}),
+        ("yield", "list({h}.yield_keys(prefix=p))", None, {"p": p}),
+    ):
+        what = f"{op} {per:,} keys" if per else f"yield_keys {label}"
+        run(
+            Row(
+                f"{what}, no key with a lifetime",
+                f"ttl0_{op}",
+                per,
+                {**kw, "t": t},
+                exprs={"memstore": src.format(h="h")},
+            ),
+            Row(
+                f"{what}, 10% of keys with a lifetime",
+                f"ttl10_{op}",
+                per,
+                {**kw, "t": t},
+                exprs={"memstore": src.format(h="t")},
+            ),
+        )
+    del t
+    runs = []
+    for _ in range(3):
+        now = [0.0]
+        s = TrieStore(clock=lambda now=now: now[0])
+        keys = ds.keys * (cfg.ttl_purge // len(ds.keys) + 1)
+        for start in range(0, cfg.ttl_purge, 10_000):
+            end = min(start + 10_000, cfg.ttl_purge)
+            s.mset(
+                [(f"{k}#{i}", None) for i, k in enumerate(keys[start:end], start)],
+                ttl=1,
+            )
+        assert len(s) == cfg.ttl_purge
+        now[0] = 1.0
+        t0 = pc()
+        left = len(s)  # purges every key
+        runs.append(pc() - t0)
+        assert left == 0
+        del s
+    add(
+        f"purge {cfg.ttl_purge:,} expired keys at once (per call)",
+        cfg.ttl_purge,
+        {"memstore": (statistics.median(runs), 3)},
+        op="ttl_purge",
+        runs=runs,
+    )
+    log(f"    ttl rows done; purge runs {[f'{r / 1e6:.0f} ms' for r in runs]}")
 
 
 # ----------------------------------------------------------------- memory
@@ -925,6 +1013,37 @@ def targets(all_results, mem, sizes):
             else "—",
             (big / one <= 1.5) if big and one else None,
         )
+    ttl_ratios = []
+    for op in ("mget", "mset", "yield"):
+        _, r0 = _find(R, f"ttl0_{op}")
+        _, r10 = _find(R, f"ttl10_{op}")
+        if r0 and r10 and r0["times"].get("memstore") and r10["times"].get("memstore"):
+            ttl_ratios.append((op, r10["times"]["memstore"] / r0["times"]["memstore"]))
+    if ttl_ratios:
+        row(
+            "expiry: mget/mset/yield_keys with 10% of keys carrying a lifetime "
+            "<= 1.2x none",
+            ", ".join(f"{op} {x:.2f}x" for op, x in ttl_ratios),
+            max(x for _, x in ttl_ratios) <= 1.2,
+        )
+        out.append(
+            (
+                "expiry: a store that never used a lifetime vs the previous "
+                "commit's build <= 1.03x",
+                "two builds: python benchmarks/ttl_overhead.py",
+                "n.a.",
+            )
+        )
+    _, rp = _find(R, "ttl_purge")
+    if rp and rp["times"].get("memstore"):
+        runs = rp.get("runs") or [rp["times"]["memstore"]]
+        row(
+            f"expiry: purging {rp['per']:,} expired keys at once (ns per key)",
+            f"{rp['times']['memstore'] / rp['per']:.0f} ns/key (runs "
+            + ", ".join(f"{x / rp['per']:.0f}" for x in runs)
+            + ")",
+            None,
+        )
     counts = [
         (lab, r) for lab, r in R.items() if r.get("op") == "count" and "none" not in lab
     ]
@@ -1179,6 +1298,18 @@ def main(argv=None):
     ap.add_argument("--memory-systems", nargs="+", choices=S.NAMES)
     ap.add_argument("--memory-workloads", nargs="+", choices=W.WORKLOADS)
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument(
+        "--ttl",
+        action="store_true",
+        help="add the expiry rows (memstore: 10%% of keys with a lifetime; a purge)",
+    )
+    ap.add_argument(
+        "--ttl-purge",
+        type=int,
+        default=None,
+        help="expired keys purged at once in the purge row (default 10^6; "
+        "--quick 10^5)",
+    )
     ap.add_argument("--jobs", type=int, default=2, help="memory probes at once")
     ap.add_argument(
         "--plot",
@@ -1206,6 +1337,8 @@ def main(argv=None):
 
     cfg = Cfg()
     cfg.max_build_s = a.max_build
+    cfg.ttl = a.ttl
+    cfg.ttl_purge = a.ttl_purge or (100_000 if a.quick else 1_000_000)
     if a.quick:
         sizes = a.sizes or [10_000, 100_000]
         wls = a.workloads or ["chat"]

@@ -8,6 +8,10 @@
    does, both on this build.  Target <= 1.2x.
 3. Purging 10^6 expired keys at once (``--quick``: 10^5): ns per key.
 
+Parts 2 and 3 are also rows of ``benchmarks/compare.py --ttl`` (on its
+chat dataset, timed side by side with the plain store); part 1 needs two
+builds and lives only here.
+
 Each measurement runs in a fresh subprocess; the two builds (or the two
 stores) alternate, round after round, so that drifts of a busy machine hit
 both alike.  A time is the median over rounds of each round's best; a

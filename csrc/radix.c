@@ -105,8 +105,8 @@ struct visit_frame {
 struct rx_iter_buffers {
     struct rx_iter_frame *stack;
     size_t stack_cap;
-    unsigned char *buf, *prefix, *staged, *resume, *bound;
-    size_t buf_cap, prefix_cap, staged_cap, resume_cap, bound_cap;
+    unsigned char *buf, *prefix, *staged, *resume, *bound, *delim;
+    size_t buf_cap, prefix_cap, staged_cap, resume_cap, bound_cap, delim_cap;
 };
 
 struct rx_tree {
@@ -1124,12 +1124,14 @@ missing:
 
 /* Slot of the node whose subtree holds exactly the keys starting with
  * prefix, or NULL when none does. */
-static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len)
+static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix, size_t len,
+                                size_t *start)
 {
     rx_node **ref = (rx_node **)&tree->root, **child;
-    size_t depth = 0;
+    size_t depth = 0, at;
     prefix = NONNULL(prefix);
     while (*ref) {
+        at = depth;
         switch (descend_step(*ref, prefix, len, &depth, &child, 1)) {
         case DESCENT_CHILD:
             ref = child;
@@ -1137,6 +1139,8 @@ static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix
             continue;
         case DESCENT_INSIDE:
         case DESCENT_HERE:
+            if (start)
+                *start = at; /* where the node's prefix starts in a key */
             return ref;
         default:
             return NULL;
@@ -1147,8 +1151,126 @@ static rx_node **prefix_subtree(const rx_tree *tree, const unsigned char *prefix
 
 size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix, size_t len)
 {
-    rx_node **ref = prefix_subtree(tree, prefix, len);
+    rx_node **ref = prefix_subtree(tree, prefix, len, NULL);
     return ref ? (*ref)->count : 0;
+}
+
+/* ---- counting a range (rx_count_range) --------------------------------------
+ *
+ * The keys of [lo, hi) below the node where lo and hi part are its own key
+ * (when it is lo), the subtrees of the children between lo's and hi's
+ * bytes, the keys >= lo below lo's child and those < hi below hi's: each
+ * of those two is the sum of the subtrees hanging on the far side of the
+ * path, level by level.  Every subtree summed lies wholly inside the range,
+ * so the walk reads at most (keys counted + the two paths) node headers. */
+
+/* Sum of the counts of n's children on bytes from..to (ints, inclusive). */
+static size_t children_count(rx_node *n, int from, int to)
+{
+    rx_node **children = node_children(n);
+    size_t total = 0;
+    int i;
+    switch (n->type) {
+    case NODE_4:
+    case NODE_16: /* keys sorted by slot */
+        for (i = from > to ? n->num_children : slot_lower_bound(n, (unsigned char)from);
+             i < n->num_children && n->tail[i] <= to; i++)
+            total += children[i]->count;
+        return total;
+    case NODE_48:
+        for (i = from; i <= to; i++)
+            if (n->tail[i])
+                total += children[n->tail[i] - 1]->count;
+        return total;
+    case NODE_256:
+        for (i = from; i <= to; i++)
+            if (children[i])
+                total += children[i]->count;
+        return total;
+    default:
+        return 0;
+    }
+}
+
+/* Keys below n (its prefix starting at key byte `start`) that are >= key
+ * (ge) or < key (!ge). */
+static size_t count_side(rx_node *n, size_t start, const unsigned char *key, size_t len, int ge)
+{
+    size_t total = 0;
+    rx_node **child;
+    while (n) {
+        size_t plen = n->prefix_len, rest = len - start, m = rest < plen ? rest : plen;
+        int cmp = compare_bytes(node_prefix(n), key + start, m);
+        unsigned char b;
+        if (cmp != 0 || rest <= plen) {
+            /* the subtree lies wholly on one side of key: >= it when its
+             * path is greater, extends key or is key */
+            return total + ((cmp >= 0) == (ge != 0) ? n->count : 0);
+        }
+        start += plen;
+        b = key[start];
+        if (ge) {
+            total += children_count(n, b + 1, 255);
+        } else {
+            total += n->has_value; /* the node's key is a proper prefix of key */
+            total += children_count(n, 0, b - 1);
+        }
+        child = child_ref(n, b);
+        n = child ? *child : NULL;
+        start++;
+    }
+    return total;
+}
+
+size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                      const unsigned char *hi, size_t hi_len, int has_hi)
+{
+    rx_node **ref, **child;
+    rx_node *n;
+    size_t c, start = 0, end;
+    lo = NONNULL(lo);
+    hi = NONNULL(hi);
+    if (tree->root == NULL)
+        return 0;
+    if (!has_hi)
+        return count_side(tree->root, 0, lo, lo_len, 1);
+    c = common_length(lo, hi, lo_len < hi_len ? lo_len : hi_len);
+    if (c == hi_len || (c < lo_len && lo[c] > hi[c]))
+        return 0; /* lo >= hi */
+    /* every key in the range starts with lo[0, c): below this node */
+    ref = prefix_subtree(tree, lo, c, &start);
+    if (ref == NULL)
+        return 0;
+    n = *ref;
+    end = start + n->prefix_len;
+    if (c < end) {
+        /* lo and hi part inside the node's prefix, so one of them at most
+         * goes below it; x is the path's byte where they part */
+        unsigned char x = node_prefix(n)[c - start];
+        if (x == hi[c])
+            return count_side(n, start, hi, hi_len, 0);
+        if (c < lo_len && x == lo[c])
+            return count_side(n, start, lo, lo_len, 1);
+        return (c == lo_len || x > lo[c]) && x < hi[c] ? n->count : 0;
+    }
+    /* they part at the node's branch byte, or lo is the node's key */
+    {
+        size_t total = 0;
+        int from = 0;
+        if (lo_len == end) {
+            total += n->has_value;
+        } else {
+            from = lo[end] + 1;
+            child = child_ref(n, lo[end]);
+            if (child)
+                total += count_side(*child, end + 1, lo, lo_len, 1);
+        }
+        total += children_count(n, from, hi[end] - 1);
+        child = child_ref(n, hi[end]);
+        if (child)
+            total += count_side(*child, end + 1, hi, hi_len, 0);
+        return total;
+    }
 }
 
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
@@ -1178,7 +1300,7 @@ int rx_longest_prefix(const rx_tree *tree, const unsigned char *key, size_t len,
 size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix, size_t len,
                         rx_release_fn release, void *ctx)
 {
-    rx_node **ref = prefix_subtree(tree, prefix, len);
+    rx_node **ref = prefix_subtree(tree, prefix, len, NULL);
     rx_node *unlinked;
     size_t removed;
     if (ref == NULL)
@@ -1411,7 +1533,7 @@ static int seek_backward(rx_iter *it, const unsigned char *target, size_t len, i
 static size_t buffers_size(const struct rx_iter_buffers *b)
 {
     return b->stack_cap * sizeof *b->stack + b->buf_cap + b->prefix_cap + b->staged_cap +
-           b->resume_cap + b->bound_cap;
+           b->resume_cap + b->bound_cap + b->delim_cap;
 }
 
 static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
@@ -1429,6 +1551,8 @@ static void free_buffers(rx_tree *t, const struct rx_iter_buffers *b)
         a->free_fn(a->ctx, b->resume, b->resume_cap);
     if (b->bound)
         a->free_fn(a->ctx, b->bound, b->bound_cap);
+    if (b->delim)
+        a->free_fn(a->ctx, b->delim, b->delim_cap);
 }
 
 static void drop_spare_buffers(rx_tree *t)
@@ -1477,6 +1601,8 @@ void rx_iter_init(rx_iter *it, rx_tree *tree)
     it->resume_cap = b->resume_cap;
     it->bound = b->bound;
     it->bound_cap = b->bound_cap;
+    it->delim = b->delim;
+    it->delim_cap = b->delim_cap;
     if (it->staged == NULL) {
         /* a seek swaps staged and prefix; set_prefix comes first and fills
          * staged, so hand it the free one */
@@ -1505,6 +1631,8 @@ void rx_iter_release(rx_iter *it)
     mine.resume_cap = it->resume_cap;
     mine.bound = it->bound;
     mine.bound_cap = it->bound_cap;
+    mine.delim = it->delim;
+    mine.delim_cap = it->delim_cap;
     /* Keep them for the next iterator unless another one's are kept
      * already, or they are big next to the tree: a program holding many
      * small stores, or one that once listed a very deep key, should not
@@ -1543,6 +1671,19 @@ int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len, int inclu
     return RX_OK;
 }
 
+int rx_iter_set_delimiter(rx_iter *it, const unsigned char *delim, size_t len, size_t from)
+{
+    if (set_bytes(it->tree, &it->delim, &it->delim_cap, &it->delim_len, NONNULL(delim), len) !=
+        RX_OK)
+        return RX_ENOMEM;
+    it->delim_from = from;
+    /* The path on the stack was walked without looking for this delimiter:
+     * the next step seeks again (as after a change), which finds the group
+     * the path is in, if any (reseek). */
+    it->version = it->tree->version - 1;
+    return RX_OK;
+}
+
 static void apply_staged_prefix(rx_iter *it)
 {
     unsigned char *buf = it->prefix;
@@ -1554,6 +1695,85 @@ static void apply_staged_prefix(rx_iter *it)
     it->staged_cap = cap;
     it->staged_len = 0;
     it->prefix_staged = 0;
+}
+
+/* ---- delimiter listings (rx_iter_set_delimiter) ----------------------------
+ *
+ * A group is the set of keys that start with g, the bytes of a key up to the
+ * end of the first delimiter starting at or after delim_from.  The walk looks
+ * for the delimiter in the bytes it writes as it enters a node (the branch
+ * byte and the node's prefix): when an occurrence ends there, and none did
+ * above, the node's subtree is exactly the group -- every key below it
+ * starts with g, and every key starting with g goes through the branch byte,
+ * which lies inside g.  So the step returns the group instead of entering
+ * the node, and the parent's next step leaves it:
+ *
+ *   prefix "big/", delimiter "/":      [big/] <- base frame
+ *                                      /  |  \
+ *                                    'a' 'b' 'c'
+ *                                    /0   ..   ..    "big/a/0...": the step
+ *                                   /|\                 into 'a' writes "a/0",
+ *                 (10^5 keys below, never visited)   sees "/", returns "big/a/"
+ *
+ * A group the walk cannot return unseen (a seek landed inside it, or the end
+ * bound cuts it) is noted in group_len instead: the walk goes on into it,
+ * and the first key it would return is returned as the group, with the
+ * group's frames popped.  The note holds while buf[0, group_len) still
+ * spells the group, i.e. until the walk enters a child at a byte below it. */
+
+/* End (exclusive) of the first delimiter starting at or after delim_from
+ * in the path buf[0, nbuf) followed by tail[0, tlen) (the prefix of a node
+ * about to be entered, not copied yet: a group needs only its own bytes),
+ * among those ending after byte `after`; 0 when there is none. */
+static size_t group_end(const rx_iter *it, size_t after, size_t nbuf, const unsigned char *tail,
+                        size_t tlen)
+{
+    const unsigned char *buf = it->buf, *d = it->delim, *p;
+    size_t dl = it->delim_len, total = nbuf + tlen, s, j, q;
+    s = after + 1 >= dl ? after + 1 - dl : 0;
+    if (s < it->delim_from)
+        s = it->delim_from;
+    for (; s < nbuf && s + dl <= total; s++) { /* starting in the path */
+        for (j = 0; j < dl; j++) {
+            q = s + j;
+            if ((q < nbuf ? buf[q] : tail[q - nbuf]) != d[j])
+                break;
+        }
+        if (j == dl)
+            return s + dl;
+    }
+    while (s + dl <= total) { /* starting in the tail */
+        p = memchr(tail + (s - nbuf), d[0], total - dl + 1 - s);
+        if (p == NULL)
+            return 0;
+        s = nbuf + (size_t)(p - tail);
+        if (dl == 1 || memcmp(p + 1, d + 1, dl - 1) == 0)
+            return s + dl;
+        s++;
+    }
+    return 0;
+}
+
+/* Where the keys below the path buf[0, nbuf) + tail[0, tlen) lie against
+ * the end bound: GROUP_IN, all within it; GROUP_PAST, all beyond it;
+ * GROUP_CUT, the bound extends the path (or is it): on both sides. */
+enum { GROUP_IN, GROUP_PAST, GROUP_CUT };
+static int group_side(const rx_iter *it, size_t nbuf, const unsigned char *tail, size_t tlen)
+{
+    const unsigned char *bound = NONNULL(it->bound);
+    size_t blen = it->bound_len, end = nbuf + tlen, n = end < blen ? end : blen, i;
+    unsigned char c = 0;
+    for (i = 0; i < n; i++) {
+        c = i < nbuf ? it->buf[i] : tail[i - nbuf];
+        if (c != bound[i])
+            break;
+    }
+    if (i == end)
+        return GROUP_CUT;
+    /* i == blen: the path extends the bound, so its keys sort after it */
+    if (i == blen ? !it->backward : (c > bound[i]) != (it->backward != 0))
+        return GROUP_PAST;
+    return GROUP_IN;
 }
 
 /* The keys with the prefix are exactly those below the first node whose
@@ -1588,6 +1808,8 @@ static int reseek(rx_iter *it)
     int rc;
     it->depth = 0;
     it->base = 0;
+    it->group_len = 0;
+    it->entry_group = 0; /* (rx_iter_next read it for the resume op already) */
     it->emitted = 0;
     it->exhausted = 0;
     it->written = 0; /* the seek rewrites the buffer: check the next key whole */
@@ -1616,12 +1838,17 @@ static int reseek(rx_iter *it)
         return rc;
     }
     set_base(it);
+    /* the seek's path may lead into a group: its first key found is the
+     * group (emit) */
+    if (it->delim_len && it->depth)
+        it->group_len = group_end(it, 0, it->stack[it->depth - 1].end, NULL, 0);
     return RX_OK;
 }
 
 /* Marks the iterator as having no key left in its direction. */
 static void exhaust(rx_iter *it)
 {
+    it->group_len = 0;
     it->depth = 0;
     it->exhausted = 1;
     it->emitted = 0;
@@ -1775,19 +2002,68 @@ static int past_bound(rx_iter *it, size_t len)
 /* Makes the first `end` bytes of the buffer the iterator's answer (it has
  * the prefix: the walk never leaves the prefix's subtree, see set_base),
  * or, past the end bound, ends the walk and returns 0. */
-static int emit(rx_iter *it, size_t end, void *value)
+/* The first key met in the group noted on the path (group_len) was just
+ * made the answer: the group is the entry instead, and its frames go
+ * (those reaching into it), so the next step leaves it. */
+static int emit_noted_group(rx_iter *it)
 {
-    if (it->has_bound && past_bound(it, end)) {
-        /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
-        exhaust(it);
-        return 0;
+    size_t g = it->group_len;
+    while (it->depth > 0 && it->stack[it->depth - 1].end >= g)
+        it->depth--;
+    it->group_len = 0;
+    it->key_len = g;
+    it->value = NULL;
+    it->entry_group = 1;
+    return RX_GROUP;
+}
+
+/* `delimited` is a constant at every call (the walk loops come in two
+ * versions), so a listing without a delimiter pays nothing for groups. */
+static RX_ALWAYS_INLINE int emit(rx_iter *it, size_t end, void *value, int delimited)
+{
+    if (it->has_bound) {
+        /* past_bound's shortcut, inline: most keys of a range need no look
+         * at the bound */
+        if ((it->written < end ? it->written : end) > it->bound_match) {
+            it->written = end;
+        } else if (past_bound(it, end)) {
+            /* the walk loops stop at depth 0; rx_iter_next returns 0 from now on */
+            exhaust(it);
+            return 0;
+        }
     }
     it->key = it->buf;
     it->key_len = end;
     it->value = value;
     it->emitted = 1;
     it->skipping = 0;
+    if (delimited) {
+        it->entry_group = 0;
+        if (it->group_len && end >= it->group_len)
+            return emit_noted_group(it);
+    }
     return 1;
+}
+
+/* Returns the group buf[0, nbuf) + tail[0, g - nbuf) as the entry, its
+ * keys known to lie within the end bound (none of them is visited). */
+static int emit_group(rx_iter *it, size_t nbuf, const unsigned char *tail, size_t g)
+{
+    if (g > it->buf_cap && grow_buffer(it->tree, (void **)&it->buf, &it->buf_cap, g, 1) != RX_OK) {
+        it->exhausted = 1;
+        it->depth = 0;
+        return RX_ENOMEM;
+    }
+    if (g > nbuf)
+        copy_short(it->buf + nbuf, tail, g - nbuf);
+    it->key = it->buf;
+    it->key_len = g;
+    it->value = NULL;
+    it->emitted = 1;
+    it->skipping = 0;
+    it->entry_group = 1;
+    it->written = 0; /* for past_bound: compare the next key whole */
+    return RX_GROUP;
 }
 
 /* In a big tree built in random order every node the walk enters is a
@@ -1893,7 +2169,7 @@ static RX_ALWAYS_INLINE void prefetch_siblings(struct rx_iter_frame *f, rx_node 
  * first, so it is answered at once.  0 when there is nothing to answer
  * yet, 1 when there is, or RX_ENOMEM. */
 static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
-                                        unsigned char byte, int backward)
+                                        unsigned char byte, int backward, int delimited)
 {
     size_t end = f->end;
     it->buf[end] = byte;
@@ -1907,12 +2183,12 @@ static RX_ALWAYS_INLINE int enter_child(rx_iter *it, struct rx_iter_frame *f, rx
                 goto nomem;
             copy_short(it->buf + end + 1, node_prefix(child), plen);
         }
-        return emit(it, key_len, child->value);
+        return emit(it, key_len, child->value, delimited);
     }
     if (push_frame(it, child, end + 1, backward ? POS_END : POS_CHILDREN) != RX_OK)
         goto nomem;
     if (!backward && child->has_value)
-        return emit(it, it->stack[it->depth - 1].end, child->value);
+        return emit(it, it->stack[it->depth - 1].end, child->value, delimited);
     return 0;
 nomem:
     /* the buffer no longer spells the last key, so no retry */
@@ -1921,9 +2197,47 @@ nomem:
     return RX_ENOMEM;
 }
 
+/* enter_child for a listing with a delimiter: returns the group the child
+ * starts, if any, without entering it (see "delimiter listings" above). */
+static int enter_delimited(rx_iter *it, struct rx_iter_frame *f, rx_node *child,
+                           unsigned char byte, int backward)
+{
+    size_t end = f->end, plen = child->prefix_len, g;
+    const unsigned char *tail = node_prefix(child);
+    if (it->group_len) {
+        if (end >= it->group_len) /* inside the group noted: no new one */
+            return enter_child(it, f, child, byte, backward, 1);
+        it->group_len = 0; /* the walk leaves it */
+    }
+    it->buf[end] = byte; /* within the buffer: f's push made room for it */
+    g = group_end(it, end, end + 1, tail, plen);
+    if (g == 0 || (child->num_children == 0 && child->has_value)) {
+        /* no group, or a key alone (emit returns the group of a noted one) */
+        it->group_len = g;
+        return enter_child(it, f, child, byte, backward, 1);
+    }
+    switch (it->has_bound ? group_side(it, end + 1, tail, plen) : GROUP_IN) {
+    case GROUP_IN:
+        if (end < it->written)
+            it->written = end;
+        return emit_group(it, end + 1, tail, g);
+    case GROUP_PAST:
+        exhaust(it);
+        return 0;
+    default: /* the bound cuts the group: walk to its first key in range */
+        it->group_len = g;
+        return enter_child(it, f, child, byte, backward, 1);
+    }
+}
+
+/* One step into a child: with a delimiter, enter_delimited. */
+#define ENTER(it, f, child, byte, backward, delimited)                             \
+    ((delimited) ? enter_delimited(it, f, child, byte, backward)                    \
+                 : enter_child(it, f, child, byte, backward, 0))
+
 /* The walk in each direction has its own loop: the direction is fixed for
  * a listing, and a step is short enough that testing it costs. */
-static int next_forward(rx_iter *it)
+static RX_ALWAYS_INLINE int walk_forward(rx_iter *it, int delimited)
 {
     while (it->depth > it->base) {
         struct rx_iter_frame *f = &it->stack[it->depth - 1];
@@ -1933,7 +2247,7 @@ static int next_forward(rx_iter *it)
         if (f->pos == POS_VALUE_NEXT) { /* only the frame a seek left on top */
             f->pos = POS_CHILDREN;
             if (n->has_value)
-                return emit(it, f->end, n->value);
+                return emit(it, f->end, n->value, delimited);
         }
         if (n->type <= NODE_16) {
             /* sorted by index: the next child is the next slot (a leaf has
@@ -1955,7 +2269,7 @@ static int next_forward(rx_iter *it)
         f->pos = slot;
         if (!it->skipping)
             prefetch_siblings(f, n, slot, 0);
-        rc = enter_child(it, f, child, byte, 0);
+        rc = ENTER(it, f, child, byte, 0, delimited);
         if (rc != 0)
             return rc;
     }
@@ -1963,7 +2277,7 @@ static int next_forward(rx_iter *it)
     return 0;
 }
 
-static int next_backward(rx_iter *it)
+static RX_ALWAYS_INLINE int walk_backward(rx_iter *it, int delimited)
 {
     while (it->depth > it->base) {
         struct rx_iter_frame *f = &it->stack[it->depth - 1];
@@ -1988,18 +2302,39 @@ static int next_backward(rx_iter *it)
              * popped now, the buffer still spells the key */
             it->depth--;
             if (n->has_value)
-                return emit(it, f->end, n->value);
+                return emit(it, f->end, n->value, delimited);
             continue;
         }
         f->pos = slot;
         if (!it->skipping)
             prefetch_siblings(f, n, slot, 1);
-        rc = enter_child(it, f, child, byte, 1);
+        rc = ENTER(it, f, child, byte, 1, delimited);
         if (rc != 0)
             return rc;
     }
     it->exhausted = 1;
     return 0;
+}
+
+/* The walks, without and with a delimiter: two versions of each loop. */
+static int next_forward(rx_iter *it)
+{
+    return walk_forward(it, 0);
+}
+
+static int next_backward(rx_iter *it)
+{
+    return walk_backward(it, 0);
+}
+
+static int next_forward_delimited(rx_iter *it)
+{
+    return walk_forward(it, 1);
+}
+
+static int next_backward_delimited(rx_iter *it)
+{
+    return walk_backward(it, 1);
 }
 
 int rx_iter_next(rx_iter *it)
@@ -2014,13 +2349,18 @@ int rx_iter_next(rx_iter *it)
             if (set_bytes(it->tree, &it->resume, &it->resume_cap, &it->resume_len, it->buf,
                           it->key_len) != RX_OK)
                 return RX_ENOMEM;
-            it->resume_op = it->backward ? RX_SEEK_LT : RX_SEEK_GT;
+            /* after a group, past all of it (backward, < the group is) */
+            it->resume_op = it->backward      ? RX_SEEK_LT
+                            : it->entry_group ? SEEK_PAST_PREFIX
+                                              : RX_SEEK_GT;
         }
         if (reseek(it) != RX_OK)
             return RX_ENOMEM; /* resume is kept: the next call tries again */
         if (it->exhausted)
             return 0;
     }
+    if (it->delim_len)
+        return it->backward ? next_backward_delimited(it) : next_forward_delimited(it);
     return it->backward ? next_backward(it) : next_forward(it);
 }
 

@@ -108,6 +108,12 @@ int rx_remove(rx_tree *tree, const unsigned char *key, size_t len,
 size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                        size_t len);
 
+/* Number of keys k with lo <= k < hi (with has_hi 0, hi is ignored and
+ * every key >= lo counts).  O(len + the subtrees wholly inside the range,
+ * fewer than the keys counted): the cost of the listing it sizes, at most. */
+size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                      const unsigned char *hi, size_t hi_len, int has_hi);
+
 /* Longest stored key that is a prefix of key (key itself included).
  * Returns 1 with its length in *match_len and value in *value, else 0. */
 int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,
@@ -189,6 +195,12 @@ typedef struct rx_iter {
     size_t written;     /* buffer bytes below this unchanged since that key */
     int has_bound;
     int bound_inclusive;
+    unsigned char *delim; /* rx_iter_set_delimiter; delim_len 0: none */
+    size_t delim_len, delim_cap;
+    size_t delim_from; /* the delimiter is looked for from this key byte on */
+    size_t group_len;  /* the path enters this group: its first key found is
+                        * returned as the group (0: none) */
+    int entry_group;   /* the entry returned last is a group */
     int resume_op;  /* rx_seek_op used for the re-seek */
     int backward;   /* direction given by the last seek */
     int emitted;    /* a key was returned since the last seek */
@@ -250,8 +262,28 @@ int rx_iter_skip_prefix(rx_iter *it, const unsigned char *group, size_t len);
  * iterator is unchanged). */
 int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len, int inclusive);
 
+/* Lists like a directory (Amazon S3's ListObjects): a key that holds
+ * delim (len bytes, copied) starting at or after its byte `from` (the
+ * length of the caller's prefix) is rolled up into its group, the key's
+ * bytes up to the end of the first such occurrence, and rx_iter_next
+ * returns each group once, with RX_GROUP: key is the group, value NULL.  A
+ * group comes where its first key in the listing's direction (from the
+ * seek, within the end bound) would come, and the listing goes on past its
+ * last key.  The step that enters a group returns it without descending
+ * into it, so a group costs what a key does, whatever it holds (a group
+ * met by a seek, or the one the end bound cuts, costs a descent to its
+ * first key in range).  len 0 removes the delimiter.  Takes effect at the
+ * next step, which goes on after the last entry returned (as after a
+ * change of the tree).  RX_OK or RX_ENOMEM (then the iterator is
+ * unchanged). */
+int rx_iter_set_delimiter(rx_iter *it, const unsigned char *delim, size_t len, size_t from);
+
+/* rx_iter_next's result for a group (rx_iter_set_delimiter). */
+#define RX_GROUP 2
+
 /* Steps to the next key in the seek's direction.  Returns 1 with key,
- * key_len and value set, 0 when there is none, or RX_ENOMEM. */
+ * key_len and value set, RX_GROUP for a group (see rx_iter_set_delimiter),
+ * 0 when there is none, or RX_ENOMEM. */
 int rx_iter_next(rx_iter *it);
 
 /* Frees the iterator's buffers, or leaves them with the tree for the next

@@ -78,6 +78,7 @@ from libc.string cimport memcmp, memcpy
 from memstore._radix cimport (
     RX_ENOMEM,
     RX_ETOOBIG,
+    RX_GROUP,
     RX_MAX_KEY_LEN,
     RX_OK,
     RX_SEEK_FIRST,
@@ -96,6 +97,7 @@ from memstore._radix cimport (
     rx_check_stats,
     rx_clear,
     rx_count_prefix,
+    rx_count_range,
     rx_find,
     rx_find_many,
     rx_insert,
@@ -105,9 +107,9 @@ from memstore._radix cimport (
     rx_iter_prefix_count,
     rx_iter_release,
     rx_iter_seek,
+    rx_iter_set_delimiter,
     rx_iter_set_end,
     rx_iter_set_prefix,
-    rx_iter_skip_prefix,
     rx_longest_prefix,
     rx_memory,
     rx_spare_memory,
@@ -2373,12 +2375,6 @@ cdef enum:
     _VALUES = 1
     _ITEMS = 2
 
-# What StoreIterator._group decides about a key with the delimiter.
-cdef enum:
-    _TAKE = 0  # list it, or the group it rolls up into
-    _SKIP = 1  # a group already behind start_after: seek past it, go on
-
-
 cdef extern from *:
     """
     /* Byte order of two strings, memcmp-style (<0, 0, >0); a proper prefix
@@ -2465,8 +2461,8 @@ cdef inline int _compare_owned(object a, object b):
 
 cdef bytes _group_successor(const unsigned char *data, size_t n):
     """The smallest string above every string starting with data[:n]: its
-    last byte plus one.  Callers pass a group, which ends with a delimiter's
-    last byte, and UTF-8 never contains 0xFF, so the byte cannot overflow."""
+    last byte plus one.  Callers pass a group or a prefix, UTF-8 text, which
+    never contains 0xFF, so the byte cannot overflow."""
     successor = bytearray(data[:n])
     successor[n - 1] += 1
     return bytes(successor)
@@ -2495,6 +2491,11 @@ cdef object _reverse_upper_bound(object after, const unsigned char *prefix, size
     return _group_successor(data, group_len)
 
 
+# StoreIterator.hint of a range listing not counted yet (__length_hint__).
+cdef enum:
+    _HINT_ON_REQUEST = -2
+
+
 cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
                          object start_after, object limit, bint reverse,
                          object start=None, object stop=None, object delimiter=None):
@@ -2516,6 +2517,8 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     cdef size_t end_size
     cdef const unsigned char *stop_data
     cdef size_t stop_size
+    cdef const unsigned char *delim_data = NULL
+    cdef size_t delim_size = 0
     cdef Py_ssize_t remaining
     cdef int rc
     cdef rx_seek_op op
@@ -2543,6 +2546,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
             and _compare_owned(start_owner, stop_owner) >= 0:
         self._finish()  # start >= stop: an empty range
         return self
+    prefix_owner = None
     if prefix is not None:
         # By length, not truthiness: a str subclass's __bool__ is not called.
         prefix_owner = _key_owner(<PyObject *>prefix)
@@ -2563,9 +2567,11 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
     if walk_size and rx_iter_set_prefix(&self.it, walk_data, walk_size) != RX_OK:
         raise MemoryError("out of memory while opening an iterator")
     if delim_owner is not None:
-        self.delim_owner = delim_owner
-        _owner_bytes(<PyObject *>delim_owner, &self.delim_data, &self.delim_size)
-        self.prefix_size = prefix_size
+        # Groups are found by the C iterator's steps (rx_iter_set_delimiter),
+        # looked for after the user's prefix, not the longer walk prefix.
+        _owner_bytes(<PyObject *>delim_owner, &delim_data, &delim_size)
+        if rx_iter_set_delimiter(&self.it, delim_data, delim_size, prefix_size) != RX_OK:
+            raise MemoryError("out of memory while opening an iterator")
 
     # Where the listing starts (target; None for the prefix's first or
     # last key) and the bound that ends it (end_owner).
@@ -2584,7 +2590,7 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         op = RX_SEEK_LT
         if after_owner is not None and delim_owner is not None:
             after_owner = _reverse_upper_bound(after_owner, prefix_data, prefix_size,
-                                               self.delim_data, self.delim_size)
+                                               delim_data, delim_size)
         target = stop_owner
         if after_owner is not None and (target is None or _compare_owned(after_owner, target) < 0):
             target = after_owner
@@ -2608,9 +2614,57 @@ cdef StoreIterator _open(TrieStoreBase store, int kind, object prefix,
         # Every key with the prefix will be listed.  With a bound, a
         # delimiter or a cursor the prefix's count is only an upper bound,
         # maybe a huge one (3 groups over 10^5 keys), and list() would
-        # allocate that much: no hint then.
+        # allocate that much: no hint then, but for a range below.
         self.hint = <Py_ssize_t>rx_iter_prefix_count(&self.it)
+    elif not self.ranged and start_after is None:
+        # A range: its exact count, counted when asked (list() asks, to
+        # size its result once: growing a list of ~100 keys step by step
+        # costs 8% of the listing; a loop or next() does not ask, and
+        # pays nothing).
+        self.hint = _HINT_ON_REQUEST
+        self.range_start = start_owner
+        self.range_stop = stop_owner
+        self.range_prefix = prefix_owner
     return self
+
+
+cdef Py_ssize_t _range_count(rx_tree *tree, object start_owner, object stop_owner,
+                             object prefix_owner):
+    """The number of keys with the prefix in [start, stop) (owners from
+    _option_bytes and _key_owner; None for an open end or no prefix): the
+    keys in [max(start, prefix), min(stop, the prefix's successor)).
+    rx_count_range reads only subtrees inside the range."""
+    cdef const unsigned char *prefix_data = NULL
+    cdef size_t prefix_size = 0
+    cdef const unsigned char *lo
+    cdef size_t lo_size
+    cdef const unsigned char *hi = NULL
+    cdef size_t hi_size = 0
+    cdef const unsigned char *data
+    cdef size_t size
+    cdef bint has_hi = False
+    successor = None
+    if prefix_owner is not None:
+        _owner_bytes(<PyObject *>prefix_owner, &prefix_data, &prefix_size)
+    lo = prefix_data
+    lo_size = prefix_size
+    if start_owner is not None:
+        _owner_bytes(<PyObject *>start_owner, &data, &size)
+        if ms_compare(data, size, lo, lo_size) > 0:
+            lo = data
+            lo_size = size
+    if prefix_size:
+        successor = _group_successor(prefix_data, prefix_size)
+        hi = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>successor)
+        hi_size = prefix_size
+        has_hi = True
+    if stop_owner is not None:
+        _owner_bytes(<PyObject *>stop_owner, &data, &size)
+        if not has_hi or ms_compare(data, size, hi, hi_size) < 0:
+            hi = data
+            hi_size = size
+            has_hi = True
+    return <Py_ssize_t>rx_count_range(tree, lo, lo_size, hi, hi_size, has_hi)
 
 
 @cython.final
@@ -2632,18 +2686,14 @@ cdef class StoreIterator:
     cdef int kind
     cdef bint reverse          # listing in descending order
     cdef bint ready            # it was initialised (so release it)
-    # Delimiter listings (all unset for a plain prefix or range listing,
-    # whose steps then skip _next_entry altogether: the C iterator ends a
-    # range by itself, see rx_iter_set_end).
+    # Delimiter listings (unset for a plain prefix or range listing, whose
+    # steps then skip _next_entry altogether).  The C iterator rolls keys
+    # up into groups itself (rx_iter_set_delimiter) and ends a range by
+    # itself (rx_iter_set_end).
     cdef bint ranged           # delimiter: steps go through _next_entry
-    cdef object delim_owner    # owns delim_data
-    cdef const unsigned char *delim_data
-    cdef size_t delim_size     # 0: no delimiter
-    cdef size_t prefix_size    # bytes of the prefix; a group is found in the rest
     cdef object after_owner    # forward delimiter listing: start_after, for groups
-    # The group last listed or passed over is the first group_len bytes of
-    # it.key (no copy: see _skip_group), skipped at the next step.
-    cdef size_t group_len      # length of the group pending a skip; 0: none
+    # A range listing's bounds, kept for __length_hint__ to count it.
+    cdef object range_start, range_stop, range_prefix
 
     def __cinit__(self):
         # Made only by _open; one made from Python (type(it)()) is empty
@@ -2677,6 +2727,8 @@ cdef class StoreIterator:
             self.remaining -= 1
         if self.hint > 0:
             self.hint -= 1
+        elif self.hint == _HINT_ON_REQUEST:
+            self.hint = -1  # counting from here on would cost another walk
         return True
 
     cdef inline int _next_key(self) except -1:
@@ -2689,59 +2741,27 @@ cdef class StoreIterator:
         return rc
 
     cdef inline int _next_entry(self) except -1:
-        """_next_key for a delimited listing: 1 on the next key (or the
-        group it rolls up into, see _group), 0 at the end."""
-        while True:
-            if self.group_len:
-                self._skip_group()
-            if not self._next_key():
-                return 0
-            if self.delim_size == 0 or self._group() == _TAKE:
-                return 1
-
-    cdef int _group(self) except -1:
-        """Rolls the current key up into its group when its rest after the
-        prefix has the delimiter.  A group is entered once, from its first
-        key in the listing's direction; its remaining keys are skipped by
-        one seek (_skip_group, at the next step), so a group of a million
-        keys costs what a group of one does.  _TAKE, or _SKIP for a group
-        already behind start_after."""
-        cdef const unsigned char *key = self.it.key
-        cdef size_t n = self.it.key_len
-        cdef Py_ssize_t found
-        cdef size_t group_len
+        """_next_key for a delimited listing: 1 on the next key or group, 0
+        at the end.  The C iterator returns a group (RX_GROUP) from the
+        step that reaches it, without visiting its keys, so a group of a
+        million keys costs what a key does."""
         cdef const unsigned char *after_data
         cdef size_t after_size
-        found = ms_find(key + self.prefix_size, n - self.prefix_size,
-                        self.delim_data, self.delim_size)
-        if found < 0:
-            return _TAKE
-        group_len = self.prefix_size + <size_t>found + self.delim_size
-        self.group_len = group_len  # skipped at the next step (_skip_group)
-        if self.after_owner is not None:
+        cdef int rc
+        while True:
+            if self.store.queue is not NULL:
+                # A group is listed unseen: none of its keys may have
+                # expired since the listing opened (_next_live's check
+                # needs a key to look at).
+                self.store._expire_due()
+            rc = self._next_key()
+            if rc != RX_GROUP or self.after_owner is None:
+                return rc != 0
             # Forward with start_after: the first group met may sort at or
             # before it (start_after inside the group), and is not listed.
             _owner_bytes(<PyObject *>self.after_owner, &after_data, &after_size)
-            if ms_compare(key, group_len, after_data, after_size) <= 0:
-                return _SKIP
-        return _TAKE
-
-    cdef int _skip_group(self) except -1:
-        """Moves past every key of the group just listed (the first
-        group_len bytes of the C iterator's key), in the listing's direction.
-        Standing on one of its keys, the C iterator only climbs out of the
-        group's subtree, with no descent from the root.  Keys written into
-        the group since it was listed are skipped too (after a change it
-        seeks), so a group is never listed twice.  The group is passed as
-        it.key itself, which rx_iter_skip_prefix copies before it moves: the
-        key stays valid until the next call on the C iterator, and nothing
-        but this one calls it in between, whatever the caller did to the
-        store."""
-        cdef size_t n = self.group_len
-        self.group_len = 0
-        if rx_iter_skip_prefix(&self.it, self.it.key, n) != RX_OK:
-            raise MemoryError("out of memory while iterating")
-        return 0
+            if ms_compare(self.it.key, self.it.key_len, after_data, after_size) > 0:
+                return 1
 
     cdef int _next_live(self) except -2:
         """The iterator stands on a key with a lifetime.  Returns what
@@ -2780,8 +2800,7 @@ cdef class StoreIterator:
     cdef inline object _item(self):
         """The item _advance moved to; call it before any Python code runs."""
         if self.kind == _KEYS:
-            # a group pending its skip is the entry just reached
-            return _decode(self.it.key, self.group_len or self.it.key_len)
+            return _decode(self.it.key, self.it.key_len)  # a key or a group
         # Take the value's reference first: building the key allocates
         # nothing that can run Python code, building the tuple can.
         value = <object>_value_of(self.it.value)
@@ -2793,11 +2812,17 @@ cdef class StoreIterator:
         """Frees the iterator's buffers once it is done; it stays done."""
         self.remaining = 0
         self.hint = 0
-        self.group_len = 0
         if self.ready:
             rx_iter_release(&self.it)
 
     def __length_hint__(self):
+        if self.hint == _HINT_ON_REQUEST:
+            # A range not stepped yet: its count now is what it will list.
+            if self.store.queue is not NULL:
+                self.store._expire_due()
+            self.hint = _range_count(self.store.tree, self.range_start, self.range_stop,
+                                     self.range_prefix)
+            self.range_start = self.range_stop = self.range_prefix = None
         if self.hint < 0:
             return NotImplemented
         if self.remaining >= 0 and self.remaining < self.hint:

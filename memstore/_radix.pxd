@@ -52,6 +52,8 @@ cdef extern from "radix.h":
 
     size_t rx_count_prefix(const rx_tree *tree, const unsigned char *prefix,
                            size_t len)
+    size_t rx_count_range(const rx_tree *tree, const unsigned char *lo, size_t lo_len,
+                          const unsigned char *hi, size_t hi_len, int has_hi)
     int rx_longest_prefix(const rx_tree *tree, const unsigned char *key,
                           size_t len, size_t *match_len, void **value)
     size_t rx_remove_prefix(rx_tree *tree, const unsigned char *prefix,
@@ -87,6 +89,9 @@ cdef extern from "radix.h":
                             size_t len)
     int rx_iter_set_end(rx_iter *it, const unsigned char *key, size_t len,
                         int inclusive)
+    int rx_iter_set_delimiter(rx_iter *it, const unsigned char *delim, size_t len,
+                              size_t start)
+    int RX_GROUP
     int rx_iter_next(rx_iter *it)
     void rx_iter_release(rx_iter *it)
 

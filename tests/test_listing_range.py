@@ -692,3 +692,41 @@ def test_deep_but_finite_nesting_still_compares_equal():
         inner = inner["k"]
     inner["x"] = 1
     assert a != c
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_group_whose_keys_expire_while_listing_is_not_listed(reverse):
+    # The engine lists a group without reading its keys, so the listing
+    # must purge what expired before each step, as a key's step would.
+    now = [0.0]
+    store = TrieStore(clock=lambda: now[0])
+    store.mset([("d/a/1", 0), ("d/a/2", 0), ("d/c/1", 0)], ttl=10)
+    store.mset([("d/b/1", 0), ("d/m", 0)])
+    it = store.yield_keys(prefix="d/", delimiter="/", reverse=reverse)
+    first = next(it)
+    now[0] = 20.0  # every key with a lifetime is gone
+    assert first == ("d/m" if reverse else "d/a/")
+    assert list(it) == (["d/b/"] if reverse else ["d/b/", "d/m"])
+    assert list(store.yield_keys(prefix="d/", delimiter="/")) == ["d/b/", "d/m"]
+
+
+def test_a_range_listing_hints_its_exact_length():
+    # list() sizes its result from the hint: a range gives its exact count
+    # (the keys with the prefix in [start, stop)), in either direction.
+    keys = [f"k{i:03}" for i in range(500)] + ["j", "k", "k5", "l\u00e9", "\U0001f600"]
+    store = TrieStore(dict.fromkeys(keys, 0))
+    rng = random.Random(5)
+    bounds = [None, "", "k", "k1", "k10", "k100", "k2", "k49", "k5", "k500", "l", "z"]
+    for _ in range(300):
+        kw = {
+            "prefix": rng.choice([None, "", "k", "k1", "k4", "k49", "l", "x"]),
+            "start": rng.choice(bounds),
+            "stop": rng.choice(bounds),
+            "reverse": rng.random() < 0.5,
+        }
+        if kw["start"] is None and kw["stop"] is None:
+            continue
+        listed = list(store.yield_keys(**kw))
+        assert operator.length_hint(store.yield_keys(**kw), -1) == len(listed), kw
+        it = store.yield_keys(**kw, limit=3)
+        assert operator.length_hint(it, -1) == min(3, len(listed)), kw

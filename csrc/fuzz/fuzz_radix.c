@@ -22,11 +22,15 @@
  *     group, in the tree as it is at that next),
  *   - rx_iter_set_end on the two iterators (at any time, inclusive or not;
  *     the model then expects nothing past the bound until the next seek),
+ *   - rx_count_range of every range listing's [start, stop) against the model,
  *   - range listings as the binding builds them: prefix, seek GE start (or
  *     LT stop backward), steps until the far bound (set with
  *     rx_iter_set_end as the binding does, or checked here); sometimes rolled
  *     up into groups at a delimiter byte with rx_iter_skip_prefix
- *     (directory-style listing), compared entry by entry with the model,
+ *     (directory-style listing) or by the iterator's own delimiter step
+ *     (rx_iter_set_delimiter, as the binding), compared entry by entry
+ *     with the model; rx_iter_set_delimiter on the two long-lived
+ *     iterators too (groups expected from the next step on),
  *   - an allocator that fails on demand (the input arms "fail the n-th next
  *     allocation" or "fail every allocation during the next operation"); an
  *     RX_ENOMEM must come from an injected failure and leave the tree equal
@@ -252,6 +256,8 @@ typedef struct {
     unsigned char *bound; /* rx_iter_set_end's key, when has_bound */
     size_t bound_n;
     int has_bound, inclusive;
+    unsigned char *delim; /* rx_iter_set_delimiter's, when delim_n > 0 */
+    size_t delim_n, delim_from;
 } miter;
 
 typedef struct fz {
@@ -607,7 +613,7 @@ static int it_set_prefix(fz *F, int owner, rx_iter *it, const unsigned char *p, 
  * buffer pointers, which is what they are there for). */
 static void retag_iter_buffers(fz *F, rx_iter *it, int from, int to)
 {
-    void *bufs[6];
+    void *bufs[7];
     size_t i;
     bufs[0] = it->stack;
     bufs[1] = it->buf;
@@ -615,7 +621,8 @@ static void retag_iter_buffers(fz *F, rx_iter *it, int from, int to)
     bufs[3] = it->staged;
     bufs[4] = it->resume;
     bufs[5] = it->bound;
-    for (i = 0; i < 6; i++) {
+    bufs[6] = it->delim;
+    for (i = 0; i < 7; i++) {
         unsigned char *p = bufs[i];
         size_t size;
         if (p == NULL)
@@ -1066,6 +1073,21 @@ static void miter_reset(miter *mi)
     mi->target_n = mi->prefix_n = mi->pending_n = 0;
     mi->has_bound = mi->inclusive = 0;
     mi->bound_n = 0;
+    mi->delim_n = mi->delim_from = 0;
+}
+
+/* Length of the group key k rolls up into under a delimiter d (dn >= 1)
+ * looked for from byte `from`: the key up to the end of the first
+ * occurrence (a key ending with it is in the group it spells); 0 when it
+ * has none and is listed as itself. */
+static size_t group_of(const unsigned char *k, size_t n, const unsigned char *d, size_t dn,
+                       size_t from)
+{
+    size_t s;
+    for (s = from; s + dn <= n; s++)
+        if (memcmp(k + s, d, dn) == 0)
+            return s + dn;
+    return 0;
 }
 
 /* Whether key k lies beyond the end bound (radix.h's rx_iter_set_end). */
@@ -1153,8 +1175,9 @@ static int do_next(fz *F, int which)
             mi->active = 0;
         return rc;
     }
-    if (rc == 1) {
+    if (rc == 1 || rc == RX_GROUP) {
         const entry *e;
+        size_t g;
         if (!mi->active || want < 0) {
             fprintf(stderr, "got ");
             print_key(stderr, mi->it.key, mi->it.key_len);
@@ -1164,7 +1187,30 @@ static int do_next(fz *F, int which)
                 mi->backward ? "backward" : "forward");
         }
         e = &F->m[want];
-        if (cmp_keys(mi->it.key, mi->it.key_len, e->k, e->n) != 0 || P2V(mi->it.value) != e->v) {
+        g = mi->delim_n ? group_of(e->k, e->n, mi->delim, mi->delim_n, mi->delim_from) : 0;
+        if (g) { /* the key rolls up into its group: listed once, then passed */
+            if (rc != RX_GROUP || cmp_keys(mi->it.key, mi->it.key_len, e->k, g) != 0 ||
+                mi->it.value != NULL) {
+                fprintf(stderr, "got %s ", rc == 1 ? "key" : "group");
+                print_key(stderr, mi->it.key, mi->it.key_len);
+                fprintf(stderr, ", model group ");
+                print_key(stderr, e->k, g);
+                fprintf(stderr, " of key ");
+                print_key(stderr, e->k, e->n);
+                fprintf(stderr, "; after %s ", SEEK_NAMES[mi->op]);
+                print_key(stderr, mi->target, mi->target_n);
+                fprintf(stderr, "\n");
+                die("rx_iter_next (it%d, %s, delimited) differs", which,
+                    mi->backward ? "backward" : "forward");
+            }
+            set_buf(&mi->target, &mi->target_n, e->k, g);
+            mi->op = mi->backward ? RX_SEEK_LT : OP_PAST;
+            mi->ended = 0;
+            mi->has_key = 1;
+            return 1;
+        }
+        if (rc != 1 || cmp_keys(mi->it.key, mi->it.key_len, e->k, e->n) != 0 ||
+            P2V(mi->it.value) != e->v) {
             fprintf(stderr, "got ");
             print_key(stderr, mi->it.key, mi->it.key_len);
             fprintf(stderr, " = %lu, model ", (unsigned long)P2V(mi->it.value));
@@ -1291,7 +1337,11 @@ static void op_range(fz *F, unsigned control)
     key_t_ p = read_key(F), start = read_key(F), stop = read_key(F);
     int backward = control & 1, has_start = (control >> 1) & 1, has_stop = (control >> 2) & 1;
     int d = (control & 0x08) ? (int)u8(&F->in) : -1, rc;
-    int c_bound = (control & 0x10) != 0; /* the far bound in the iterator, as the binding */
+    /* the delimiter step in the iterator (rx_iter_set_delimiter, as the
+     * binding), which needs the far bound there too */
+    int c_delim = d >= 0 && (control & 0x20) != 0;
+    int c_bound = (control & 0x10) != 0 || c_delim; /* the far bound in the iterator */
+    unsigned char dbyte = (unsigned char)d;
     unsigned long f0 = F->alloc.failures;
     size_t lo, hi, a, b, listed = 0;
     unsigned char *last = NULL; /* the model's last entry (a group rolls up) */
@@ -1303,7 +1353,8 @@ static void op_range(fz *F, unsigned control)
     TRACEKEY(start.p, start.n);
     TRACE(" stop%s ", has_stop ? "" : "(none)");
     TRACEKEY(stop.p, stop.n);
-    TRACE(" delimiter %d%s\n", d, c_bound ? " (bound in the iterator)" : "");
+    TRACE(" delimiter %d%s%s\n", d, c_bound ? " (bound in the iterator)" : "",
+          c_delim ? " (delimiter in the iterator)" : "");
     /* the model's answer: indexes [a, b) of the keys, in the direction */
     m_prefix_range(F, p.p, p.n, &lo, &hi);
     a = lo;
@@ -1314,9 +1365,28 @@ static void op_range(fz *F, unsigned control)
         b = m_bound(F, stop.p, stop.n, 0);
     if (b < a)
         b = a;
+    { /* rx_count_range over [start, stop), each end optional */
+        size_t lo_i = has_start ? m_bound(F, start.p, start.n, 0) : 0;
+        size_t hi_i = has_stop ? m_bound(F, stop.p, stop.n, 0) : F->mn;
+        size_t got = rx_count_range(F->t, has_start ? start.arg : NULL, has_start ? start.n : 0,
+                                    stop.arg, stop.n, has_stop);
+        if (got != (hi_i > lo_i ? hi_i - lo_i : 0))
+            die("rx_count_range returned %zu, the model has %zu", got,
+                hi_i > lo_i ? hi_i - lo_i : 0);
+    }
 
     it_init(F, OWNER_VERIFY, &it);
     rc = it_set_prefix(F, OWNER_VERIFY, &it, p.arg, p.n);
+    if (rc == RX_OK && c_delim) {
+        int saved = F->alloc.owner;
+        F->alloc.owner = OWNER_VERIFY;
+        rc = rx_iter_set_delimiter(&it, &dbyte, 1, p.n);
+        F->alloc.owner = saved;
+        if (rc == RX_ENOMEM)
+            expect_failure_injected(F, f0, "range listing's rx_iter_set_delimiter");
+        else if (rc != RX_OK)
+            die("rx_iter_set_delimiter returned %d", rc);
+    }
     if (rc == RX_OK && c_bound && (backward ? has_start : has_stop)) {
         int saved = F->alloc.owner;
         F->alloc.owner = OWNER_VERIFY;
@@ -1340,6 +1410,8 @@ static void op_range(fz *F, unsigned control)
         const entry *e;
         int saved;
         rc = it_next(F, OWNER_VERIFY, &it);
+        if (rc == RX_GROUP && !c_delim)
+            die("range listing: RX_GROUP from an iterator without a delimiter");
         if (rc == 1 && (backward ? has_start && cmp_keys(it.key, it.key_len, start.p, start.n) < 0
                                  : has_stop && cmp_keys(it.key, it.key_len, stop.p, stop.n) >= 0)) {
             if (c_bound) {
@@ -1360,7 +1432,7 @@ static void op_range(fz *F, unsigned control)
             else
                 a++;
         }
-        if (rc != 1) {
+        if (rc != 1 && rc != RX_GROUP) {
             if (rc == RX_ENOMEM) {
                 expect_failure_injected(F, f0, "range listing");
                 break;
@@ -1378,6 +1450,32 @@ static void op_range(fz *F, unsigned control)
             die("range listing returned an entry (#%zu) the model does not have", listed);
         }
         e = &F->m[backward ? b - 1 : a];
+        if (c_delim) {
+            /* the iterator rolls up: a group (a key ending with the
+             * delimiter spells its own) comes once, with RX_GROUP */
+            size_t g = group_of(e->k, e->n, &dbyte, 1, p.n);
+            if (rc != (g ? RX_GROUP : 1) || cmp_keys(it.key, it.key_len, e->k, g ? g : e->n) != 0 ||
+                (g ? it.value != NULL : P2V(it.value) != e->v)) {
+                fprintf(stderr, "got %s ", rc == 1 ? "key" : "group");
+                print_key(stderr, it.key, it.key_len);
+                fprintf(stderr, ", model %s ", g ? "group" : "key");
+                print_key(stderr, e->k, g ? g : e->n);
+                fprintf(stderr, "\n");
+                die("delimited range listing differs at entry #%zu", listed);
+            }
+            listed++;
+            rc = RX_OK;
+            free(last);
+            last = NULL;
+            last_n = 0;
+            if (g)
+                set_buf(&last, &last_n, e->k, g);
+            else if (backward)
+                b--;
+            else
+                a++;
+            continue;
+        }
         en = entry_len(e->k, e->n, p.n, d);
         if (cmp_keys(it.key, entry_len(it.key, it.key_len, p.n, d), e->k, en) != 0) {
             fprintf(stderr, "got ");
@@ -1457,6 +1555,31 @@ static void do_set_end(fz *F, int which, const key_t_ *k, int inclusive)
     set_buf(&mi->bound, &mi->bound_n, k->p, k->n);
     mi->has_bound = 1;
     mi->inclusive = inclusive;
+}
+
+/* rx_iter_set_delimiter on a long-lived iterator: from the next step on,
+ * do_next expects groups (len 0 removes it). */
+static void do_set_delimiter(fz *F, int which, const key_t_ *k, size_t from)
+{
+    miter *mi = &F->its[which];
+    unsigned long f0 = F->alloc.failures;
+    size_t n = k->n > 3 ? 3 : k->n; /* a long delimiter would rarely occur */
+    int saved = F->alloc.owner, rc;
+    F->alloc.owner = 1 + which;
+    rc = rx_iter_set_delimiter(&mi->it, k->arg, n, from);
+    F->alloc.owner = saved;
+    TRACE("set_delimiter it%d ", which);
+    TRACEKEY(k->p, n);
+    TRACE(" from %zu -> %d\n", from, rc);
+    mi->has_key = 0;
+    if (rc == RX_ENOMEM) {
+        expect_failure_injected(F, f0, "rx_iter_set_delimiter");
+        return; /* the iterator is unchanged */
+    }
+    if (rc != RX_OK)
+        die("rx_iter_set_delimiter returned %d", rc);
+    set_buf(&mi->delim, &mi->delim_n, k->p, n);
+    mi->delim_from = from;
 }
 
 static void do_iter_release(fz *F, int which, int reinit)
@@ -1819,11 +1942,13 @@ static void run_op(fz *F)
         do_seek(F, b & 1, (int)((b >> 1) % 6), &k);
         key_free(&k);
         break;
-    case 18: /* set a prefix; one in four an end bound */
+    case 18: /* set a prefix; one in four an end bound; one in eight a delimiter */
         b = u8(r);
         k = read_key(F);
         if (((b >> 1) & 3) == 3)
             do_set_end(F, b & 1, &k, (b >> 3) & 1);
+        else if (((b >> 1) & 3) == 2 && (b & 0x20))
+            do_set_delimiter(F, b & 1, &k, b >> 6);
         else
             do_set_prefix(F, b & 1, &k);
         key_free(&k);
@@ -1958,6 +2083,7 @@ static void teardown(fz *F)
         free(F->its[i].prefix);
         free(F->its[i].pending);
         free(F->its[i].bound);
+        free(F->its[i].delim);
     }
     F->alloc.disabled = 1;
     c.F = F;

@@ -130,6 +130,12 @@ def set_prefix(which, k):
     return [18, which] + k
 
 
+def set_delimiter(which, k, from_=0):
+    """rx_iter_set_delimiter with (up to 3 bytes of) key k, looked for from
+    byte from_ (0..3); the empty key removes it."""
+    return [18, which | 4 | 0x20 | (from_ << 6)] + k
+
+
 def next_(which, steps=1, through_end=False):
     assert 1 <= steps <= 16
     return [19, which | ((steps - 1) << 1) | (0x80 if through_end else 0)]
@@ -147,10 +153,11 @@ def skip(which, k=None, cut=None):
     return [15, 4 | (which << 3)] + k
 
 
-def range_(p, start=None, stop=None, backward=False, delim=None):
+def range_(p, start=None, stop=None, backward=False, delim=None, step=False):
     """A range listing (prefix p, optional start/stop), rolled up at the
-    byte delim when given."""
+    byte delim when given: by the iterator's delimiter step when step."""
     control = (1 if backward else 0) | (2 if start else 0) | (4 if stop else 0) | (8 if delim is not None else 0)
+    control |= 0x20 if step else 0
     out = [15, 6, control] + p + (start or k_empty()) + (stop or k_empty())
     return out + ([delim] if delim is not None else [])
 
@@ -365,6 +372,21 @@ def seeds():
         range_(k4("b"), start=k4("a"), stop=k4("\xff")), range_(k4("ab"), start=k4("b"), stop=k4("a")),
         arm(3), range_(k_empty(), delim=B), arm(1), range_(k4("a"), backward=True, delim=B),
         bulk_insert(k4("ab"), 0, 200, 1), range_(k4("ab"), delim=0x05), range_(k4("ab"), backward=True, delim=0x05))
+    s["range_delimiter_step"] = dbase + cat(
+        range_(k_empty(), delim=B, step=True), range_(k_empty(), backward=True, delim=B, step=True),
+        range_(k4("a"), delim=B, step=True), range_(k4("a"), start=k4("aab"), stop=k4("abb"), delim=B, step=True),
+        range_(k4("a"), start=k4("aab"), stop=k4("abb"), backward=True, delim=B, step=True),
+        range_(k_empty(), stop=k4("\xff"), backward=True, delim=0xFF, step=True),
+        arm(2), range_(k_empty(), delim=B, step=True), arm(0), range_(k4("a"), backward=True, delim=B, step=True),
+        bulk_insert(k4("ab"), 0, 200, 1), range_(k4("ab"), delim=0x05, step=True),
+        range_(k4("ab"), start=k4("ab\x00"), backward=True, delim=0x05, step=True))
+    s["iter_delimiter"] = dbase + cat(
+        set_delimiter(0, k4("b"), 1), seek(0, FIRST, k_empty()), next_(0, 6, True),
+        set_delimiter(1, k4("b")), seek(1, LAST, k_empty()), next_(1, 3), insert(k4("abba\x00")), next_(1, 3),
+        set_prefix(0, k4("a")), seek(0, GE, k4("aba")), next_(0), remove(k4("abab")), next_(0, 3, True),
+        set_delimiter(0, k_empty()), next_(0, 2), set_delimiter(0, k4("\xff"), 0), seek(0, LT, k4("b")),
+        next_(0, 4, True), arm(1), set_delimiter(1, k4("ab")), seek(1, GE, k4("a")), next_(1, 4, True),
+        skip(1, cut=2), next_(1, 2))
     s["rebuild"] = base + cat(rebuild(), seek(0, FIRST, k_empty()), next_(0, 2), insert(k4("ab\x00")),
                               rebuild(order_errors=True), next_(0), rebuild(abort=True),
                               bulk_insert(k4("b"), 0, 256, 1), bulk_insert(k4("a"), 0, 49), rebuild(backward=True),

@@ -1695,6 +1695,484 @@ static void test_iter_end_bound_digits(void)
     FREE_TREE(t, &a);
 }
 
+
+/* ---- rx_iter_set_delimiter ---------------------------------------------- */
+
+/* The same directory-style listing as list_grouped, by the iterator's own
+ * delimiter step (delimiter d after the prefix): each group comes back
+ * once with RX_GROUP and value NULL. */
+static void list_delimited(rx_tree *t, const char *p, int backward, const char *d, char *out,
+                           size_t cap)
+{
+    rx_iter it;
+    size_t pn = strlen(p), used = 0;
+    int rc;
+    out[0] = '\0';
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, (const unsigned char *)p, pn), RX_OK);
+    CHECK_EQ(rx_iter_set_delimiter(&it, (const unsigned char *)d, strlen(d), pn), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0), RX_OK);
+    while ((rc = rx_iter_next(&it)) == 1 || rc == RX_GROUP) {
+        if (used + it.key_len + 2 > cap)
+            break;
+        if (rc == RX_GROUP)
+            CHECK_PTR(it.value, NULL);
+        if (used)
+            out[used++] = '|';
+        memcpy(out + used, it.key, it.key_len);
+        used += it.key_len;
+        out[used] = '\0';
+    }
+    CHECK_EQ(rc, 0);
+    rx_iter_release(&it);
+}
+
+#define CHECK_DELIMITED(t, p, backward, d, want)                                    \
+    do {                                                                            \
+        char got_[256];                                                             \
+        list_delimited((t), (p), (backward), (d), got_, sizeof got_);               \
+        CHECK_KEY("delimited listing", got_, strlen(got_), (want), strlen(want));   \
+    } while (0)
+
+/* The delimiter step on the cases of iter_skip_prefix_cases (the same
+ * answers), a delimiter of two bytes whose occurrence straddles a branch
+ * byte, one inside the prefix (not looked at), and removing it. */
+static void test_iter_delimiter_cases(void)
+{
+    static const char *const keys[] = {"docs/a.md",    "docs/img",    "docs/img/1.png",
+                                       "docs/img/2.png", "docs/img/x/3", "docs/z",
+                                       "readme",       "\xff\xff",    "\xff\xff\x01"};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it;
+    size_t i;
+    int rc;
+    void *old;
+    for (i = 0; i < sizeof keys / sizeof *keys; i++)
+        CHECK_EQ(rx_insert(t, (const unsigned char *)keys[i], strlen(keys[i]), V(i + 1), &old), 1);
+
+    CHECK_DELIMITED(t, "", 0, "/", "docs/|readme|\xff\xff|\xff\xff\x01");
+    CHECK_DELIMITED(t, "", 1, "/", "\xff\xff\x01|\xff\xff|readme|docs/");
+    CHECK_DELIMITED(t, "docs/", 0, "/", "docs/a.md|docs/img|docs/img/|docs/z");
+    CHECK_DELIMITED(t, "docs/", 1, "/", "docs/z|docs/img/|docs/img|docs/a.md");
+    CHECK_DELIMITED(t, "docs/img/", 0, "/", "docs/img/1.png|docs/img/2.png|docs/img/x/");
+    CHECK_DELIMITED(t, "docs/img/", 1, "/", "docs/img/x/|docs/img/2.png|docs/img/1.png");
+    CHECK_DELIMITED(t, "docs/img", 0, "/", "docs/img|docs/img/");
+    CHECK_DELIMITED(t, "", 0, "\xff", "docs/a.md|docs/img|docs/img/1.png|docs/img/2.png|"
+                                      "docs/img/x/3|docs/z|readme|\xff");
+    CHECK_DELIMITED(t, "", 1, "\xff", "\xff|readme|docs/z|docs/img/x/3|docs/img/2.png|"
+                                      "docs/img/1.png|docs/img|docs/a.md");
+    CHECK_DELIMITED(t, "", 0, "m", "docs/a.m|docs/im|docs/z|readm|\xff\xff|\xff\xff\x01");
+    /* two bytes: "g/" ends at the branch byte after "docs/img" */
+    CHECK_DELIMITED(t, "", 0, "g/", "docs/a.md|docs/img|docs/img/|docs/z|readme|\xff\xff|"
+                                    "\xff\xff\x01");
+    CHECK_DELIMITED(t, "", 1, "s/a", "\xff\xff\x01|\xff\xff|readme|docs/z|docs/img/x/3|"
+                                     "docs/img/2.png|docs/img/1.png|docs/img|docs/a");
+    CHECK_DELIMITED(t, "docs", 0, "/", "docs/");          /* the prefix's own "/" is not */
+    CHECK_DELIMITED(t, "docs/img/x/", 0, "/", "docs/img/x/3"); /* looked at, ... */
+    CHECK_DELIMITED(t, "nothing", 0, "/", "");
+    CHECK_DELIMITED(t, "", 0, "docs/img/x/3", "docs/a.md|docs/img|docs/img/1.png|"
+                                              "docs/img/2.png|docs/img/x/3|docs/z|readme|"
+                                              "\xff\xff|\xff\xff\x01");
+
+    /* a seek into a group lists the group (it has keys from there on);
+     * one past its last key does not */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_set_delimiter(&it, KEY("/"), 5), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/2")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("group sought into", it.key, it.key_len, "docs/img/", 9);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after it", it.key, it.key_len, "docs/z", 6);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GT, KEY("docs/img/x/3")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("past the group's last key", it.key, it.key_len, "docs/z", 6);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LT, KEY("docs/img/2")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("group sought into backward", it.key, it.key_len, "docs/img/", 9);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("before it", it.key, it.key_len, "docs/img", 8);
+
+    /* the end bound: a group is listed when its first key in the
+     * direction is within it (cut groups included), and ends the listing
+     * otherwise */
+    CHECK_EQ(rx_iter_set_end(&it, KEY("docs/img/1.png"), 0), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("before the cut group", it.key, it.key_len, "docs/img", 8);
+    CHECK_EQ(rx_iter_next(&it), 0); /* docs/img/1.png is its first key: excluded */
+    CHECK_EQ(rx_iter_set_end(&it, KEY("docs/img/1.png"), 1), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("cut group, first key included", it.key, it.key_len, "docs/img/", 9);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(rx_iter_set_end(&it, KEY("docs/zz"), 1), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 0); /* docs/z is below the bound: nothing */
+    CHECK_EQ(rx_iter_set_end(&it, KEY("docs/img/2"), 1), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("cut group backward", it.key, it.key_len, "docs/img/", 9);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    CHECK_EQ(rx_iter_set_end(&it, KEY("docs/a"), 1), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LAST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP); /* wholly above the bound */
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("last within", it.key, it.key_len, "docs/a.md", 9);
+    CHECK_EQ(rx_iter_next(&it), 0);
+    rx_iter_release(&it);
+
+    /* changes between steps: after a group the listing goes on past all
+     * of it, keys written into it since included */
+    rx_iter_init(&it, t);
+    CHECK_EQ(rx_iter_set_delimiter(&it, KEY("/"), 5), RX_OK);
+    CHECK_EQ(rx_iter_set_prefix(&it, KEY("docs/")), RX_OK);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_EQ(rx_insert(t, KEY("docs/img/zz"), V(60), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("docs/k/1"), V(61), &old), 1);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("a new group after a change", it.key, it.key_len, "docs/k/", 7);
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_LE, KEY("docs/k/")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_KEY("backward", it.key, it.key_len, "docs/img/", 9);
+    CHECK_EQ(rx_insert(t, KEY("docs/img/"), V(62), &old), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("before the group after a change", it.key, it.key_len, "docs/img", 8);
+    /* removing the delimiter: from the next step on, keys one by one */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_FIRST, NULL, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+    CHECK_EQ(rx_iter_set_delimiter(&it, NULL, 0, 0), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("after the group, undelimited", it.key, it.key_len, "docs/k/1", 8);
+    /* and setting one mid-listing rolls up from the next step */
+    CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, KEY("docs/img/1")), RX_OK);
+    CHECK_EQ(rx_iter_next(&it), 1);
+    CHECK_KEY("a key of the group", it.key, it.key_len, "docs/img/1.png", 14);
+    CHECK_EQ(rx_iter_set_delimiter(&it, KEY("/"), 5), RX_OK);
+    rc = rx_iter_next(&it);
+    CHECK_EQ(rc, RX_GROUP);
+    CHECK_KEY("its group", it.key, it.key_len, "docs/img/", 9);
+    rx_iter_release(&it);
+    FREE_TREE(t, &a);
+}
+
+/* A group is returned without visiting its keys: listing three groups,
+ * one holding a key of 10^5 bytes, the iterator's buffers never grow to
+ * that key's length (a walk to the key would have to spell it). */
+static void test_iter_delimiter_unvisited(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    rx_iter it;
+    size_t n = 100000, before;
+    unsigned char *k = malloc(n);
+    void *old;
+    int backward;
+    REQUIRE(k != NULL);
+    memset(k, 'x', n);
+    memcpy(k, "d/a/", 4);
+    CHECK_EQ(rx_insert(t, k, n, V(1), &old), 1);
+    k[n - 1] = 'y';
+    CHECK_EQ(rx_insert(t, k, n, V(2), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("d/b/1"), V(3), &old), 1);
+    CHECK_EQ(rx_insert(t, KEY("d/c"), V(4), &old), 1);
+    for (backward = 0; backward < 2; backward++) {
+        rx_trim(t);
+        before = a.live_bytes;
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_set_prefix(&it, KEY("d/")), RX_OK);
+        CHECK_EQ(rx_iter_set_delimiter(&it, KEY("/"), 2), RX_OK);
+        CHECK_EQ(rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), backward ? 1 : RX_GROUP);
+        CHECK_EQ(rx_iter_next(&it), RX_GROUP);
+        CHECK_EQ(rx_iter_next(&it), backward ? RX_GROUP : 1);
+        CHECK_KEY("last entry", it.key, it.key_len, backward ? "d/a/" : "d/c", backward ? 4 : 3);
+        CHECK_EQ(rx_iter_next(&it), 0);
+        CHECK(a.live_bytes - before < 4096);
+        rx_iter_release(&it);
+    }
+    free(k);
+    FREE_TREE(t, &a);
+}
+
+/* The length of the group of key index i (the key up to the end of the
+ * first delimiter at or after `from`; a key that ends with it is in the
+ * group it spells), or 0 when the key is listed as itself. */
+static size_t m_group_len(const model *m, long i, const unsigned char *d, size_t dn, size_t from)
+{
+    const unsigned char *k = m->e[i].k;
+    size_t n = m->e[i].n, s;
+    for (s = from; s + dn <= n; s++)
+        if (memcmp(k + s, d, dn) == 0)
+            return s + dn;
+    return 0;
+}
+
+/* The delimiter step against the model: random trees over a small
+ * alphabet, random prefixes, seeks, end bounds, delimiters of one to three
+ * bytes looked for from the prefix's end (or elsewhere), and changes to the
+ * tree between steps.  Each entry is the model's: the first key after the
+ * last entry (past all of it, for a group) rolled up into its group. */
+static void test_iter_delimiter_model(void)
+{
+    static const unsigned char alphabet[] = {'a', 'b', '/', 0xff};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t round, rounds = t_scaled(4000), entries = 0, groups = 0, ended = 0, changes = 0;
+    m_init(&m);
+    rng_seed(&rng, t_seed ^ 0xde11);
+    for (round = 0; round < rounds && !t_failures(); round++) {
+        unsigned char k[10], p[3], last[16], b[8], d[3];
+        size_t kn, pn, ln = 0, bn = 0, dn, from, i, j, en;
+        int bounded = 0, inclusive = 0, backward, rc;
+        rx_iter it;
+        rx_seek_op op = (rx_seek_op)rng_below(&rng, 6);
+        enum { AFTER_SEEK, AFTER_KEY, AFTER_GROUP } state = AFTER_SEEK;
+        long want;
+        for (i = 0; i < 20; i++) {
+            kn = rng_below(&rng, 10);
+            for (j = 0; j < kn; j++)
+                k[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 3) ? 4 : 2)];
+            if (m.n < 300 || rng_chance(&rng, 1, 2))
+                put(t, &m, k, kn, round * 100 + i + 1);
+            else
+                del(t, &m, k, kn);
+        }
+        pn = rng_below(&rng, 3);
+        for (j = 0; j < pn; j++)
+            p[j] = alphabet[rng_below(&rng, 4)];
+        kn = rng_below(&rng, 6);
+        for (j = 0; j < kn; j++)
+            k[j] = alphabet[rng_below(&rng, 4)];
+        dn = 1 + (rng_chance(&rng, 1, 4) ? rng_below(&rng, 3) : 0);
+        for (j = 0; j < dn; j++)
+            d[j] = alphabet[rng_below(&rng, 4)];
+        from = rng_chance(&rng, 1, 4) ? rng_below(&rng, 4) : pn;
+        t_where("round %lu", (unsigned long)round);
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_set_prefix(&it, p, pn), RX_OK);
+        CHECK_EQ(rx_iter_set_delimiter(&it, d, dn, from), RX_OK);
+        if (rng_chance(&rng, 1, 2)) {
+            bn = rng_below(&rng, 7);
+            for (j = 0; j < bn; j++)
+                b[j] = alphabet[rng_below(&rng, 4)];
+            inclusive = rng_chance(&rng, 1, 2);
+            bounded = 1;
+            CHECK_EQ(rx_iter_set_end(&it, b, bn, inclusive), RX_OK);
+        }
+        CHECK_EQ(rx_iter_seek(&it, op, k, kn), RX_OK);
+        m_seek_index(&m, p, pn, op, k, kn, &backward);
+        for (i = 0; i < 30; i++) {
+            if (rng_chance(&rng, 1, 6)) { /* a change before the next step */
+                unsigned char c[10];
+                size_t cn = rng_below(&rng, 9);
+                for (j = 0; j < cn; j++)
+                    c[j] = alphabet[rng_below(&rng, 4)];
+                if (rng_chance(&rng, 1, 2))
+                    put(t, &m, c, cn, 999999 + i);
+                else
+                    del(t, &m, c, cn);
+                changes++;
+            }
+            if (state == AFTER_SEEK)
+                want = m_seek_index(&m, p, pn, op, k, kn, &backward);
+            else if (state == AFTER_KEY)
+                want = m_step_index(&m, p, pn, backward, last, ln);
+            else
+                want = m_past_group_index(&m, p, pn, backward, last, ln);
+            if (want >= 0 && bounded &&
+                beyond_bound(m.e[want].k, m.e[want].n, b, bn, inclusive, backward)) {
+                want = -1;
+                ended++;
+            }
+            rc = rx_iter_next(&it);
+            if (want < 0) {
+                CHECK_EQ(rc, 0);
+                break;
+            }
+            en = m_group_len(&m, want, d, dn, from);
+            if (rc != (en ? RX_GROUP : 1)) {
+                char b1[160], b2[160], b3[160], b4[160], b5[160], b6[160];
+                t_context("prefix %s, delimiter %s from %lu, seek %d %s, state %d last %s; got %s, model key %s",
+                          t_fmt_key(b1, p, pn), t_fmt_key(b2, d, dn), (unsigned long)from, (int)op,
+                          t_fmt_key(b3, k, kn), (int)state, t_fmt_key(b5, last, ln),
+                          t_fmt_key(b4, it.key, it.key_len), t_fmt_key(b6, m.e[want].k, m.e[want].n));
+            }
+            if (!CHECK_EQ(rc, en ? RX_GROUP : 1))
+                break;
+            if (!CHECK_KEY("entry", it.key, it.key_len, m.e[want].k, en ? en : m.e[want].n))
+                break;
+            CHECK_PTR(it.value, rc == 1 ? V(m.e[want].v) : NULL);
+            memcpy(last, it.key, it.key_len);
+            ln = it.key_len;
+            state = rc == 1 ? AFTER_KEY : AFTER_GROUP;
+            entries++;
+            groups += rc == RX_GROUP;
+        }
+        rx_iter_release(&it);
+    }
+    t_note("%lu rounds, %lu entries (%lu groups), %lu changes between steps, "
+           "%lu listings ended by a bound",
+           (unsigned long)round, (unsigned long)entries, (unsigned long)groups,
+           (unsigned long)changes, (unsigned long)ended);
+    CHECK_TREE(t, &m);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
+/* Every allocation of a delimited listing failing in turn (set_delimiter,
+ * the seek, the key buffer growing as a step writes a long branch, the
+ * re-seek after a change): RX_ENOMEM, then the listing either ends or,
+ * retried, carries on exactly; nothing leaks. */
+static void test_iter_delimiter_oom(void)
+{
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    unsigned char k[300];
+    unsigned long fail;
+    void *old;
+    size_t i;
+    memset(k, 'q', sizeof k);
+    memcpy(k, "p/", 2);
+    for (i = 0; i < 8; i++) {
+        k[2] = (unsigned char)('a' + i);
+        k[3] = '/';
+        CHECK_EQ(rx_insert(t, k, 40 + i * 30, V(i + 1), &old), 1);
+        k[3] = 'z';
+        CHECK_EQ(rx_insert(t, k, 40 + i * 30, V(i + 20), &old), 1);
+    }
+    for (fail = 1; fail < 40 && !t_failures(); fail++) {
+        rx_iter it;
+        int rc, backward = (int)(fail & 1), listed = 0, failed = 0;
+        rx_trim(t);
+        rx_iter_init(&it, t);
+        a.fail_at = a.attempts + fail;
+        rc = rx_iter_set_delimiter(&it, KEY("/"), 2);
+        if (rc == RX_ENOMEM) {
+            failed = 1;
+            talloc_heal(&a);
+            rc = rx_iter_set_delimiter(&it, KEY("/"), 2);
+        }
+        CHECK_EQ(rc, RX_OK);
+        rc = rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0);
+        if (rc == RX_ENOMEM) {
+            failed = 1;
+            CHECK_EQ(rx_iter_next(&it), 0); /* exhausted */
+            talloc_heal(&a);
+            rc = rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0);
+        }
+        CHECK_EQ(rc, RX_OK);
+        for (;;) {
+            if (listed == 3) { /* a change (not failed): the next step seeks again */
+                unsigned long at = a.fail_at, before = a.attempts;
+                a.fail_at = 0;
+                k[2] = 'c';
+                k[3] = '/';
+                CHECK_EQ(rx_insert(t, k, 41, V(99), &old), 1);
+                CHECK_EQ(rx_remove(t, k, 41, &old), 1);
+                if (at > before)
+                    a.fail_at = at + (a.attempts - before);
+            }
+            rc = rx_iter_next(&it);
+            if (rc == RX_ENOMEM) {
+                failed = 1;
+                talloc_heal(&a);
+                if (it.exhausted) /* a step failed half-way: the listing ends */
+                    break;
+                continue; /* the re-seek failed: retried exactly */
+            }
+            if (rc == 0) {
+                CHECK_EQ(listed, 16);
+                break;
+            }
+            {
+                /* entries alternate group / key: "p/a/", "p/aqq..", ... */
+                size_t idx = (size_t)(backward ? 15 - listed : listed);
+                int group = (idx & 1) == 0;
+                CHECK_EQ(rc, group ? RX_GROUP : 1);
+                CHECK_EQ(it.key[2], 'a' + idx / 2);
+                CHECK_EQ(it.key_len, group ? 4 : 40 + idx / 2 * 30);
+            }
+            listed++;
+        }
+        talloc_heal(&a);
+        rx_iter_release(&it);
+        if (!failed)
+            break; /* every allocation of the listing has been failed once */
+    }
+    CHECK(fail > 3);
+    FREE_TREE(t, &a);
+}
+
+/* rx_count_range against the model: random trees over a small alphabet
+ * (long shared runs, so lo and hi part inside node prefixes and at branch
+ * bytes), random bounds in every order, with and without an upper end. */
+static void test_count_range_model(void)
+{
+    static const unsigned char alphabet[] = {0x00, 'a', 'b', 0xff};
+    t_alloc a;
+    rx_tree *t = t_new_tree(&a);
+    model m;
+    t_rng rng;
+    size_t round, rounds = t_scaled(3000), checks = 0;
+    m_init(&m);
+    rng_seed(&rng, t_seed ^ 0xc0de);
+    for (round = 0; round < rounds && !t_failures(); round++) {
+        unsigned char k[12], lo[10], hi[10];
+        size_t kn, ln, hn, i, j, want;
+        for (i = 0; i < 10; i++) {
+            kn = rng_below(&rng, 12);
+            for (j = 0; j < kn; j++)
+                k[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (m.n < 400 || rng_chance(&rng, 1, 2))
+                put(t, &m, k, kn, round * 10 + i + 1);
+            else
+                del(t, &m, k, kn);
+        }
+        for (i = 0; i < 10; i++) {
+            size_t lower, upper;
+            ln = rng_below(&rng, 10);
+            for (j = 0; j < ln; j++)
+                lo[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (rng_chance(&rng, 1, 2) && m.n) { /* a bound near stored keys */
+                const m_entry *e = &m.e[rng_below(&rng, m.n)];
+                ln = e->n < 10 ? e->n : 10;
+                memcpy(lo, e->k, ln);
+            }
+            hn = rng_below(&rng, 10);
+            for (j = 0; j < hn; j++)
+                hi[j] = alphabet[rng_below(&rng, rng_chance(&rng, 1, 4) ? 4 : 2)];
+            if (rng_chance(&rng, 1, 3)) { /* hi extending lo */
+                hn = ln + rng_below(&rng, 11 - ln);
+                memcpy(hi, lo, ln);
+                for (j = ln; j < hn; j++)
+                    hi[j] = alphabet[rng_below(&rng, 4)];
+            }
+            lower = m_lower(&m, lo, ln, 0);
+            upper = m_lower(&m, hi, hn, 0);
+            want = upper > lower ? upper - lower : 0;
+            t_where("round %lu", (unsigned long)round);
+            CHECK_EQ(rx_count_range(t, ln ? lo : NULL, ln, hi, hn, 1), want);
+            CHECK_EQ(rx_count_range(t, lo, ln, NULL, 0, 0), m.n - lower);
+            checks += 2;
+        }
+    }
+    t_note("%lu rounds, %lu counts", (unsigned long)round, (unsigned long)checks);
+    m_free(&m);
+    FREE_TREE(t, &a);
+}
+
 void run_iter_tests(void)
 {
     t_run("iter_order", test_iter_order);
@@ -1717,4 +2195,9 @@ void run_iter_tests(void)
     t_run("iter_skip_prefix_cases", test_iter_skip_prefix_cases);
     t_run("iter_skip_prefix_model", test_iter_skip_prefix_model);
     t_run("iter_end_bound_digits", test_iter_end_bound_digits);
+    t_run("iter_delimiter_cases", test_iter_delimiter_cases);
+    t_run("iter_delimiter_unvisited", test_iter_delimiter_unvisited);
+    t_run("iter_delimiter_model", test_iter_delimiter_model);
+    t_run("iter_delimiter_oom", test_iter_delimiter_oom);
+    t_run("count_range_model", test_count_range_model);
 }
