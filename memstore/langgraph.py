@@ -75,7 +75,7 @@ import os
 import struct
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from itertools import chain, islice
 from typing import Any, Literal, NamedTuple, cast
@@ -144,6 +144,9 @@ _HAS_UPDATED = 1
 _HAS_TTL = 2
 _TTL = struct.Struct("<d")
 _UTC = timezone.utc
+# datetime's constructor from a pickled state, ``_from_state(state, _UTC)``
+# (the type stubs know only its (year, month, day, ...) form).
+_from_state = cast(Callable[[bytes, timezone], datetime], datetime)
 
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
@@ -401,8 +404,7 @@ def _item_key(namespace: tuple[str, ...], key: str) -> str:
 
 def _now_state() -> bytes:
     """The current time as a datetime state (see ``_STATE``)."""
-    state: bytes = datetime.now(_UTC).__reduce__()[1][0]
-    return state
+    return cast(bytes, datetime.now(_UTC).__reduce__()[1][0])
 
 
 def _record(created: bytes, updated: bytes, ttl_minutes: float, body: bytes) -> bytes:
@@ -459,8 +461,8 @@ def _item(
     item.namespace = namespace
     # One datetime for both when they are equal (an item never overwritten):
     # datetimes are immutable, so sharing one is invisible.
-    item.created_at = created_at = datetime(created, _UTC)
-    item.updated_at = created_at if updated == created else datetime(updated, _UTC)
+    item.created_at = created_at = _from_state(created, _UTC)
+    item.updated_at = created_at if updated == created else _from_state(updated, _UTC)
     return item
 
 
@@ -783,7 +785,7 @@ class PrefixStoreBackedStore(BaseStore):
         The same checks and answer as ``batch([GetOp(...)])``, without
         building a batch: one engine read, O(key length) in memory."""
         try:
-            labels, head = _CHECKED[namespace]  # type: ignore[index]
+            labels, head = _CHECKED[namespace]
         except Exception:  # not seen yet, unhashable, or a label's hash raised
             labels, head = _namespace_head(namespace, "namespace")
         if type(key) is not str:
@@ -806,8 +808,10 @@ class PrefixStoreBackedStore(BaseStore):
         item.value = value
         item.key = key
         item.namespace = labels
-        item.created_at = created_at = datetime(created, _UTC)
-        item.updated_at = created_at if updated == created else datetime(updated, _UTC)
+        item.created_at = created_at = _from_state(created, _UTC)
+        item.updated_at = (
+            created_at if updated == created else _from_state(updated, _UTC)
+        )
         return item
 
     def put(
@@ -825,7 +829,7 @@ class PrefixStoreBackedStore(BaseStore):
         The same checks and effect as ``batch([PutOp(...)])``; without an
         index, without building a batch."""
         try:
-            labels, head = _CHECKED[namespace]  # type: ignore[index]
+            labels, head = _CHECKED[namespace]
         except Exception:  # not seen yet, unhashable, or a label's hash raised
             labels, head = _namespace_head(namespace, "namespace")
         if len(labels) == 0:
@@ -993,12 +997,12 @@ class PrefixStoreBackedStore(BaseStore):
             item.key = engine_key[key_start:]
             item.namespace = namespace
             if raw[state] == json_start:  # _header()'s common case, inline
-                item.created_at = item.updated_at = datetime(raw[:state], utc)
+                item.created_at = item.updated_at = _from_state(raw[:state], utc)
             else:
                 created, updated, ttl_minutes, _ = _header(raw)
-                item.created_at = created_at = datetime(created, utc)
+                item.created_at = created_at = _from_state(created, utc)
                 item.updated_at = (
-                    created_at if updated == created else datetime(updated, utc)
+                    created_at if updated == created else _from_state(updated, utc)
                 )
                 if ttl_minutes and to_refresh is not None:
                     to_refresh[engine_key] = ttl_minutes
