@@ -190,10 +190,10 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
 
 # Namespaces already checked, each mapped to (the checked tuple, the head of
 # its engine keys): get() and put() take one dict lookup instead of the
-# checks and the join, measured at a fifth of a get.  A hit hands back the tuple that
-# was checked (equal to the caller's), so what is used is always a checked
-# tuple of str labels.  Bounded: cleared when full, as agents use few
-# namespaces at a time.
+# checks and the join, measured at a fifth of a get.  A hit hands back the
+# tuple that was checked (equal to the caller's), so what is used is always
+# a checked tuple of str labels.  Bounded: cleared when full, as agents use
+# few namespaces at a time.
 _CHECKED: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
 _CHECKED_MAX = 1024
 
