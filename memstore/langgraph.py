@@ -31,11 +31,16 @@ many items sit below it.
 Values
 ------
 Each engine value is bytes: a header, then the value as orjson-encoded
-JSON.  The header is one 8-byte word, ``created_at`` in microseconds since
-the epoch with two flag bits on top, followed only where needed by
-``updated_at`` (8 bytes, when it differs from ``created_at``) and the
-item's ttl in minutes (8 bytes, when it has one): 8 bytes for an item
-written once without a ttl, 24 at most.  Storing
+JSON (decoded with msgspec where installed: the same objects, faster).
+The header starts with ``created_at`` as the 10 bytes of the pickled state
+of a UTC ``datetime`` (big-endian year in 2 bytes, then month, day, hour,
+minute, second, and microseconds in 3 bytes), which ``datetime(state,
+timezone.utc)`` turns back into the datetime in one C call.  If byte 10 is
+``{`` the JSON starts there: an item written once without a ttl pays 10
+bytes.  Otherwise byte 10 holds flags (1: ``updated_at`` follows, as
+another 10-byte state, when it differs from ``created_at``; 2: the ttl in
+minutes the item was written with follows, as a little-endian double),
+then those fields in that order, then the JSON: 39 bytes at most.  Storing
 bytes isolates the store from callers (mutating a dict after ``put``, or an
 item returned by ``get``, changes nothing stored), is the same code on both
 engines, and was measured the fastest way to get an independent copy: an
@@ -69,9 +74,8 @@ import numbers
 import os
 import struct
 import threading
-import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from itertools import chain, islice
 from typing import Any, Literal, NamedTuple, cast
@@ -108,29 +112,41 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from memstore import PrefixStore, TrieStore
 
+try:
+    # msgspec's JSON decoder, where installed (the extra installs it): the
+    # same Python objects as orjson.loads from the JSON orjson wrote,
+    # measured 30-40% faster on one small value, as fast on a page.
+    from msgspec.json import Decoder as _JSONDecoder
+except ImportError:  # pragma: no cover - the extra installs msgspec
+    _loads = orjson.loads
+else:
+    _loads = _JSONDecoder().decode
+
 __all__ = ["InMemoryStore", "PrefixStoreBackedStore", "RedisStore", "TTLConfig"]
 
 # Ends every label; doubled, it ends the namespace (see the module docstring).
 _SEP = "\x00"
 _END_OF_NAMESPACE = _SEP + _SEP
 
-# The record header (see "Values" in the module docstring): one
-# little-endian word holding created_at in µs since the epoch (exact, unlike
-# a float) in its low bits and two flags in its top bits, each saying a
-# field follows the word: updated_at (µs; absent when equal to created_at)
-# and the ttl in minutes the item was written with (absent when none), kept
-# so a read can renew the same lifetime.  An item written once without a
-# ttl, the common case, pays 8 bytes of header instead of 24.
-_HAS_UPDATED = 1 << 62
-_HAS_TTL = 1 << 61
-_CREATED_MASK = _HAS_TTL - 1
-_WORD = struct.Struct("<Q")
-_HEADERS = {  # by flags: the layout, so a decode is one unpack
-    0: _WORD,
-    _HAS_UPDATED: struct.Struct("<Qq"),
-    _HAS_TTL: struct.Struct("<Qd"),
-    _HAS_UPDATED | _HAS_TTL: struct.Struct("<Qqd"),
-}
+# The record (see "Values" in the module docstring) starts with created_at
+# as the 10 bytes of a UTC datetime's pickled state (year, month, day, hour,
+# minute, second, µs): ``datetime(state, UTC)`` rebuilds it in one C call,
+# 0.16 µs where the epoch plus a timedelta of µs took 0.7.  The value's JSON
+# (always an object, so it starts with "{") follows at once, unless byte 10
+# is a flags byte saying which fields come first, in this order: updated_at
+# (another 10-byte state; absent when equal to created_at) and the ttl in
+# minutes the item was written with (a little-endian double; absent when
+# none), kept so a read can renew the same lifetime.  An item written once
+# without a ttl, the common case, pays 10 bytes of header.
+_STATE = 10
+_JSON_START = 0x7B  # "{": no flags byte
+_HAS_UPDATED = 1
+_HAS_TTL = 2
+_TTL = struct.Struct("<d")
+_UTC = timezone.utc
+# datetime's constructor from a pickled state, ``_from_state(state, _UTC)``
+# (the type stubs know only its (year, month, day, ...) form).
+_from_state = cast(Callable[[bytes, timezone], datetime], datetime)
 
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
@@ -172,13 +188,23 @@ def _check_labels(labels: object, what: str) -> tuple[str, ...]:
     return labels
 
 
-def _joined_namespace(labels: object, what: str) -> tuple[tuple[str, ...], str]:
-    """``labels`` checked as :func:`_check_labels` does, and joined with
-    the separator (the engine key's namespace part, without its end).  The
+# Namespaces already checked, each mapped to (the checked tuple, the head of
+# its engine keys): get() and put() take one dict lookup instead of the
+# checks and the join, measured at a fifth of a get.  A hit hands back the
+# tuple that was checked (equal to the caller's), so what is used is always
+# a checked tuple of str labels.  Bounded: cleared when full, as agents use
+# few namespaces at a time.
+_CHECKED: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+_CHECKED_MAX = 1024
+
+
+def _namespace_head(labels: object, what: str) -> tuple[tuple[str, ...], str]:
+    """``labels`` checked as :func:`_check_labels` does, and the head of
+    its items' engine keys (the labels joined, then the namespace's end).  The
     usual case is checked on the joined text, a few C-level scans instead
-    of a Python loop over the labels (a third of a ``get``'s own work
-    before): a label holding NUL adds a separator to the count, one
-    holding ``.`` shows in the text, a non-str one fails the join."""
+    of a Python loop over the labels: a label holding NUL adds a separator
+    to the count, one holding ``.`` shows in the text, a non-str one fails
+    the join.  Remembered in ``_CHECKED``."""
     if type(labels) is tuple:
         try:
             joined = _SEP.join(labels)
@@ -192,9 +218,12 @@ def _joined_namespace(labels: object, what: str) -> tuple[tuple[str, ...], str]:
                 and joined.count(_SEP) == len(labels) - 1
                 and "" not in labels
             ):
-                return labels, joined
+                if len(_CHECKED) >= _CHECKED_MAX:
+                    _CHECKED.clear()
+                found = _CHECKED[labels] = (labels, joined + _END_OF_NAMESPACE)
+                return found
     checked = _check_labels(labels, what)  # raises, or labels was a list
-    return checked, _SEP.join(checked)
+    return checked, _SEP.join(checked) + _END_OF_NAMESPACE
 
 
 def _check_index(index: object) -> None:
@@ -373,48 +402,44 @@ def _item_key(namespace: tuple[str, ...], key: str) -> str:
     return _namespace_prefix(namespace) + _SEP + key
 
 
-def _now_us() -> int:
-    # The integer clock: exact µs, and a fraction of datetime.now()'s cost.
-    return time.time_ns() // 1000
+def _now_state() -> bytes:
+    """The current time as a datetime state (see ``_STATE``)."""
+    return cast(bytes, datetime.now(_UTC).__reduce__()[1][0])
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = datetime.resolution
-
-
-def _record(created_us: int, updated_us: int, ttl_minutes: float, body: bytes) -> bytes:
+def _record(created: bytes, updated: bytes, ttl_minutes: float, body: bytes) -> bytes:
     """The engine value: the header, then the value's JSON."""
-    if created_us == updated_us:
+    if created == updated:
         if not ttl_minutes:
-            return _WORD.pack(created_us) + body
-        return _HEADERS[_HAS_TTL].pack(created_us | _HAS_TTL, ttl_minutes) + body
+            return created + body
+        return b"".join((created, b"\x02", _TTL.pack(ttl_minutes), body))
     if not ttl_minutes:
-        return _HEADERS[_HAS_UPDATED].pack(created_us | _HAS_UPDATED, updated_us) + body
-    flags = _HAS_UPDATED | _HAS_TTL
-    return _HEADERS[flags].pack(created_us | flags, updated_us, ttl_minutes) + body
+        return b"".join((created, b"\x01", updated, body))
+    return b"".join((created, b"\x03", updated, _TTL.pack(ttl_minutes), body))
 
 
-def _header(raw: bytes) -> tuple[int, int, float, int]:
-    """``(created_us, updated_us, ttl_minutes, body_start)`` of a record."""
-    word: int = _WORD.unpack_from(raw)[0]
-    if word <= _CREATED_MASK:  # no flag: the common case, one field
-        return word, word, 0.0, 8
-    layout = _HEADERS[word & ~_CREATED_MASK]
-    fields = layout.unpack_from(raw)
-    created = word & _CREATED_MASK
-    if word & _HAS_UPDATED:
-        ttl = fields[2] if word & _HAS_TTL else 0.0
-        return created, fields[1], ttl, layout.size
-    return created, created, fields[1], layout.size
+def _header(raw: bytes) -> tuple[bytes, bytes, float, int]:
+    """``(created, updated, ttl_minutes, body_start)`` of a record, the
+    times as datetime states."""
+    created = raw[:_STATE]
+    flags = raw[_STATE]
+    if flags == _JSON_START:  # the common case
+        return created, created, 0.0, _STATE
+    start = _STATE + 1
+    updated = created
+    if flags & _HAS_UPDATED:
+        updated = raw[start : start + _STATE]
+        start += _STATE
+    ttl = 0.0
+    if flags & _HAS_TTL:
+        ttl = _TTL.unpack_from(raw, start)[0]
+        start += _TTL.size
+    return created, updated, ttl, start
 
 
 def _body(raw: bytes) -> bytes:
     """The value's JSON in a record."""
-    return (
-        raw[8:]
-        if _WORD.unpack_from(raw)[0] <= _CREATED_MASK
-        else raw[_header(raw)[3] :]
-    )
+    return raw[_STATE:] if raw[_STATE] == _JSON_START else raw[_header(raw)[3] :]
 
 
 # Items are built without their __init__, which re-checks what is known here
@@ -427,8 +452,8 @@ def _item(
     value: dict[str, Any],
     key: str,
     namespace: tuple[str, ...],
-    created_us: int,
-    updated_us: int,
+    created: bytes,
+    updated: bytes,
 ) -> Item:
     item: Item = _new(Item)
     item.value = value
@@ -436,10 +461,8 @@ def _item(
     item.namespace = namespace
     # One datetime for both when they are equal (an item never overwritten):
     # datetimes are immutable, so sharing one is invisible.
-    item.created_at = created = _EPOCH + created_us * _MICROSECOND
-    item.updated_at = (
-        created if updated_us == created_us else _EPOCH + updated_us * _MICROSECOND
-    )
+    item.created_at = created_at = _from_state(created, _UTC)
+    item.updated_at = created_at if updated == created else _from_state(updated, _UTC)
     return item
 
 
@@ -551,27 +574,26 @@ class _Index:
 
     def ranked(
         self, stored: Iterable[tuple[str, bytes]], query: Any
-    ) -> list[tuple[str, float]]:
-        """The stored items by descending best cosine similarity of their
-        vectors to ``query`` (ties in key order): one matrix product over
-        the rows of the items given, no others."""
+    ) -> tuple[list[str], list[float]]:
+        """The keys of the stored items by descending best cosine similarity
+        of their vectors to ``query`` (ties in key order), and their scores:
+        one matrix product over the rows of the items given, no others.
+        Per item, only C-level steps (no numpy scalar handled in Python):
+        measured 4x faster than a Python loop over the ranking."""
         np = self.np
-        keys: list[str] = []
-        blobs: list[bytes] = []
-        for key, blob in stored:
-            keys.append(key)
-            blobs.append(blob)
-        if not keys:
-            return []
-        row_bytes = 4 * self.dims
-        counts = np.fromiter(
-            (len(b) // row_bytes for b in blobs), dtype=np.intp, count=len(blobs)
-        )
+        pairs = list(stored)
+        if not pairs:
+            return [], []
+        keys, blobs = zip(*pairs)
+        rows = np.fromiter(map(len, blobs), dtype=np.intp, count=len(blobs))
+        rows //= 4 * self.dims
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, self.dims)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        starts = np.zeros(len(blobs), dtype=np.intp)
+        np.cumsum(rows[:-1], out=starts[1:])
         scores = np.maximum.reduceat(matrix @ query, starts)
         order = np.argsort(-scores, kind="stable")
-        return [(keys[j], float(scores[j])) for j in order]
+        ranked_scores: list[float] = scores[order].tolist()
+        return [keys[j] for j in order.tolist()], ranked_scores
 
 
 def _tokenized(paths: Iterable[str]) -> list[tuple[str, Any]]:
@@ -746,9 +768,9 @@ class PrefixStoreBackedStore(BaseStore):
         for i, op, engine_key, raw in zip(gets, get_ops, stored, found):
             if raw is None:
                 continue
-            created_us, updated_us, ttl_minutes, start = _header(raw)
+            created, updated, ttl_minutes, start = _header(raw)
             results[i] = _item(
-                orjson.loads(raw[start:]), op.key, op.namespace, created_us, updated_us
+                _loads(raw[start:]), op.key, op.namespace, created, updated
             )
             if op.refresh_ttl and ttl_minutes:
                 to_refresh[engine_key] = ttl_minutes
@@ -762,21 +784,35 @@ class PrefixStoreBackedStore(BaseStore):
         is False (default: the TTL config's ``refresh_on_read``, else True).
         The same checks and answer as ``batch([GetOp(...)])``, without
         building a batch: one engine read, O(key length) in memory."""
-        labels, joined = _joined_namespace(namespace, "namespace")
-        key = str(key)
+        try:
+            labels, head = _CHECKED[namespace]
+        except Exception:  # not seen yet, unhashable, or a label's hash raised
+            labels, head = _namespace_head(namespace, "namespace")
+        if type(key) is not str:
+            key = str(key)
         # (an empty namespace gives a key no put can write: found as None)
-        engine_key = joined + _END_OF_NAMESPACE + key
+        engine_key = head + key
         raw = self._engine.get(engine_key)
         if raw is None:
             return None
-        word = _WORD.unpack_from(raw)[0]
-        if word <= _CREATED_MASK:  # _header()'s common case, inline
-            created_us, updated_us, ttl_minutes, start = word, word, 0.0, 8
+        if raw[_STATE] == _JSON_START:  # _header()'s common case, inline
+            created = updated = raw[:_STATE]
+            value = _loads(raw[_STATE:])
         else:
-            created_us, updated_us, ttl_minutes, start = _header(raw)
-        if ttl_minutes and self._refresh_on_read(refresh_ttl):
-            self._refresh({engine_key: ttl_minutes})
-        return _item(orjson.loads(raw[start:]), key, labels, created_us, updated_us)
+            created, updated, ttl_minutes, start = _header(raw)
+            if ttl_minutes and self._refresh_on_read(refresh_ttl):
+                self._refresh({engine_key: ttl_minutes})
+            value = _loads(raw[start:])
+        # _item(), inline: this is the whole of a get's own work.
+        item: Item = _new(Item)
+        item.value = value
+        item.key = key
+        item.namespace = labels
+        item.created_at = created_at = _from_state(created, _UTC)
+        item.updated_at = (
+            created_at if updated == created else _from_state(updated, _UTC)
+        )
+        return item
 
     def put(
         self,
@@ -792,7 +828,10 @@ class PrefixStoreBackedStore(BaseStore):
         (default: the TTL config's ``default_ttl``; ``None``: no expiry).
         The same checks and effect as ``batch([PutOp(...)])``; without an
         index, without building a batch."""
-        labels, joined = _joined_namespace(namespace, "namespace")
+        try:
+            labels, head = _CHECKED[namespace]
+        except Exception:  # not seen yet, unhashable, or a label's hash raised
+            labels, head = _namespace_head(namespace, "namespace")
         if len(labels) == 0:
             raise InvalidNamespaceError("Namespace cannot be empty.")
         if labels[0] == "langgraph":
@@ -813,12 +852,12 @@ class PrefixStoreBackedStore(BaseStore):
             body = _encode_value(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"put: {exc}") from None
-        engine_key = joined + _END_OF_NAMESPACE + key
+        engine_key = head + key
         with self._lock:
             # created_at survives an overwrite: read the old header first.
             old = self._engine.get(engine_key)
-            now = _now_us()
-            created = now if old is None else _header(old)[0]
+            now = _now_state()
+            created = now if old is None else old[:_STATE]
             record = _record(created, now, minutes or 0.0, body)
             if minutes is None:
                 # The engine's default lifetime: none, as made here (as in
@@ -845,12 +884,12 @@ class PrefixStoreBackedStore(BaseStore):
         unindexed = list(deletes)
         if stores:
             keys = [_item_key(op.namespace, op.key) for op, _ in stores]
-            now = _now_us()
+            now = _now_state()
             # created_at survives an overwrite: read the old headers first.
             records: dict[float | None, list[tuple[str, bytes]]] = {}
             vectors: dict[float | None, list[tuple[str, bytes]]] = {}
             for key, (op, body), old in zip(keys, stores, self._engine.mget(keys)):
-                created = _header(old)[0] if old is not None else now
+                created = old[:_STATE] if old is not None else now
                 record = _record(created, now, op.ttl or 0.0, body)
                 records.setdefault(op.ttl, []).append((key, record))
                 if self._index is not None:
@@ -922,17 +961,22 @@ class PrefixStoreBackedStore(BaseStore):
         the per-item loop of every search, kept to plain local calls.  The
         values still encoded are decoded by one orjson call on a JSON array
         of their bodies: measured 40% cheaper than a call per item."""
-        unpack_word, header, mask = _WORD.unpack_from, _header, _CREATED_MASK
-        headers = []
-        bodies = []
-        for _, raw, value in page:
-            word = unpack_word(raw)[0]
-            fields = (word, word, 0.0, 8) if word <= mask else header(raw)
-            headers.append(fields)
-            if value is None:
-                bodies.append(raw[fields[3] :])
-        decoded = iter(orjson.loads(b"[" + b",".join(bodies) + b"]") if bodies else ())
-        new, epoch, microsecond = _new, _EPOCH, _MICROSECOND
+        state, json_start = _STATE, _JSON_START
+        decoded = iter(
+            _loads(
+                b"["
+                + b",".join(
+                    [
+                        raw[state:] if raw[state] == json_start else _body(raw)
+                        for _, raw, value in page
+                        if value is None
+                    ]
+                )
+                + b"]"
+            )
+        )
+        new, utc = _new, _UTC
+        score_of = scores.get if scores else None
         results = []
         # The namespace's part of the engine key, its end included.  It
         # cannot be a part of a key of another namespace (the first "\0\0"
@@ -940,9 +984,7 @@ class PrefixStoreBackedStore(BaseStore):
         namespace_head = _END_OF_NAMESPACE  # matches no key: labels are non-empty
         key_start = 0
         namespace: tuple[str, ...] = ()
-        for (engine_key, _, value), (created_us, updated_us, ttl_minutes, _) in zip(
-            page, headers
-        ):
+        for engine_key, raw, value in page:
             # A page's items mostly share their namespace: split it once.
             if not engine_key.startswith(namespace_head):
                 key_start = engine_key.index(_END_OF_NAMESPACE) + 2
@@ -954,16 +996,18 @@ class PrefixStoreBackedStore(BaseStore):
             item.value = next(decoded) if value is None else value
             item.key = engine_key[key_start:]
             item.namespace = namespace
-            item.created_at = created = epoch + created_us * microsecond
-            item.updated_at = (
-                created
-                if updated_us == created_us
-                else epoch + updated_us * microsecond
-            )
-            item.score = scores.get(engine_key)
+            if raw[state] == json_start:  # _header()'s common case, inline
+                item.created_at = item.updated_at = _from_state(raw[:state], utc)
+            else:
+                created, updated, ttl_minutes, _ = _header(raw)
+                item.created_at = created_at = _from_state(created, utc)
+                item.updated_at = (
+                    created_at if updated == created else _from_state(updated, utc)
+                )
+                if ttl_minutes and to_refresh is not None:
+                    to_refresh[engine_key] = ttl_minutes
+            item.score = None if score_of is None else score_of(engine_key)
             results.append(item)
-            if ttl_minutes and to_refresh is not None:
-                to_refresh[engine_key] = ttl_minutes
         return results
 
     def _ranked_page(
@@ -973,15 +1017,15 @@ class PrefixStoreBackedStore(BaseStore):
         score, then those without (in key order), filtered, then offset and
         limit.  Only the prefix's vectors are read and scored."""
         assert self._index is not None
-        ranked = self._index.ranked(self._vectors.items(prefix), query)
-        scores.update(ranked)
+        ranked, ranked_scores = self._index.ranked(self._vectors.items(prefix), query)
+        scores.update(zip(ranked, ranked_scores))
 
         def unscored() -> Iterator[str]:
             for key in self._engine.yield_keys(prefix=prefix):
                 if key not in scores:
                     yield key
 
-        candidates = chain((k for k, _ in ranked), unscored())
+        candidates = chain(ranked, unscored())
         matching = self._records_matching(candidates, op.filter)
         return list(islice(matching, op.offset, op.offset + op.limit))
 
@@ -997,7 +1041,7 @@ class PrefixStoreBackedStore(BaseStore):
                 if not spec:
                     yield key, raw, None
                     continue
-                value = orjson.loads(_body(raw))
+                value = _loads(_body(raw))
                 if _matches(value, spec):
                     yield key, raw, value
 
@@ -1005,7 +1049,7 @@ class PrefixStoreBackedStore(BaseStore):
         self, prefix: str, spec: Mapping[str, Any]
     ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
         for engine_key, raw in self._engine.items(prefix):
-            value = orjson.loads(_body(raw))
+            value = _loads(_body(raw))
             if _matches(value, spec):
                 yield engine_key, raw, value
 

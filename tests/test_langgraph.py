@@ -10,6 +10,7 @@ import gc
 import os
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -192,6 +193,38 @@ def test_get_and_put_check_namespaces_as_batch_does(store, bad_namespace):
     with pytest.raises(InvalidNamespaceError):
         store.put(bad_namespace, "k", {"v": 1})
     assert store.search(()) == []
+
+
+def test_namespaces_seen_before_are_remembered_boundedly_and_still_checked(store):
+    # get() and put() remember namespaces they have checked (a dict lookup
+    # instead of the checks); the memory is bounded, and whatever it holds,
+    # a bad namespace still raises and a good one reads back as a tuple.
+    from memstore import langgraph as memstore_langgraph
+
+    count = 2 * memstore_langgraph._CHECKED_MAX + 3
+    for i in range(count):
+        store.put(("n", f"u{i}"), "k", {"i": i})
+    assert [store.get(("n", f"u{i}"), "k").value["i"] for i in range(count)] == list(
+        range(count)
+    )
+    assert len(memstore_langgraph._CHECKED) <= memstore_langgraph._CHECKED_MAX
+    item = store.get(["n", "u1"], "k")
+    assert item.namespace == ("n", "u1") and type(item.namespace) is tuple
+    for bad in [("n", "u1", ""), ("n", ["u1"]), ("n.u1",), ("n", "u1\x00")]:
+        with pytest.raises(InvalidNamespaceError):
+            store.get(bad, "k")
+        with pytest.raises(InvalidNamespaceError):
+            store.put(bad, "k", {"v": 1})
+
+
+def test_timestamps_are_the_utc_time_of_the_put(store):
+    before = datetime.now(timezone.utc)
+    store.put(("a",), "k", {"v": 1})
+    after = datetime.now(timezone.utc)
+    item = store.get(("a",), "k")
+    assert before <= item.created_at == item.updated_at <= after
+    assert item.created_at.utcoffset() == timedelta(0)
+    assert store.search(("a",))[0].created_at == item.created_at
 
 
 def test_a_label_with_the_separator_cannot_reach_another_namespace(store):
@@ -663,6 +696,53 @@ except ImportError as exc:
         timeout=60,
     )
     assert "pip install 'memstore-trie[langgraph]'" in run.stdout
+
+
+def test_without_msgspec_values_decode_with_orjson_alike():
+    # msgspec is optional (the extra installs it): without it, orjson
+    # decodes, and every read path gives the same answers.
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+sys.modules["msgspec"] = None  # import msgspec now raises ImportError
+import orjson
+import memstore.langgraph as lg
+assert lg._loads is orjson.loads
+store = lg.InMemoryStore()
+value = {"t": "\\u00e9\\U0001f600", "n": [1, 2.5, None, True], "big": 2**64 - 1}
+store.put(("a", "b"), "k", value)
+store.put(("a", "b"), "k2", {"v": 1}, ttl=5)
+assert store.get(("a", "b"), "k").value == value
+assert [i.value for i in store.search(("a",))] == [value, {"v": 1}]
+assert [i.key for i in store.search(("a",), filter={"v": 1})] == ["k2"]
+print("ok")
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert run.stdout.strip() == "ok"
+
+
+def test_values_read_back_as_orjson_wrote_them(store):
+    import orjson
+
+    value = {
+        "uint64": 2**64 - 1,
+        "int64": -(2**63),
+        "floats": [1e308, 5e-324, 0.1, -0.0, 1.0, 1e16],
+        "text": "\u00e9\u2028\U0001f600\x00",
+        "nested": [None, True, False, {}, [], {"a": {"b": [1]}}],
+    }
+    store.put(("a",), "k", value)
+    got = store.get(("a",), "k").value
+    assert got == orjson.loads(orjson.dumps(value))
+    assert repr(got) == repr(orjson.loads(orjson.dumps(value)))  # types, -0.0
 
 
 def test_filter_keys_are_top_level_fields_first_then_dotted_paths(store):
