@@ -822,6 +822,91 @@ static int r_finish(rx_snap_reader *r, const unsigned char t[TRAILER_LEN])
     return 0;
 }
 
+/* A varint read in place from [*p, end): 1 with *p past it, or 0 when it
+ * runs past end or is not canonical (the slow path then reads it again
+ * and reports what is wrong). */
+static int fast_varint_long(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    const unsigned char *q = *p;
+    uint64_t x = 0;
+    unsigned i;
+    for (i = 0; i < VARINT_MAX && q < end; i++) {
+        unsigned char b = *q++;
+        x |= (uint64_t)(b & 0x7Fu) << (7 * i);
+        if (!(b & 0x80u)) {
+            if ((i > 0 && b == 0) || (i == VARINT_MAX - 1 && b > 1))
+                return 0;
+            *v = x;
+            *p = q;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Most lengths in a snapshot are under 128: one byte, inline. */
+static inline int fast_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    if (*p < end && **p < 0x80u) {
+        *v = *(*p)++;
+        return 1;
+    }
+    return fast_varint_long(p, end, v);
+}
+
+/* The common case of next: a well-formed record wholly inside the current
+ * block, whose key fits the key buffer.  It is parsed in place and its
+ * value handed out as a pointer into the block (no copy); nothing in the
+ * reader changes unless it returns 1.  A record it does not take (one
+ * spanning blocks, or any check failing) goes to the byte-at-a-time path,
+ * which gives the same records and reports errors at their offsets; this
+ * path only keeps the per-record calls and copies out of a load. */
+static int r_next_fast(rx_snap_reader *r, rx_snap_record *rec)
+{
+    const unsigned char *p = r->block + r->bpos, *end = r->block + r->blen, *rest_p;
+    uint64_t shared, rest, vlen;
+    int64_t deadline = 0;
+    unsigned flags;
+    if (!fast_varint(&p, end, &shared) || shared > r->key_len || !fast_varint(&p, end, &rest) ||
+        rest > (uint64_t)(end - p) || rest > r->max_key - shared || shared + rest > r->key_cap)
+        return 0;
+    rest_p = p;
+    p += rest;
+    if (r->count > 0) {
+        if (shared == r->key_len) {
+            if (rest == 0)
+                return 0;
+        } else if (rest == 0 || rest_p[0] <= r->key[shared]) {
+            return 0;
+        }
+    }
+    if (p == end)
+        return 0;
+    flags = *p++;
+    if (flags & RFLAG_DEADLINE) {
+        if (end - p < 8)
+            return 0;
+        deadline = (int64_t)get64(p);
+        p += 8;
+    }
+    if (!fast_varint(&p, end, &vlen) || vlen > r->max_value || vlen > (uint64_t)(end - p))
+        return 0;
+    if (rest > 0)
+        memcpy(r->key + shared, rest_p, (size_t)rest);
+    r->key_len = (size_t)(shared + rest);
+    r->bpos = (size_t)(p + vlen - r->block);
+    r->count++;
+    rec->key = r->key_len ? r->key : EMPTY;
+    rec->key_len = r->key_len;
+    rec->shared = (size_t)shared;
+    rec->value = vlen ? p : EMPTY;
+    rec->value_len = (size_t)vlen;
+    rec->value_tag = flags >> 1;
+    rec->has_deadline = (flags & RFLAG_DEADLINE) != 0;
+    rec->deadline = deadline;
+    return 1;
+}
+
 int rx_snap_reader_next(rx_snap_reader *r, rx_snap_record *rec)
 {
     unsigned char t[TRAILER_LEN], b[8];
@@ -842,6 +927,8 @@ int rx_snap_reader_next(rx_snap_reader *r, rx_snap_record *rec)
         if (rc == 0)
             return r_finish(r, t);
     }
+    if (r_next_fast(r, rec))
+        return 1;
     rec_off = r_pos(r);
 
     /* key: previous_key[0:shared] || rest, strictly after previous_key */

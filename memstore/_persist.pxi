@@ -452,6 +452,8 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
     # over dropped (expired) records that is the least of the shared
     # lengths since, as the keys are sorted.
     cdef size_t shared = <size_t>-1
+    # bytes values may go in without the type check of _decode_value
+    cdef bint bytes_ok = store._value_type is None or issubclass(bytes, store._value_type)
     source.readinto = getattr(file, "readinto", None)
     if source.readinto is None:
         source.read = file.read
@@ -475,6 +477,18 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
                 _raise_reader_error(rc, r, source, path)
             if rec.shared < shared:
                 shared = rec.shared
+            if rec.value_tag == _TAG_BYTES and not rec.has_deadline and bytes_ok:
+                # The common record, without _decode_value's dispatch: a
+                # bytes value made straight from the reader's block.
+                value = _new_bytes(<const char *>rec.value, <Py_ssize_t>rec.value_len)
+                rc = rx_build_add(builder, rec.key, rec.key_len,
+                                  shared if added_any else 0, <void *>value)
+                if rc != RX_OK:
+                    _raise_build_error(rc, &rec, path)
+                Py_INCREF(<PyObject *>value)  # the tree's reference
+                added_any = True
+                shared = <size_t>-1
+                continue
             expired = False
             if rec.has_deadline:
                 if not clock_read:
@@ -503,12 +517,7 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
             rc = rx_build_add(builder, rec.key, rec.key_len, shared if added_any else 0, stored)
             if rc != RX_OK:
                 PyMem_Free(entry)
-                if rc == RX_ENOMEM:
-                    raise MemoryError("out of memory while loading a snapshot")
-                # The reader checked the order: only the tree's own limits
-                # (a key too long for it, 2^32 keys) are left.
-                raise SnapshotError(f"{_where(path)}: key {_decode(rec.key, rec.key_len)!r} "
-                                    f"cannot be loaded: {_build_error(rc)}", path, None)
+                _raise_build_error(rc, &rec, path)
             Py_INCREF(<PyObject *>value)  # the tree's reference, now it holds it
             if entry is not NULL:
                 queued = store._queue_add(deadline, rec.key, rec.key_len)
@@ -525,6 +534,15 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
             rx_build_abort(builder, _release_value, NULL)
         rx_snap_reader_free(r)
     return 0
+
+
+cdef int _raise_build_error(int rc, rx_snap_record *rec, object path) except -1:
+    if rc == RX_ENOMEM:
+        raise MemoryError("out of memory while loading a snapshot")
+    # The reader checked the order: only the tree's own limits (a key too
+    # long for it, 2^32 keys) are left.
+    raise SnapshotError(f"{_where(path)}: key {_decode(rec.key, rec.key_len)!r} "
+                        f"cannot be loaded: {_build_error(rc)}", path, None)
 
 
 cdef str _build_error(int rc):
