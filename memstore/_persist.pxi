@@ -57,6 +57,61 @@ cdef extern from *:
     """
     void ms_prefetch_value(const void *p) noexcept
 
+cdef extern from *:
+    """
+    /* A load makes one or two objects per key (10^6 keys of 100-byte values
+     * are 150 MB of new objects), and first touching each new 4 KiB page of
+     * pymalloc's arenas costs a page fault: about a fifth of a load's time.
+     * While a load runs, each new arena is pre-faulted in one madvise call
+     * instead (MADV_POPULATE_WRITE, Linux 5.14), a sixth less load time.
+     * The wrapper is installed once, at the first load, and forwards to the
+     * allocator it found; outside a load it only forwards, so it never has
+     * to be uninstalled (which would break anyone who wrapped it since).
+     * Only a hint: a kernel without the advice, or a build without pymalloc's
+     * arenas (free-threaded), loads as before. */
+    #if defined(__linux__) && !defined(Py_GIL_DISABLED)
+    #include <sys/mman.h>
+    #endif
+    #if defined(MADV_POPULATE_WRITE) && !defined(Py_GIL_DISABLED)
+    static PyObjectArenaAllocator ms_next_arena;
+    static int ms_arena_installed = 0, ms_populate_works = 1;
+    static long ms_loading = 0; /* loads running (the GIL guards it) */
+    static void *ms_arena_alloc(void *ctx, size_t size)
+    {
+        void *p = ms_next_arena.alloc(ms_next_arena.ctx, size);
+        (void)ctx;
+        if (p != NULL && ms_loading > 0 && ms_populate_works &&
+            madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+            ms_populate_works = 0; /* a kernel older than the advice */
+        return p;
+    }
+    static void ms_arena_free(void *ctx, void *p, size_t size)
+    {
+        (void)ctx;
+        ms_next_arena.free(ms_next_arena.ctx, p, size);
+    }
+    static void ms_load_begin(void)
+    {
+        if (!ms_arena_installed) {
+            PyObjectArenaAllocator mine = {NULL, ms_arena_alloc, ms_arena_free};
+            PyObject_GetArenaAllocator(&ms_next_arena);
+            PyObject_SetArenaAllocator(&mine);
+            ms_arena_installed = 1;
+        }
+        ms_loading++;
+    }
+    static void ms_load_end(void)
+    {
+        ms_loading--;
+    }
+    #else
+    static void ms_load_begin(void) {}
+    static void ms_load_end(void) {}
+    #endif
+    """
+    void ms_load_begin() noexcept
+    void ms_load_end() noexcept
+
 
 class SnapshotError(ValueError):
     """A snapshot or journal file that cannot be read: truncated, corrupt,
@@ -459,6 +514,7 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
         source.read = file.read
     if rx_snap_reader_open(&r, &_ALLOCATOR, _source_read, <void *>source) != RX_OK:
         raise MemoryError("out of memory while loading a snapshot")
+    ms_load_begin()
     try:
         if rx_build_new(&builder, &_ALLOCATOR) != RX_OK:
             raise MemoryError("out of memory while loading a snapshot")
@@ -533,6 +589,7 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
         if builder is not NULL:
             rx_build_abort(builder, _release_value, NULL)
         rx_snap_reader_free(r)
+        ms_load_end()
     return 0
 
 
