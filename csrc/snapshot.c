@@ -458,6 +458,15 @@ int rx_snap_writer_add(rx_snap_writer *w, const unsigned char *key, size_t key_l
      * and a bottom-up tree build can rely on it. */
     if (w->count > 0) {
         limit = key_len < w->prev_len ? key_len : w->prev_len;
+        /* eight bytes at a time: sorted keys share tens of bytes (ids) */
+        while (limit - shared >= 8) {
+            uint64_t x, y;
+            memcpy(&x, key + shared, 8);
+            memcpy(&y, w->prev + shared, 8);
+            if (x != y)
+                break;
+            shared += 8;
+        }
         while (shared < limit && key[shared] == w->prev[shared])
             shared++;
         if (shared == key_len || (shared < w->prev_len && key[shared] < w->prev[shared]))
