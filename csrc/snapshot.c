@@ -116,6 +116,9 @@ static int grow(const rx_allocator *a, unsigned char **buf, size_t *cap, size_t 
 typedef struct {
     uint32_t t[8][256];
     int hw; /* use the CPU's CRC-32C instruction (crc_hw) */
+    /* With hw: the register after CRC_LANE zero bytes, by register byte
+     * (crc_shift): how crc_hw_lanes joins its three lanes. */
+    uint32_t shift[4][256];
 } crc_tables;
 
 /* x86-64 has computed CRC-32C in hardware since SSE 4.2 (2008): about 8
@@ -144,6 +147,63 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uns
         c32 = __builtin_ia32_crc32qi(c32, *p++);
     return ~c32;
 }
+
+/* The instruction takes 3 cycles but can start one every cycle, so one
+ * chain of it runs at a third of its speed.  crc_hw_lanes runs three
+ * chains over three consecutive lanes of CRC_LANE bytes and joins them:
+ * the register is linear in its input, so the CRC of A||B equals the
+ * register after A followed by len(B) zero bytes ("shifted"), XORed with
+ * the CRC of B from a zero register.  A 64 KiB block checks in about half
+ * the time (load of 10^6 keys: 7% of it went to the CRC). */
+#define CRC_LANE 2048u
+
+static uint32_t crc_shift(const crc_tables *c, uint32_t x)
+{
+    return c->shift[0][x & 0xFFu] ^ c->shift[1][(x >> 8) & 0xFFu] ^
+           c->shift[2][(x >> 16) & 0xFFu] ^ c->shift[3][x >> 24];
+}
+
+/* The shift tables: each register bit run through CRC_LANE zero bytes
+ * (32 independent chains, so at the instruction's full rate: ~3 us),
+ * then every byte value as the XOR of its bits' columns. */
+__attribute__((target("sse4.2"))) static void crc_shift_init(crc_tables *c)
+{
+    uint64_t col[32];
+    unsigned i, j, k, b;
+    for (i = 0; i < 32; i++)
+        col[i] = (uint64_t)1 << i;
+    for (j = 0; j < CRC_LANE / 8; j++)
+        for (i = 0; i < 32; i++)
+            col[i] = __builtin_ia32_crc32di(col[i], 0);
+    for (k = 0; k < 4; k++) {
+        c->shift[k][0] = 0;
+        for (b = 1; b < 256; b++)
+            c->shift[k][b] = c->shift[k][b & (b - 1)] ^ (uint32_t)col[8 * k + __builtin_ctz(b)];
+    }
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw_lanes(const crc_tables *t, uint32_t crc,
+                                                               const unsigned char *p, size_t n)
+{
+    uint64_t a = (uint32_t)~crc;
+    while (n >= 3 * CRC_LANE) {
+        uint64_t b = 0, c = 0;
+        size_t i;
+        for (i = 0; i < CRC_LANE; i += 8) {
+            uint64_t x, y, z;
+            memcpy(&x, p + i, 8);
+            memcpy(&y, p + CRC_LANE + i, 8);
+            memcpy(&z, p + 2 * CRC_LANE + i, 8);
+            a = __builtin_ia32_crc32di(a, x);
+            b = __builtin_ia32_crc32di(b, y);
+            c = __builtin_ia32_crc32di(c, z);
+        }
+        a = crc_shift(t, crc_shift(t, (uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)c;
+        p += 3 * CRC_LANE;
+        n -= 3 * CRC_LANE;
+    }
+    return crc_hw(~(uint32_t)a, p, n); /* the rest, one chain */
+}
 #endif
 
 static void crc_init(crc_tables *c)
@@ -160,6 +220,8 @@ static void crc_init(crc_tables *c)
             c->t[k][i] = (c->t[k - 1][i] >> 8) ^ c->t[0][c->t[k - 1][i] & 0xFFu];
 #ifdef SNAP_HW_CRC
     c->hw = __builtin_cpu_supports("sse4.2") != 0;
+    if (c->hw)
+        crc_shift_init(c);
 #else
     c->hw = 0;
 #endif
@@ -170,7 +232,7 @@ static uint32_t crc_update(const crc_tables *c, uint32_t crc, const unsigned cha
     uint32_t lo, hi;
 #ifdef SNAP_HW_CRC
     if (c->hw)
-        return crc_hw(crc, p, n);
+        return n >= 3 * CRC_LANE ? crc_hw_lanes(c, crc, p, n) : crc_hw(crc, p, n);
 #endif
     crc = ~crc;
     while (n >= 8) {
