@@ -128,9 +128,12 @@ cdef extern from *:
     {
         void *p = ms_next_arena.alloc(ms_next_arena.ctx, size);
         (void)ctx;
-        if (p != NULL && ms_loading > 0 && ms_populate_works &&
-            madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
-            ms_populate_works = 0; /* a kernel older than the advice */
+        if (p != NULL && ms_loading > 0 && ms_populate_works) {
+            int saved = errno; /* an allocation must not change errno */
+            if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+                ms_populate_works = 0; /* a kernel older than the advice */
+            errno = saved;
+        }
         return p;
     }
     static void ms_arena_free(void *ctx, void *p, size_t size)
