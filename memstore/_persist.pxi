@@ -144,9 +144,12 @@ cdef extern from *:
     static void ms_load_begin(void)
     {
         if (!ms_arena_installed) {
-            PyObjectArenaAllocator mine = {NULL, ms_arena_alloc, ms_arena_free};
-            PyObject_GetArenaAllocator(&ms_next_arena);
-            PyObject_SetArenaAllocator(&mine);
+            PyObjectArenaAllocator mine = {NULL, ms_arena_alloc, ms_arena_free}, found;
+            PyObject_GetArenaAllocator(&found);
+            if (found.alloc != ms_arena_alloc) { /* never wrap itself */
+                ms_next_arena = found;
+                PyObject_SetArenaAllocator(&mine);
+            }
             ms_arena_installed = 1;
         }
         ms_loading++;
