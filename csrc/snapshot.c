@@ -116,6 +116,9 @@ static int grow(const rx_allocator *a, unsigned char **buf, size_t *cap, size_t 
 typedef struct {
     uint32_t t[8][256];
     int hw; /* use the CPU's CRC-32C instruction (crc_hw) */
+    /* With hw: the register after CRC_LANE zero bytes, by register byte
+     * (crc_shift): how crc_hw_lanes joins its three lanes. */
+    uint32_t shift[4][256];
 } crc_tables;
 
 /* x86-64 has computed CRC-32C in hardware since SSE 4.2 (2008): about 8
@@ -144,6 +147,63 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uns
         c32 = __builtin_ia32_crc32qi(c32, *p++);
     return ~c32;
 }
+
+/* The instruction takes 3 cycles but can start one every cycle, so one
+ * chain of it runs at a third of its speed.  crc_hw_lanes runs three
+ * chains over three consecutive lanes of CRC_LANE bytes and joins them:
+ * the register is linear in its input, so the CRC of A||B equals the
+ * register after A followed by len(B) zero bytes ("shifted"), XORed with
+ * the CRC of B from a zero register.  A 64 KiB block checks in about half
+ * the time (load of 10^6 keys: 7% of it went to the CRC). */
+#define CRC_LANE 2048u
+
+static uint32_t crc_shift(const crc_tables *c, uint32_t x)
+{
+    return c->shift[0][x & 0xFFu] ^ c->shift[1][(x >> 8) & 0xFFu] ^
+           c->shift[2][(x >> 16) & 0xFFu] ^ c->shift[3][x >> 24];
+}
+
+/* The shift tables: each register bit run through CRC_LANE zero bytes
+ * (32 independent chains, so at the instruction's full rate: ~3 us),
+ * then every byte value as the XOR of its bits' columns. */
+__attribute__((target("sse4.2"))) static void crc_shift_init(crc_tables *c)
+{
+    uint64_t col[32];
+    unsigned i, j, k, b;
+    for (i = 0; i < 32; i++)
+        col[i] = (uint64_t)1 << i;
+    for (j = 0; j < CRC_LANE / 8; j++)
+        for (i = 0; i < 32; i++)
+            col[i] = __builtin_ia32_crc32di(col[i], 0);
+    for (k = 0; k < 4; k++) {
+        c->shift[k][0] = 0;
+        for (b = 1; b < 256; b++)
+            c->shift[k][b] = c->shift[k][b & (b - 1)] ^ (uint32_t)col[8 * k + __builtin_ctz(b)];
+    }
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw_lanes(const crc_tables *t, uint32_t crc,
+                                                               const unsigned char *p, size_t n)
+{
+    uint64_t a = (uint32_t)~crc;
+    while (n >= 3 * CRC_LANE) {
+        uint64_t b = 0, c = 0;
+        size_t i;
+        for (i = 0; i < CRC_LANE; i += 8) {
+            uint64_t x, y, z;
+            memcpy(&x, p + i, 8);
+            memcpy(&y, p + CRC_LANE + i, 8);
+            memcpy(&z, p + 2 * CRC_LANE + i, 8);
+            a = __builtin_ia32_crc32di(a, x);
+            b = __builtin_ia32_crc32di(b, y);
+            c = __builtin_ia32_crc32di(c, z);
+        }
+        a = crc_shift(t, crc_shift(t, (uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)c;
+        p += 3 * CRC_LANE;
+        n -= 3 * CRC_LANE;
+    }
+    return crc_hw(~(uint32_t)a, p, n); /* the rest, one chain */
+}
 #endif
 
 static void crc_init(crc_tables *c)
@@ -160,6 +220,8 @@ static void crc_init(crc_tables *c)
             c->t[k][i] = (c->t[k - 1][i] >> 8) ^ c->t[0][c->t[k - 1][i] & 0xFFu];
 #ifdef SNAP_HW_CRC
     c->hw = __builtin_cpu_supports("sse4.2") != 0;
+    if (c->hw)
+        crc_shift_init(c);
 #else
     c->hw = 0;
 #endif
@@ -170,7 +232,7 @@ static uint32_t crc_update(const crc_tables *c, uint32_t crc, const unsigned cha
     uint32_t lo, hi;
 #ifdef SNAP_HW_CRC
     if (c->hw)
-        return crc_hw(crc, p, n);
+        return n >= 3 * CRC_LANE ? crc_hw_lanes(c, crc, p, n) : crc_hw(crc, p, n);
 #endif
     crc = ~crc;
     while (n >= 8) {
@@ -458,6 +520,15 @@ int rx_snap_writer_add(rx_snap_writer *w, const unsigned char *key, size_t key_l
      * and a bottom-up tree build can rely on it. */
     if (w->count > 0) {
         limit = key_len < w->prev_len ? key_len : w->prev_len;
+        /* eight bytes at a time: sorted keys share tens of bytes (ids) */
+        while (limit - shared >= 8) {
+            uint64_t x, y;
+            memcpy(&x, key + shared, 8);
+            memcpy(&y, w->prev + shared, 8);
+            if (x != y)
+                break;
+            shared += 8;
+        }
         while (shared < limit && key[shared] == w->prev[shared])
             shared++;
         if (shared == key_len || (shared < w->prev_len && key[shared] < w->prev[shared]))
@@ -822,6 +893,91 @@ static int r_finish(rx_snap_reader *r, const unsigned char t[TRAILER_LEN])
     return 0;
 }
 
+/* A varint read in place from [*p, end): 1 with *p past it, or 0 when it
+ * runs past end or is not canonical (the slow path then reads it again
+ * and reports what is wrong). */
+static int fast_varint_long(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    const unsigned char *q = *p;
+    uint64_t x = 0;
+    unsigned i;
+    for (i = 0; i < VARINT_MAX && q < end; i++) {
+        unsigned char b = *q++;
+        x |= (uint64_t)(b & 0x7Fu) << (7 * i);
+        if (!(b & 0x80u)) {
+            if ((i > 0 && b == 0) || (i == VARINT_MAX - 1 && b > 1))
+                return 0;
+            *v = x;
+            *p = q;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Most lengths in a snapshot are under 128: one byte, inline. */
+static inline int fast_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    if (*p < end && **p < 0x80u) {
+        *v = *(*p)++;
+        return 1;
+    }
+    return fast_varint_long(p, end, v);
+}
+
+/* The common case of next: a well-formed record wholly inside the current
+ * block, whose key fits the key buffer.  It is parsed in place and its
+ * value handed out as a pointer into the block (no copy); nothing in the
+ * reader changes unless it returns 1.  A record it does not take (one
+ * spanning blocks, or any check failing) goes to the byte-at-a-time path,
+ * which gives the same records and reports errors at their offsets; this
+ * path only keeps the per-record calls and copies out of a load. */
+static int r_next_fast(rx_snap_reader *r, rx_snap_record *rec)
+{
+    const unsigned char *p = r->block + r->bpos, *end = r->block + r->blen, *rest_p;
+    uint64_t shared, rest, vlen;
+    int64_t deadline = 0;
+    unsigned flags;
+    if (!fast_varint(&p, end, &shared) || shared > r->key_len || !fast_varint(&p, end, &rest) ||
+        rest > (uint64_t)(end - p) || rest > r->max_key - shared || shared + rest > r->key_cap)
+        return 0;
+    rest_p = p;
+    p += rest;
+    if (r->count > 0) {
+        if (shared == r->key_len) {
+            if (rest == 0)
+                return 0;
+        } else if (rest == 0 || rest_p[0] <= r->key[shared]) {
+            return 0;
+        }
+    }
+    if (p == end)
+        return 0;
+    flags = *p++;
+    if (flags & RFLAG_DEADLINE) {
+        if (end - p < 8)
+            return 0;
+        deadline = (int64_t)get64(p);
+        p += 8;
+    }
+    if (!fast_varint(&p, end, &vlen) || vlen > r->max_value || vlen > (uint64_t)(end - p))
+        return 0;
+    if (rest > 0)
+        memcpy(r->key + shared, rest_p, (size_t)rest);
+    r->key_len = (size_t)(shared + rest);
+    r->bpos = (size_t)(p + vlen - r->block);
+    r->count++;
+    rec->key = r->key_len ? r->key : EMPTY;
+    rec->key_len = r->key_len;
+    rec->shared = (size_t)shared;
+    rec->value = vlen ? p : EMPTY;
+    rec->value_len = (size_t)vlen;
+    rec->value_tag = flags >> 1;
+    rec->has_deadline = (flags & RFLAG_DEADLINE) != 0;
+    rec->deadline = deadline;
+    return 1;
+}
+
 int rx_snap_reader_next(rx_snap_reader *r, rx_snap_record *rec)
 {
     unsigned char t[TRAILER_LEN], b[8];
@@ -842,6 +998,8 @@ int rx_snap_reader_next(rx_snap_reader *r, rx_snap_record *rec)
         if (rc == 0)
             return r_finish(r, t);
     }
+    if (r_next_fast(r, rec))
+        return 1;
     rec_off = r_pos(r);
 
     /* key: previous_key[0:shared] || rest, strictly after previous_key */

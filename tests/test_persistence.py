@@ -180,6 +180,25 @@ def test_groups_mix_with_bytes_and_expired_keys():
     assert dict(loaded.items()) == {k: v for k, v in store.items() if int(k[1:]) % 5}
 
 
+def test_grouped_values_keep_their_keys_and_deadlines():
+    # A group's keys wait in a buffer while its values are pickled: keys of
+    # every length (some of 4 KB, so it grows mid-group), each with its own
+    # deadline or none, come back as they were.
+    clock = FakeClock(1000.0)
+    store = TrieStore(clock=clock)
+    for i in range(2500):
+        key = f"k{i:05d}" + "x" * (i % 3 * 2000)
+        store.mset([(key, {"n": i})], ttl=100 + i if i % 2 else None)
+    store[""] = {"empty": True}
+    loaded = TrieStore.load(io.BytesIO(snapshot_bytes(store)), clock=clock)
+    assert dict(loaded.items()) == dict(store.items())
+    for key in store:
+        if store.ttl(key) is None:
+            assert loaded.ttl(key) is None
+        else:
+            assert loaded.ttl(key) == pytest.approx(store.ttl(key), abs=1e-3)
+
+
 def test_big_values_make_small_groups():
     big = TrieStore({f"k{i:03d}": "x" * 1_000_000 for i in range(40)})
 

@@ -496,6 +496,35 @@ static void test_crc(void)
                 CHECK_EQ(rx_snap_crc32c(0xA5A5A5A5u, buf + at, n),
                          ref_crc(0xA5A5A5A5u, buf + at, n));
     }
+    /* full 64 KiB blocks (checked in three lanes where the CPU has the
+     * instruction) and the short last one, against the reference */
+    {
+        recs big = {0};
+        unsigned char *v = malloc(300000);
+        size_t at = 24, i;
+        uint32_t chain;
+        if (v == NULL)
+            exit(2);
+        for (i = 0; i < 300000; i++)
+            v[i] = (unsigned char)rnd();
+        recs_push(&big, vec, 3, v, 300000, 0, 0, 0);
+        CHECK_EQ(write_all(&big, 0, 0, &s, NULL), RX_OK);
+        chain = ref_crc(0, s.p, 20);
+        while (at + 4 <= s.n) {
+            size_t len = s.p[at] | s.p[at + 1] << 8 | (size_t)s.p[at + 2] << 16;
+            if (len == 0)
+                break;
+            chain = ref_crc(chain, s.p + at, 4 + len);
+            CHECK_EQ(chain, (uint32_t)(s.p[at + 4 + len] | s.p[at + 5 + len] << 8 |
+                                       s.p[at + 6 + len] << 16 |
+                                       (uint32_t)s.p[at + 7 + len] << 24));
+            at += 8 + len;
+        }
+        CHECK_EQ(at, s.n - 32);
+        free(s.p);
+        free(v);
+        recs_free(&big);
+    }
     CHECK_EQ(write_all(&none, 7, 0, &s, NULL), RX_OK);
     CHECK_EQ(s.n, 24u + 32u);
     CHECK(memcmp(s.p, "\x89MST\r\n\x1a\n", 8) == 0);
@@ -792,18 +821,24 @@ static void test_bit_flips(void)
 }
 
 /* Reads a raw stream framed by build_raw and checks the code and offset. */
-static void expect_raw(const char *what, const unsigned char *stream, size_t n, uint64_t count,
-                       int want, long long want_off)
+static void expect_raw_in(uint32_t bs, const char *what, const unsigned char *stream, size_t n,
+                          uint64_t count, int want, long long want_off)
 {
     sink f;
     uint64_t off = 0;
     int rc;
-    build_raw(&f, stream, n, 1, 0, 16, count, 0);
+    build_raw(&f, stream, n, 1, 0, bs, count, 0);
     rc = read_all(f.p, f.n, 0, NULL, &off, NULL, NULL);
     if (!CHECK_EQ(rc, want) || (want_off >= 0 && !CHECK_EQ(off, (uint64_t)want_off)))
         note("%s: rc %d (%s) offset %llu", what, rc, rx_snap_strerror(rc),
              (unsigned long long)off);
     free(f.p);
+}
+
+static void expect_raw(const char *what, const unsigned char *stream, size_t n, uint64_t count,
+                       int want, long long want_off)
+{
+    expect_raw_in(16, what, stream, n, count, want, want_off);
 }
 
 #define S(lit) (const unsigned char *)(lit), (sizeof(lit) - 1)
@@ -951,6 +986,43 @@ static void test_record_errors(void)
         CHECK_EQ(off, 24u);
         free(f.p);
     }
+}
+
+/* The same errors in a second record, all in one 64 KiB block: the reader
+ * parses such a record in place (r_next_fast) and must hand anything wrong
+ * to the byte-at-a-time path, which reports it at the same offset.  The
+ * first record, key "00000000" (long, so that the key buffer has room for
+ * the second key: the in-place path never allocates), starts at 28; the
+ * second at 40. */
+static void test_record_errors_in_block(void)
+{
+#define FIRST "\x00\x08" "00000000" "\x00\x00"
+    expect_raw_in(0x10000, "valid", S(FIRST "\x01\x01" "a" "\x01" "12345678" "\x01" "v"), 2, 0,
+                  -1);
+    expect_raw_in(0x10000, "repeat", S(FIRST "\x08\x00" "\x00\x00"), 2, RX_SNAP_EORDER, 40);
+    expect_raw_in(0x10000, "smaller", S(FIRST "\x00\x01" "/" "\x00\x00"), 2, RX_SNAP_EORDER, 40);
+    expect_raw_in(0x10000, "prefix of previous", S(FIRST "\x02\x00" "\x00\x00"), 2,
+                  RX_SNAP_EORDER, 40);
+    expect_raw_in(0x10000, "shared not maximal", S(FIRST "\x00\x02" "0a" "\x00\x00"), 2,
+                  RX_SNAP_ENONCANON, 42);
+    expect_raw_in(0x10000, "shared > previous", S(FIRST "\x09\x00" "\x00\x00"), 2,
+                  RX_SNAP_ERECORD, 40);
+    expect_raw_in(0x10000, "overlong varint", S(FIRST "\x00\x81\x00" "a" "\x00\x00"), 2,
+                  RX_SNAP_ENONCANON, 41);
+    expect_raw_in(0x10000, "varint overflow",
+                  S(FIRST "\x00\x01" "a" "\x00" "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02"), 2,
+                  RX_SNAP_ERECORD, 44);
+    expect_raw_in(0x10000, "key over 2^32-1", S(FIRST "\x00\x80\x80\x80\x80\x10"), 2,
+                  RX_SNAP_ELENGTH, 41);
+    expect_raw_in(0x10000, "value over 2^48",
+                  S(FIRST "\x00\x01" "a" "\x00" "\x80\x80\x80\x80\x80\x80\x80\x01"), 2,
+                  RX_SNAP_ELENGTH, 44);
+    expect_raw_in(0x10000, "ends mid-value", S(FIRST "\x00\x01" "a" "\x00\x05" "abc"), 2,
+                  RX_SNAP_ERECORD, -1);
+    expect_raw_in(0x10000, "ends mid-key", S(FIRST "\x00\x05" "ab"), 2, RX_SNAP_ERECORD, -1);
+    expect_raw_in(0x10000, "deadline cut", S(FIRST "\x00\x01" "a" "\x01" "\x01\x02\x03"), 2,
+                  RX_SNAP_ERECORD, -1);
+#undef FIRST
 }
 
 static void test_limits_and_declared_sizes(void)
@@ -1229,6 +1301,7 @@ int main(int argc, char **argv)
     run("bit_flips", test_bit_flips);
     run("header_errors", test_header_errors);
     run("record_errors", test_record_errors);
+    run("record_errors_in_block", test_record_errors_in_block);
     run("limits_and_declared_sizes", test_limits_and_declared_sizes);
     run("oom", test_oom);
     printf("%lu checks, %lu failed; seed %llu\n", checks, failures, (unsigned long long)seed);
