@@ -458,7 +458,7 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
     if rx_snap_reader_open(&r, &_ALLOCATOR, _source_read, <void *>source) != RX_OK:
         raise MemoryError("out of memory while loading a snapshot")
     try:
-        if rx_build_new(&builder, &_ALLOCATOR) != RX_OK:
+        if rx_pool_build_new(store.pool, &builder) != RX_OK:
             raise MemoryError("out of memory while loading a snapshot")
         rc = rx_snap_reader_header(r)
         if rc != RX_OK:
