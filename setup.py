@@ -36,10 +36,11 @@ extra_link_args = (
 
 core = Extension(
     "memstore._core",
-    sources=["memstore/_core.pyx", "csrc/radix.c", "csrc/snapshot.c"],
+    sources=["memstore/_core.pyx", "csrc/radix.c", "csrc/pool.c", "csrc/snapshot.c"],
     include_dirs=["csrc"],
     depends=[
         "csrc/radix.h",
+        "csrc/pool.h",
         "csrc/snapshot.h",
         "memstore/_radix.pxd",
         "memstore/_snapshot.pxd",

@@ -37,7 +37,7 @@ mkdir -p "$SRC/csrc" "$REPORTS"
 
 echo "== copying the sources to $SRC"
 cp -a setup.py pyproject.toml README.md LICENSE MANIFEST.in "$SRC"/
-cp -a csrc/radix.c csrc/radix.h csrc/snapshot.c csrc/snapshot.h "$SRC/csrc/"
+cp -a csrc/radix.c csrc/radix.h csrc/pool.c csrc/pool.h csrc/snapshot.c csrc/snapshot.h "$SRC/csrc/"
 cp -a memstore tests "$SRC"/
 # Build products of the normal build must not end up in (or be imported from)
 # the copy.

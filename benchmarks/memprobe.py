@@ -2,7 +2,17 @@
 
     python benchmarks/memprobe.py SYSTEM KEYS_FILE {rss,tracemalloc} [ALPHABET_FILE]
 
-Prints one JSON object.  Method (identical for every system):
+Prints one JSON object.
+
+    python benchmarks/memprobe.py ratio [--sizes N ...] [--repeat R] [--keys-dir DIR]
+
+runs the probe above for memstore on chat keys (benchmarks/workloads.py),
+one child process per measurement, and prints how the process's RSS growth
+per key compares with ``memory_usage()`` per key: what the operating system
+sees against what the store says it holds.  The keys files are generated
+once per size into DIR (default: the system's temporary directory) and kept
+there for the next run.  ``--python`` runs the children with another
+interpreter, ``PYTHONPATH`` picks the build (main's, side by side).  Method (identical for every system):
 
 * The process imports everything, creates the single value object that every
   key will map to (values are shared, so they cost each system only its
@@ -20,7 +30,9 @@ Prints one JSON object.  Method (identical for every system):
   keys is the result.
 
 tracemalloc sees every allocation made through Python's allocators:
-memstore's nodes (PyMem_Malloc) and every Python object, but not
+memstore's node pool (its chunks come from PyMem_Malloc, so tracemalloc
+counts the chunks, free space included, where memory_usage() counts the
+nodes) and every Python object, but not
 marisa-trie's or datrie's C/C++ heaps, so for those two only RSS counts.
 """
 
@@ -59,7 +71,70 @@ def rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
+def keys_file_for(workload: str, n: int, keys_dir: str) -> str:
+    """The path of a file with the first n keys of the workload, one a line
+    (written once, then reused)."""
+    from workloads import generate
+
+    path = os.path.join(keys_dir, f"memstore-{workload}-{n}.keys")
+    if not os.path.exists(path):
+        keys = generate(workload, n)[:n]
+        tmp = path + f".{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            for k in keys:
+                f.write(k)
+                f.write("\n")
+        os.replace(tmp, path)
+    return path
+
+
+def ratio_main(argv):
+    import argparse
+    import statistics
+    import subprocess
+    import tempfile
+
+    ap = argparse.ArgumentParser(prog="memprobe.py ratio")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workload", default="chat")
+    ap.add_argument("--keys-dir", default=tempfile.gettempdir())
+    ap.add_argument("--python", default=sys.executable)
+    a = ap.parse_args(argv)
+    for n in a.sizes:
+        kf = keys_file_for(a.workload, n, a.keys_dir)
+        runs = []
+        for _ in range(a.repeat):
+            out = subprocess.run(
+                [a.python, os.path.abspath(__file__), "memstore", kf, "rss"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            r = json.loads(out)
+            if "error" in r:
+                raise SystemExit(f"{n}: {r['error']}")
+            runs.append(r)
+            print(
+                f"  {a.workload} {n:>11,}: RSS {r['bytes_per_key']:6.1f} B/key,"
+                f" memory_usage {r['memory_usage_per_key']:6.1f} B/key,"
+                f" ratio {r['bytes_per_key'] / r['memory_usage_per_key']:.3f},"
+                f" build {r['build_s']:.2f} s",
+                flush=True,
+            )
+        ratios = [r["bytes_per_key"] / r["memory_usage_per_key"] for r in runs]
+        print(
+            f"{a.workload} {n:,}: RSS / memory_usage per key: median"
+            f" {statistics.median(ratios):.3f} (runs {min(ratios):.3f}..{max(ratios):.3f});"
+            f" memory_usage {runs[0]['memory_usage_per_key']:.1f} B/key",
+            flush=True,
+        )
+
+
 def main():
+    if sys.argv[1:2] == ["ratio"]:
+        ratio_main(sys.argv[2:])
+        return
     name, keys_file, mode = sys.argv[1:4]
     system = next(s for s in systems.make([name]))
     if system.error:

@@ -12,8 +12,13 @@
  *
  * Allocation takes, in this order, a free block of its class, a larger
  * free block split in two (the rest goes on its own class's list), or the
- * bump region; a new chunk (twice the last, up to CHUNK_MAX) only when the
- * bump region is too short, and the old region's tail goes on a free list.
+ * bump region; a new chunk only when the bump region is too short, and the
+ * old region's tail goes on a free list.  A new chunk is about a sixteenth
+ * of what the pool holds (a power of two from CHUNK_FIRST to CHUNK_MAX):
+ * a pool for a small tree stays small (a tree of 100 keys takes a few
+ * hundred bytes more than its blocks, not the rest of a 4 KiB chunk), a
+ * big tree needs few chunks, and the unused end of the newest chunk is at
+ * most an eighth of the pool.
  * Free blocks are never merged: the tree's sizes are few, and splitting
  * is what reuses the blocks a node frees when it grows.  The sizes handed
  * back on free and realloc (rx_allocator passes them) give each block's
@@ -49,15 +54,19 @@
 #define NCLASS (RX_POOL_SMALL_MAX / GRAIN + 1) /* class 0 unused */
 #define BITMAP_WORDS ((NCLASS + 63) / 64)
 #define CHUNK_HEADER 16u
-/* The first chunk is small so that a pool for a tiny tree costs little;
- * each next one doubles, so a big tree needs few and wastes at most one
- * partly used chunk. */
-#define CHUNK_FIRST 4096u
+#define CHUNK_FIRST 256u
 #define CHUNK_MAX (256u * 1024u)
-/* A chunk asks for this much less than its power of two: a C library
- * serves big requests with whole pages plus its own header, so a request
- * of exactly 256 KiB would take a 65th page for 16 bytes. */
+#define CHUNK_SHARE 16u
+/* A chunk of CHUNK_SLACK_FROM bytes or more asks for CHUNK_SLACK less than
+ * its power of two: a C library serves big requests with whole pages plus
+ * its own header, so a request of exactly 256 KiB would take a 65th page
+ * for 16 bytes.  (Python's small-object allocator, which serves chunks of
+ * up to 512 bytes through PyMem_Malloc, has no header.) */
 #define CHUNK_SLACK 64u
+#define CHUNK_SLACK_FROM 1024u
+/* Tree headers held outside the chunks at once: a store's tree, plus the
+ * tree and builder of a load in progress. */
+#define OUTSIDE_MAX 4u
 
 struct chunk {
     struct chunk *next;
@@ -70,9 +79,13 @@ struct rx_pool {
     uint64_t nonempty[BITMAP_WORDS]; /* bit c: free_list[c] is not empty */
     char *bump, *end;                /* unused tail of the newest chunk */
     struct chunk *chunks;
-    size_t next_chunk;   /* size of the next chunk to allocate */
     size_t footprint;    /* bytes held from the backing allocator */
     size_t small_live;   /* small blocks handed out and not freed */
+    /* Blocks served from the backing allocator while `outside_mode` is
+     * set (see rx_pool_tree_new): they keep no chunk alive. */
+    void *outside[OUTSIDE_MAX];
+    unsigned n_outside;
+    int outside_mode;
 };
 
 static void *default_malloc(void *ctx, size_t size)
@@ -151,7 +164,18 @@ static void release_chunks(rx_pool *p)
     memset(p->free_list, 0, sizeof p->free_list);
     memset(p->nonempty, 0, sizeof p->nonempty);
     p->bump = p->end = NULL;
-    p->next_chunk = CHUNK_FIRST;
+}
+
+/* Bytes of the next chunk (see the top of this file), which must have room
+ * for a block of `need` bytes. */
+static size_t next_chunk_size(const rx_pool *p, size_t need)
+{
+    size_t size = CHUNK_FIRST;
+    while (size < CHUNK_MAX && size < p->footprint / CHUNK_SHARE)
+        size *= 2;
+    while (size < CHUNK_HEADER + need + (size >= CHUNK_SLACK_FROM ? CHUNK_SLACK : 0))
+        size *= 2;
+    return size >= CHUNK_SLACK_FROM ? size - CHUNK_SLACK : size;
 }
 
 static void *small_malloc(rx_pool *p, size_t c)
@@ -165,7 +189,7 @@ static void *small_malloc(rx_pool *p, size_t c)
         push_free(p, block + bytes, d - c);
     } else {
         if ((size_t)(p->end - p->bump) < bytes) {
-            size_t size = p->next_chunk - CHUNK_SLACK;
+            size_t size = next_chunk_size(p, bytes);
             struct chunk *chunk = p->backing.malloc_fn(p->backing.ctx, size);
             if (chunk == NULL)
                 return NULL;
@@ -178,8 +202,6 @@ static void *small_malloc(rx_pool *p, size_t c)
             p->bump = (char *)chunk + CHUNK_HEADER;
             p->end = (char *)chunk + size;
             POISON(p->bump, (size_t)(p->end - p->bump));
-            if (p->next_chunk < CHUNK_MAX)
-                p->next_chunk *= 2;
         }
         block = p->bump;
         p->bump += bytes;
@@ -196,25 +218,48 @@ static void small_free(rx_pool *p, void *block, size_t c)
         release_chunks(p);
 }
 
+/* Index of ptr among the outside blocks, or -1. */
+static int outside_index(const rx_pool *p, const void *ptr)
+{
+    unsigned i;
+    for (i = 0; i < p->n_outside; i++)
+        if (p->outside[i] == ptr)
+            return (int)i;
+    return -1;
+}
+
 static void *pool_malloc(void *ctx, size_t size)
 {
     rx_pool *p = ctx;
     void *block;
-    if (size <= RX_POOL_SMALL_MAX)
+    int outside = p->outside_mode && p->n_outside < OUTSIDE_MAX;
+    if (size <= RX_POOL_SMALL_MAX && !outside)
         return small_malloc(p, grains(size));
     block = p->backing.malloc_fn(p->backing.ctx, size);
-    if (block)
+    if (block) {
         p->footprint += size;
+        if (outside && size <= RX_POOL_SMALL_MAX)
+            p->outside[p->n_outside++] = block;
+    }
     return block;
+}
+
+/* Whether a block of this size came from the chunks (else from backing). */
+static int in_chunks(const rx_pool *p, const void *ptr, size_t size)
+{
+    return size <= RX_POOL_SMALL_MAX && (p->n_outside == 0 || outside_index(p, ptr) < 0);
 }
 
 static void pool_free(void *ctx, void *ptr, size_t size)
 {
     rx_pool *p = ctx;
-    if (size <= RX_POOL_SMALL_MAX) {
+    int i;
+    if (in_chunks(p, ptr, size)) {
         small_free(p, ptr, grains(size));
         return;
     }
+    if (size <= RX_POOL_SMALL_MAX && (i = outside_index(p, ptr)) >= 0)
+        p->outside[i] = p->outside[--p->n_outside];
     p->footprint -= size;
     p->backing.free_fn(p->backing.ctx, ptr, size);
 }
@@ -223,6 +268,19 @@ static void *pool_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size
 {
     rx_pool *p = ctx;
     void *block;
+    int i;
+    if (old_size <= RX_POOL_SMALL_MAX && (i = outside_index(p, ptr)) >= 0) {
+        /* an outside block stays outside, whatever its new size */
+        block = p->backing.realloc_fn(p->backing.ctx, ptr, old_size, new_size);
+        if (block == NULL)
+            return NULL;
+        p->footprint = p->footprint - old_size + new_size;
+        if (new_size <= RX_POOL_SMALL_MAX)
+            p->outside[i] = block;
+        else
+            p->outside[i] = p->outside[--p->n_outside];
+        return block;
+    }
     if (old_size > RX_POOL_SMALL_MAX && new_size > RX_POOL_SMALL_MAX) {
         block = p->backing.realloc_fn(p->backing.ctx, ptr, old_size, new_size);
         if (block)
@@ -252,7 +310,6 @@ rx_pool *rx_pool_new(const rx_allocator *backing)
         return NULL;
     memset(p, 0, sizeof *p);
     p->backing = *backing;
-    p->next_chunk = CHUNK_FIRST;
     p->footprint = sizeof *p;
     return p;
 }
@@ -278,4 +335,26 @@ void rx_pool_allocator(rx_pool *pool, rx_allocator *out)
 size_t rx_pool_footprint(const rx_pool *pool)
 {
     return pool->footprint;
+}
+
+rx_tree *rx_pool_tree_new(rx_pool *pool)
+{
+    rx_allocator alloc;
+    rx_tree *tree;
+    rx_pool_allocator(pool, &alloc);
+    pool->outside_mode = 1; /* rx_tree_new allocates the header only */
+    tree = rx_tree_new(&alloc);
+    pool->outside_mode = 0;
+    return tree;
+}
+
+int rx_pool_build_new(rx_pool *pool, rx_builder **out)
+{
+    rx_allocator alloc;
+    int rc;
+    rx_pool_allocator(pool, &alloc);
+    pool->outside_mode = 1; /* the tree's header and the builder's */
+    rc = rx_build_new(out, &alloc);
+    pool->outside_mode = 0;
+    return rc;
 }

@@ -15,13 +15,14 @@
  * straight to the backing allocator.  The pool keeps freed small blocks for
  * reuse; its chunks go back to the backing allocator when every small
  * block is free again (every tree using it emptied), or with the pool.
- * Blocks are 8-byte aligned.  Not thread-safe: callers serialise access,
- * as for the trees themselves.
+ * A tree's header lives as long as the tree, empty or not, so the trees
+ * made by rx_pool_tree_new and rx_pool_build_new keep theirs outside the
+ * chunks (from the backing allocator): emptying the tree (clear, removing
+ * every key) then gives every chunk back.  Blocks are 8-byte aligned.
+ * Not thread-safe: callers serialise access, as for the trees themselves.
  *
  *   rx_pool *pool = rx_pool_new(NULL);         // chunks from malloc
- *   rx_allocator alloc;
- *   rx_pool_allocator(pool, &alloc);
- *   rx_tree *t = rx_tree_new(&alloc);
+ *   rx_tree *t = rx_pool_tree_new(pool);
  *   ...
  *   rx_tree_free(t, NULL, NULL);
  *   rx_pool_free(pool);                         // after every tree on it
@@ -37,8 +38,10 @@
 extern "C" {
 #endif
 
-/* Blocks larger than this bypass the pool. */
-#define RX_POOL_SMALL_MAX 512
+/* Blocks larger than this bypass the pool.  A tree's blocks are almost all
+ * smaller (leaves 20 bytes plus their key bytes, N4 56, N16 168); keeping
+ * the classes few keeps an empty pool small (its free list heads). */
+#define RX_POOL_SMALL_MAX 256
 
 typedef struct rx_pool rx_pool;
 
@@ -54,9 +57,18 @@ void rx_pool_free(rx_pool *pool);
  * allocations fail (NULL) only when the backing allocator does. */
 void rx_pool_allocator(rx_pool *pool, rx_allocator *out);
 
-/* Bytes the pool holds from its backing allocator: chunks, big blocks and
- * itself.  O(1). */
+/* Bytes the pool holds from its backing allocator: chunks, big blocks,
+ * tree headers and itself.  O(1). */
 size_t rx_pool_footprint(const rx_pool *pool);
+
+/* rx_tree_new on the pool, with the tree's header held outside the chunks
+ * (up to four headers at once; past that they come from the chunks, which
+ * then stay until the tree is freed).  NULL when out of memory. */
+rx_tree *rx_pool_tree_new(rx_pool *pool);
+
+/* rx_build_new on the pool, the headers of the builder and of its tree
+ * held outside the chunks as by rx_pool_tree_new.  RX_OK or RX_ENOMEM. */
+int rx_pool_build_new(rx_pool *pool, rx_builder **out);
 
 #ifdef __cplusplus
 }

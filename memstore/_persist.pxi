@@ -620,7 +620,7 @@ cdef int _load_stream(TrieStoreBase store, object file, object path) except -1:
         raise MemoryError("out of memory while loading a snapshot")
     ms_load_begin()
     try:
-        if rx_build_new(&builder, &_ALLOCATOR) != RX_OK:
+        if rx_pool_build_new(store.pool, &builder) != RX_OK:
             raise MemoryError("out of memory while loading a snapshot")
         rc = rx_snap_reader_header(r)
         if rc != RX_OK:

@@ -5,9 +5,10 @@
 # Ownership and error rules are documented in radix.h; they are not repeated
 # here.  Logic lives in _core.pyx.
 #
-# The GIL is never released around these calls: the binding routes the
-# tree's allocator to PyMem_* and its release callback runs Py_DECREF, both
-# of which need the GIL.
+# The GIL is never released around these calls: the binding's trees draw
+# from a node pool (pool.h, below) per store whose chunks come from PyMem_*,
+# and its release callback runs Py_DECREF, all of which need the GIL (which
+# also serialises each store's pool).
 
 from libc.stdint cimport uint64_t
 
@@ -114,3 +115,19 @@ cdef extern from "radix.h":
         int compact
 
     const char *rx_check(const rx_tree *tree, rx_check_stats *stats)
+
+
+cdef extern from "pool.h":
+
+    # Node pool: 8-byte size classes carved from chunks of a backing
+    # allocator (csrc/pool.h).
+    size_t RX_POOL_SMALL_MAX
+
+    ctypedef struct rx_pool
+
+    rx_pool *rx_pool_new(const rx_allocator *backing)
+    void rx_pool_free(rx_pool *pool)
+    void rx_pool_allocator(rx_pool *pool, rx_allocator *out)
+    size_t rx_pool_footprint(const rx_pool *pool)
+    rx_tree *rx_pool_tree_new(rx_pool *pool)
+    int rx_pool_build_new(rx_pool *pool, rx_builder **out)

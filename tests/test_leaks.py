@@ -3,11 +3,14 @@ go of is released at once, whatever the path it leaves by.
 
 * 10^5 cycles of set / overwrite / mset / delete / mdelete / delete_prefix /
   clear / iterate on one store: traced memory (tracemalloc sees the tree's
-  nodes, allocated with PyMem_Malloc), the store's memory_usage() and the
-  process's RSS are compared between the end of a warm-up and the end.
+  node pool, whose chunks come from PyMem_Malloc), the store's
+  memory_usage() and the process's RSS are compared between the end of a
+  warm-up and the end.
 * Each removal path drops the store's reference: weak references die and
   sys.getrefcount() is back to its baseline (a stored value carries exactly
   one reference per key).
+* However a store is emptied or dropped, its node pool gives every chunk
+  back; what a partial delete frees is reused by the store's next keys.
 """
 
 import asyncio
@@ -23,7 +26,7 @@ import weakref
 
 import pytest
 
-from memstore import InMemoryByteStore, TrieStore
+from memstore import InMemoryByteStore, SnapshotError, TrieStore
 
 CYCLES = 100_000
 WARMUP = 10_000  # then RSS and memory_usage() are compared with the end
@@ -174,7 +177,7 @@ def test_tree_nodes_are_traced_and_freed():
         grown = tracemalloc.get_traced_memory()[0] - start
         used = s.memory_usage() - empty
         assert used > 20_000 * 8  # at least the key bytes not shared
-        # the nodes are allocated with PyMem_*, so tracemalloc sees them all
+        # the pool's chunks come from PyMem_*, so tracemalloc sees them all
         assert grown >= used * 0.9, (grown, used)
         assert grown <= used * 1.5 + 2**16, (grown, used)
         for op, back_to_empty in (
@@ -384,7 +387,10 @@ def test_rollback_after_out_of_memory_releases_new_values():
     """A batch that runs out of memory midway (one PyMem allocation made to
     fail with _testcapi.set_nomemory) undoes what it wrote: every value it
     put in is popped back out and released, the values it replaced are back
-    with exactly one reference each."""
+    with exactly one reference each.  The new keys are long: their leaves
+    (over 256 bytes) come straight from PyMem, where the smaller nodes come
+    from the store's node pool, which asks PyMem only for a new chunk now
+    and then, so each insert of the batch is a point where it can fail."""
     _testcapi = pytest.importorskip("_testcapi")
     s = TrieStore()
     olds = [Obj() for _ in range(4)]
@@ -401,7 +407,7 @@ def test_rollback_after_out_of_memory_releases_new_values():
         batch = (
             [(f"old{i}", news[i]) for i in range(2)]  # overwrites (never allocate)
             + [
-                (f"new:{fail_at}:{j}:é", news[2 + j]) for j in range(3)
+                (f"new:{fail_at}:{j}:é" + "x" * 600, news[2 + j]) for j in range(3)
             ]  # new keys, non-ASCII
             + [("old0", news[5])]  # a duplicate overwrite at the end
         )
@@ -474,3 +480,175 @@ def test_open_iterators_hold_no_values():
     assert rc(v) == base
     for it in its:
         assert list(it) == []
+
+
+# ------------------------------------------ the node pool gives memory back
+#
+# A store's nodes come from a node pool of its own (csrc/pool.h), whose
+# chunks go back to Python's heap when every block in them is free: when
+# the store is emptied, whichever way, or dies.
+
+
+DEAD_SLACK = 128
+
+
+def _traced_now():
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+def _fill(s, keys, ttl=None):
+    s.mset(((k, None) for k in keys), ttl=ttl)
+
+
+EMPTYINGS = {
+    "clear": lambda s, keys: s.clear(),
+    "delete_prefix-all": lambda s, keys: s.delete_prefix(""),
+    "delete_prefix-each": lambda s, keys: [
+        s.delete_prefix(f"user:{i}:") for i in range(97)
+    ],
+    "mdelete": lambda s, keys: s.mdelete(keys),
+    "delitem": lambda s, keys: [s.__delitem__(k) for k in keys],
+    "gc-clear": None,  # a cycle through the store, collected
+    "drop": None,
+}
+
+
+@pytest.mark.parametrize("ttl", [None, 50], ids=["no-ttl", "ttl"])
+@pytest.mark.parametrize("emptying", list(EMPTYINGS))
+def test_an_emptied_store_gives_its_memory_back(emptying, ttl):
+    """Whichever way a store is emptied (or dropped), its pools hand every
+    chunk back: tracemalloc is back within a few hundred bytes of where it
+    was before the store was filled (the pool and the tree's header stay
+    with a live store).  With a lifetime the expiry queue's pool does too."""
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self):
+            return self.now
+
+    keys = [f"user:{i % 97}:doc:{i}" for i in range(20_000)]
+    clock = Clock()
+    tracemalloc.start()
+    try:
+        s = TrieStore(clock=clock)
+        _fill(s, keys[:10], ttl)  # the queue and its pool exist before the baseline
+        s.clear()
+        s.items()  # an iterator made and dropped: its buffers go back too
+        start = _traced_now()
+        _fill(s, keys, ttl)
+        full = _traced_now() - start
+        assert full > s.memory_usage() * 0.9
+        list(s.keys(prefix="user:1"))  # leaves spare listing buffers in the tree
+        if emptying == "gc-clear":
+            s["self"] = s
+            del s
+        elif emptying == "drop":
+            del s
+        else:
+            EMPTYINGS[emptying](s, keys)
+            assert len(s) == 0
+        left = _traced_now() - start
+        # A live store keeps its pool (~300 bytes) and tree header; a dead
+        # one nothing: DEAD_SLACK allows for a few bytes of interpreter
+        # caches, less than the smallest chunk (256 bytes).
+        limit = 1024 if emptying not in ("gc-clear", "drop") else DEAD_SLACK
+        assert left <= limit, (emptying, full, left)
+    finally:
+        tracemalloc.stop()
+
+
+def test_expired_keys_give_their_memory_back():
+    class Clock:
+        now = 1000.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    keys = [f"session:{i % 50}:{i}" for i in range(10_000)]
+    tracemalloc.start()
+    try:
+        s = TrieStore(clock=clock)
+        s.mset([("x", 1)], ttl=1)
+        clock.now += 2
+        assert len(s) == 0
+        start = _traced_now()
+        s.mset(((k, None) for k in keys), ttl=10)
+        assert _traced_now() - start > s.memory_usage() * 0.9
+        clock.now += 20
+        assert len(s) == 0
+        assert _traced_now() - start <= 1024
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_loaded_store_gives_its_memory_back(tmp_path):
+    """A load builds its tree on the store's pool (rx_pool_build_new): the
+    loaded store emptied or dropped gives it all back, and a failed load
+    leaves nothing behind."""
+    keys = [f"user:{i % 97}:doc:{i}" for i in range(20_000)]
+    src = TrieStore((k, i) for i, k in enumerate(keys))
+    src.save(tmp_path / "snap")
+    usage = src.memory_usage()
+    del src
+    tracemalloc.start()
+    try:
+        TrieStore.load(tmp_path / "snap").clear()  # warm-up: pickle, free lists
+        start = _traced_now()
+        s = TrieStore.load(tmp_path / "snap")
+        assert s.memory_usage() == usage  # the same nodes, built in key order
+        assert _traced_now() - start > usage * 0.9
+        s.clear()
+        assert _traced_now() - start <= 1024
+        del s
+        assert _traced_now() - start <= DEAD_SLACK
+        data = (tmp_path / "snap").read_bytes()
+        (tmp_path / "torn").write_bytes(data[: len(data) // 2])
+        for _ in range(3):  # the first failures warm caches up (~3 KiB)
+            with pytest.raises(SnapshotError):
+                TrieStore.load(tmp_path / "torn")
+        start = _traced_now()
+        with pytest.raises(SnapshotError):
+            TrieStore.load(tmp_path / "torn")
+        assert _traced_now() - start <= DEAD_SLACK  # pytest keeps a few bytes
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_partial_delete_keeps_blocks_for_the_store_to_reuse():
+    """Deleting part of a store frees its blocks into the store's pool: the
+    same keys written again take them back rather than new memory."""
+    keys = [f"user:{i % 97}:doc:{i}" for i in range(20_000)]
+    half = keys[::2]
+    tracemalloc.start()
+    try:
+        s = TrieStore()
+        _fill(s, keys, None)
+        s.mdelete(half)
+        _fill(s, half, None)  # warm-up: CPython's free lists
+        start = _traced_now()
+        for _ in range(3):
+            s.mdelete(half)
+            _fill(s, half, None)
+        assert _traced_now() - start <= 4096
+    finally:
+        tracemalloc.stop()
+
+
+def test_nodes_come_from_the_pools_chunks():
+    """The nodes are not one Python allocation each: tracemalloc sees a few
+    chunks for 20,000 keys' ~30,000 nodes."""
+    keys = [f"user:{i % 97}:doc:{i}" for i in range(20_000)]
+    s = TrieStore()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = len(tracemalloc.take_snapshot().traces)
+        _fill(s, keys, None)
+        gc.collect()
+        after = len(tracemalloc.take_snapshot().traces)
+    finally:
+        tracemalloc.stop()
+    assert after - before < 500, (before, after)

@@ -61,3 +61,41 @@ def test_memory_usage_byte_store():
     assert s.memory_usage() > empty
     s.clear()
     assert s.memory_usage() == empty
+
+
+# memory_usage() counts the bytes the tree asked for, not what the store's
+# node pool holds (chunks, 8-byte rounding, blocks freed for reuse): the
+# figure is exact, so it depends on the keys, not on the history.
+
+KEYS = [f"message:{i % 89:04x}-{i % 7}:{i}" for i in range(5000)]
+
+
+def test_memory_usage_depends_on_the_keys_not_the_order():
+    a, b = TrieStore(), TrieStore()
+    a.mset((k, 0) for k in KEYS)
+    for k in reversed(KEYS):
+        b[k] = 1
+    assert a.memory_usage() == b.memory_usage()
+
+
+def test_memory_usage_does_not_count_blocks_kept_for_reuse():
+    s = TrieStore()
+    s.mset((k, 0) for k in KEYS)
+    full = s.memory_usage()
+    s.mdelete(KEYS[::2])
+    assert s.memory_usage() < full
+    s.mset((k, 0) for k in KEYS[::2])
+    assert s.memory_usage() == full
+
+
+def test_memory_usage_of_a_loaded_store_is_the_stores(tmp_path):
+    s = TrieStore((k, 0) for k in KEYS)
+    s.save(tmp_path / "snap")
+    assert TrieStore.load(tmp_path / "snap").memory_usage() == s.memory_usage()
+
+
+def test_sizeof_is_at_least_memory_usage():
+    import sys
+
+    s = TrieStore((k, 0) for k in KEYS)
+    assert sys.getsizeof(s) >= s.memory_usage() > 0

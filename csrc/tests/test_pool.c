@@ -189,6 +189,217 @@ static void test_pool_trees(void)
         m_free(&m[w]);
 }
 
+/* Sorted keys "k:00000".."k:NNNNN" and the bytes each shares with the one
+ * before, for the builder. */
+static void build_key(unsigned char *k, size_t i)
+{
+    snprintf((char *)k, 8, "k:%05lu", (unsigned long)i);
+}
+
+static size_t shared_with_previous(size_t i)
+{
+    unsigned char a[8], b[8];
+    size_t n = 0;
+    if (i == 0)
+        return 0;
+    build_key(a, i - 1);
+    build_key(b, i);
+    while (n < 7 && a[n] == b[n])
+        n++;
+    return n;
+}
+
+/* A tree made by rx_pool_tree_new keeps its header outside the chunks:
+ * whichever way it is emptied (clear, removing every key, remove_prefix),
+ * the pool gives every chunk back and holds only itself and the header,
+ * also after an iterator was released on the full tree (its buffers are
+ * dropped with the last key).  A tree loaded with rx_pool_build_new does
+ * the same. */
+static void test_pool_tree_header_outside(void)
+{
+    enum { N = 5000 };
+    t_alloc a;
+    rx_allocator al;
+    rx_pool *pool = new_pool(&a, &al);
+    rx_builder *b;
+    rx_tree *t, *loaded;
+    rx_iter it;
+    unsigned char k[8];
+    size_t empty, i, way;
+    void *old;
+    REQUIRE(CHECK(pool != NULL));
+    t = rx_pool_tree_new(pool);
+    REQUIRE(CHECK(t != NULL));
+    empty = rx_pool_footprint(pool);
+    CHECK_EQ(empty, a.live_bytes);
+    CHECK_EQ(a.live_blocks, 2); /* the pool and the header: no chunk */
+    for (way = 0; way < 3; way++) {
+        for (i = 0; i < N; i++) {
+            build_key(k, (i * 7919) % N);
+            REQUIRE(CHECK_EQ(rx_insert(t, k, 7, V(i + 1), &old), 1));
+        }
+        CHECK(rx_pool_footprint(pool) > empty + N * 8);
+        rx_iter_init(&it, t);
+        CHECK_EQ(rx_iter_seek(&it, RX_SEEK_GE, (const unsigned char *)"k:01", 4), RX_OK);
+        CHECK_EQ(rx_iter_next(&it), 1);
+        rx_iter_release(&it); /* its buffers stay with the tree, as spare */
+        if (way == 0) {
+            CHECK_EQ(rx_clear(t, NULL, NULL), N);
+        } else if (way == 1) {
+            for (i = 0; i < N; i++) {
+                build_key(k, i);
+                CHECK_EQ(rx_remove(t, k, 7, &old), 1);
+            }
+        } else {
+            CHECK_EQ(rx_remove_prefix(t, (const unsigned char *)"k:", 2, NULL, NULL), N);
+        }
+        CHECK_EQ(rx_size(t), 0);
+        CHECK_EQ(rx_pool_footprint(pool), empty);
+        CHECK_EQ(a.live_bytes, empty);
+    }
+    /* a load next to it: builder and tree headers outside too */
+    REQUIRE(CHECK_EQ(rx_pool_build_new(pool, &b), RX_OK));
+    for (i = 0; i < N; i++) {
+        build_key(k, i);
+        REQUIRE(CHECK_EQ(rx_build_add(b, k, 7, shared_with_previous(i), V(i + 1)), RX_OK));
+    }
+    CHECK_EQ(rx_build_finish(b, &loaded), RX_OK);
+    rx_tree_free(t, NULL, NULL); /* the store's old tree, replaced */
+    CHECK_EQ(rx_size(loaded), N);
+    CHECK(rx_check(loaded, NULL) == NULL);
+    CHECK_EQ(rx_clear(loaded, NULL, NULL), N);
+    CHECK_EQ(a.live_blocks, 2); /* the pool and the loaded tree's header */
+    CHECK_EQ(rx_pool_footprint(pool), a.live_bytes);
+    /* an aborted load gives everything back */
+    REQUIRE(CHECK_EQ(rx_pool_build_new(pool, &b), RX_OK));
+    for (i = 0; i < 100; i++) {
+        build_key(k, i);
+        REQUIRE(CHECK_EQ(rx_build_add(b, k, 7, shared_with_previous(i), V(i + 1)), RX_OK));
+    }
+    rx_build_abort(b, NULL, NULL);
+    CHECK_EQ(a.live_blocks, 2);
+    rx_tree_free(loaded, NULL, NULL);
+    CHECK_EQ(rx_pool_footprint(pool), a.live_bytes);
+    rx_pool_free(pool);
+    CHECK_EQ(a.live_bytes, 0);
+    CHECK_EQ(a.bad_sizes, 0);
+    CHECK_EQ(a.bad_ptrs, 0);
+}
+
+/* Past four headers outside at once the next come from the chunks: the
+ * trees still work, and freeing them all gives everything back.  Blocks
+ * of other sizes (small and big) freed between them are told apart from
+ * the headers. */
+static void test_pool_many_trees(void)
+{
+    enum { T = 7 };
+    t_alloc a;
+    rx_allocator al;
+    rx_pool *pool = new_pool(&a, &al);
+    rx_tree *t[T];
+    model m[T];
+    t_rng rng;
+    size_t i, w;
+    REQUIRE(CHECK(pool != NULL));
+    rng_seed(&rng, t_seed ^ 0x7ee5);
+    for (w = 0; w < T; w++) {
+        REQUIRE(CHECK((t[w] = rx_pool_tree_new(pool)) != NULL));
+        m_init(&m[w]);
+    }
+    for (i = 0; i < t_scaled(20000); i++) {
+        unsigned char k[600];
+        size_t n = 1 + rng_below(&rng, rng_chance(&rng, 1, 40) ? 590 : 10), j;
+        void *old;
+        uintptr_t mold;
+        w = rng_below(&rng, T);
+        for (j = 0; j < n; j++)
+            k[j] = (unsigned char)"ab:/0123"[rng_below(&rng, 8)];
+        if (rng_chance(&rng, 1, 3))
+            CHECK_EQ(rx_remove(t[w], k, n, &old), m_remove(&m[w], k, n, &mold));
+        else
+            CHECK_EQ(rx_insert(t[w], k, n, V(i + 1), &old), m_insert(&m[w], k, n, i + 1, &mold));
+    }
+    for (w = 0; w < T; w++) {
+        CHECK_TREE(t[w], &m[w]);
+        rx_tree_free(t[w], NULL, NULL);
+        m_free(&m[w]);
+        CHECK_EQ(rx_pool_footprint(pool), a.live_bytes);
+    }
+    CHECK_EQ(a.live_blocks, 1); /* the pool alone */
+    rx_pool_free(pool);
+    CHECK_EQ(a.live_bytes, 0);
+    CHECK_EQ(a.bad_sizes, 0);
+    CHECK_EQ(a.bad_ptrs, 0);
+}
+
+/* The backing allocator failing at each allocation in turn (until a run
+ * where none failed): making a tree
+ * or a builder, inserting, building and finishing either succeed or fail
+ * with RX_ENOMEM, and nothing leaks or is left recorded as outside (the
+ * pool's footprint stays what the backing allocator holds). */
+static void test_pool_outside_oom(void)
+{
+    unsigned long fail_at, injected = 1;
+    for (fail_at = 1; injected && !t_failures(); fail_at++) {
+        t_alloc a;
+        rx_allocator al;
+        rx_pool *pool = new_pool(&a, &al);
+        rx_builder *b = NULL;
+        rx_tree *t, *loaded = NULL;
+        unsigned char k[8];
+        size_t i, added = 0;
+        int rc = RX_OK;
+        void *old;
+        REQUIRE(CHECK(pool != NULL));
+        a.attempts = 0;
+        a.fail_at = fail_at;
+        t = rx_pool_tree_new(pool);
+        if (t != NULL) {
+            for (i = 0; i < 200; i++) {
+                build_key(k, (i * 37) % 200);
+                rc = rx_insert(t, k, 7, V(i + 1), &old);
+                if (rc < 0)
+                    CHECK_EQ(rc, RX_ENOMEM);
+            }
+            rc = rx_pool_build_new(pool, &b);
+            if (rc == RX_OK) {
+                for (i = 0; i < 200 && rc == RX_OK; i++) {
+                    build_key(k, i);
+                    rc = rx_build_add(b, k, 7, added ? shared_with_previous(i) : 0, V(i + 1));
+                    if (rc == RX_OK)
+                        added++;
+                }
+                if (rc == RX_OK)
+                    CHECK_EQ(rx_build_finish(b, &loaded), RX_OK);
+                else
+                    rx_build_abort(b, NULL, NULL);
+            }
+            if (rc != RX_OK)
+                CHECK_EQ(rc, RX_ENOMEM);
+        }
+        injected = a.injected; /* 0: every allocation of the run succeeded */
+        talloc_heal(&a);
+        CHECK_EQ(rx_pool_footprint(pool), a.live_bytes);
+        if (loaded) {
+            CHECK_EQ(rx_size(loaded), 200);
+            rx_tree_free(loaded, NULL, NULL);
+        }
+        if (t) {
+            rx_clear(t, NULL, NULL);
+            CHECK_EQ(a.live_blocks, 2); /* the pool and the header */
+            rx_tree_free(t, NULL, NULL);
+        }
+        CHECK_EQ(a.live_blocks, 1);
+        CHECK_EQ(rx_pool_footprint(pool), a.live_bytes);
+        rx_pool_free(pool);
+        CHECK_EQ(a.live_bytes, 0);
+        CHECK_EQ(a.bad_sizes, 0);
+        CHECK_EQ(a.bad_ptrs, 0);
+    }
+    t_note("failed each of %lu allocations in turn", fail_at - 2);
+    CHECK(fail_at > 6); /* headers, chunks, the builder: each was failed */
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1
 #elif defined(__has_feature)
@@ -249,6 +460,9 @@ void run_pool_tests(void)
     t_run("pool_split_reuse", test_pool_split_reuse);
     t_run("pool_trees", test_pool_trees);
     t_run("pool_new_fails", test_pool_new_fails);
+    t_run("pool_tree_header_outside", test_pool_tree_header_outside);
+    t_run("pool_many_trees", test_pool_many_trees);
+    t_run("pool_outside_oom", test_pool_outside_oom);
 #ifdef TEST_ASAN
     t_run("pool_asan_poison", test_pool_asan_poison);
 #endif
