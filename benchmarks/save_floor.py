@@ -64,7 +64,10 @@ def main() -> None:
     else:
         roles = ("user", "assistant", "system")
         values = [
-            {"role": roles[i % 3], "content": f"message {i}: {random.getrandbits(40):x}"}
+            {
+                "role": roles[i % 3],
+                "content": f"message {i}: {random.getrandbits(40):x}",
+            }
             for i in range(n)
         ]
         kind, store_class = "small dict values", TrieStore
