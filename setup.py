@@ -18,9 +18,6 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# MSVC optimises by default and takes no GCC-style flags.
-extra_compile_args = [] if sys.platform == "win32" else ["-O2"]
-
 
 def wants_symbols() -> bool:
     flags = os.environ.get("CFLAGS", "").split()
@@ -30,8 +27,19 @@ def wants_symbols() -> bool:
 
 
 # macOS keeps debug info out of the binary already; Windows links with MSVC.
-extra_link_args = (
-    ["-s"] if sys.platform.startswith("linux") and not wants_symbols() else []
+strip = sys.platform.startswith("linux") and not wants_symbols()
+extra_link_args = ["-s"] if strip else []
+# MSVC optimises by default and takes no GCC-style flags.  A build that is
+# stripped anyway does not make the debug info: -g0 overrides the -g of
+# Python's CFLAGS and takes a third off compiling the generated _core.c
+# (30 s -> 19 s of CPU), for the same shipped code.
+# An -O in the CFLAGS of the environment wins (the ASan suite builds at -O1
+# to compile in half the time).
+user_optimises = any(f.startswith("-O") for f in os.environ.get("CFLAGS", "").split())
+extra_compile_args = (
+    []
+    if sys.platform == "win32"
+    else ([] if user_optimises else ["-O2"]) + (["-g0"] if strip else [])
 )
 
 core = Extension(
