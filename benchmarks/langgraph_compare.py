@@ -73,11 +73,9 @@ from langgraph.store.memory import InMemoryStore as LangGraphStore
 from memstore.langgraph import InMemoryStore as MemstoreStore
 from memstore.langgraph import (  # the floors time memstore's own per-item steps
     PrefixStoreBackedStore,
-    _header,
-    _item,
     _item_key,
-    _loads,
     _namespace_prefix,
+    _read_item,
 )
 
 PER_NAMESPACE = 12
@@ -262,12 +260,10 @@ def main() -> None:
     # call) and build the Item with its datetimes.  Key lookups, listing and
     # checks are left out, so the memstore column is a lower bound on what
     # any copying implementation costs, and the ratio the best it can reach.
-    engine_key = _item_key(uid_ns, "m03")
-    raw = ms._engine.get(engine_key)
-    created, updated, _, start = _header(raw)
+    raw = ms._engine.get(_item_key(uid_ns, "m03"))
     theirs, ours = timed_pair(
-        lambda: lg.get(uid_ns, "m03"),
-        lambda: _item(_loads(raw[start:]), "m03", uid_ns, created, updated),
+        partial(lg.get, uid_ns, "m03"),
+        partial(_read_item, raw, "m03", uid_ns),
         args.repeat,
     )
     rows.append(
