@@ -771,10 +771,14 @@ class PrefixStoreBackedStore(BaseStore):
         is False (default: the TTL config's ``refresh_on_read``, else True).
         The same checks and answer as ``batch([GetOp(...)])``, without
         building a batch: one engine read, O(key length) in memory."""
+        # .get, not [namespace]: a namespace not seen yet raising KeyError
+        # cost more than checking it (1.3 -> 2.1 µs), paid on every get
+        # once more namespaces are in use than _CHECKED keeps.
         try:
-            labels, head = _CHECKED[namespace]
-        except Exception:  # not seen yet, unhashable, or a label's hash raised
-            labels, head = _namespace_head(namespace, "namespace")
+            found = _CHECKED.get(namespace)
+        except Exception:  # unhashable, or a label's hash raised
+            found = None
+        labels, head = found or _namespace_head(namespace, "namespace")
         if type(key) is not str:
             key = str(key)
         # (an empty namespace gives a key no put can write: found as None)
@@ -804,9 +808,10 @@ class PrefixStoreBackedStore(BaseStore):
         The same checks and effect as ``batch([PutOp(...)])``; without an
         index, without building a batch."""
         try:
-            labels, head = _CHECKED[namespace]
-        except Exception:  # not seen yet, unhashable, or a label's hash raised
-            labels, head = _namespace_head(namespace, "namespace")
+            found = _CHECKED.get(namespace)  # .get: see get()
+        except Exception:  # unhashable, or a label's hash raised
+            found = None
+        labels, head = found or _namespace_head(namespace, "namespace")
         if len(labels) == 0:
             raise InvalidNamespaceError("Namespace cannot be empty.")
         if labels[0] == "langgraph":
