@@ -71,9 +71,8 @@ Method
   max_depth=2)``, ``search`` of a 12-item namespace with ``limit=10``,
   ``get`` and ``put``, each size a fresh pair of stores filled with
   12-item namespaces only (no 1,000-item one).  ``put`` is the fill's time
-  per item.  Each point is the best of at least ``--repeat`` samples, as
-  many as fit in 1 s (other jobs on a shared machine only add time).
-  Needs matplotlib.
+  per item.  Each point is the best sample of its store, the two stores'
+  samples alternated as in the table.  Needs matplotlib.
 * ``--semantic``: a 10^4-item namespace prefix inside the store, dims 256,
   a deterministic embedder (vectors precomputed, so embedding costs
   nothing), ``search(prefix, query=..., limit=10)``.
@@ -188,21 +187,6 @@ def calls_per_sample(call) -> int:
         if elapsed >= SAMPLE / 2:
             return max(1, round(number * SAMPLE / elapsed))
         number *= 2
-
-
-def timed(call, repeat: int, summary=statistics.median) -> float:
-    """Median (or ``summary``) seconds per call over at least ``repeat``
-    samples, as many as fit in ``BUDGET`` (each sample as :func:`timed_pair`
-    times it)."""
-    number = calls_per_sample(call)
-    times = []
-    begin = time.perf_counter()
-    while len(times) < repeat or time.perf_counter() - begin < BUDGET:
-        start = CLOCK()
-        for _ in range(number):
-            call()
-        times.append((CLOCK() - start) / number)
-    return summary(times)
 
 
 def timed_pair(theirs, ours, repeat: int) -> tuple[float, float, tuple[float, float]]:
@@ -493,17 +477,21 @@ def scaling(sizes: list[int], repeat: int) -> dict[str, dict[str, list[float]]]:
     for size in sizes:
         puts = workload(size, big=False)
         middle = ("users", f"u{(size // PER_NAMESPACE) // 2:07d}", "memories")
-        for name, cls in (("langgraph", LangGraphStore), ("memstore", MemstoreStore)):
-            store = cls()
+        stores = (LangGraphStore(), MemstoreStore())
+        for name, store in zip(("langgraph", "memstore"), stores):
             times["put"][name].append(fill(store, puts) / len(puts))
-            for what, call in SCALING_OPS.items():
-                # The best sample: on a shared machine other jobs only ever
-                # add time, and a point per size has no neighbour to average.
-                times[what][name].append(
-                    timed(lambda c=call, s=store, ns=middle: c(s, ns), repeat, min)
-                )
-            del store
-            gc.collect()
+        for what, call in SCALING_OPS.items():
+            # Both stores' samples alternated, the best of each, as in the
+            # table: a point per size has no neighbour to average, and a
+            # change of load between two stores' points would show as a
+            # change of their gap.
+            pair = timed_pair(
+                *(partial(call, store, middle) for store in stores), repeat
+            )
+            times[what]["langgraph"].append(pair[0])
+            times[what]["memstore"].append(pair[1])
+        del stores
+        gc.collect()
         print(f"{size:,} items done", file=sys.stderr)
     return times
 
