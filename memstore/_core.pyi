@@ -50,6 +50,17 @@ def _crc32c(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     """x"""
 
 _T = TypeVar("_T")
+
+class _RecordReader(Generic[_T]):
+    """Builds ``item_type`` objects (LangGraph's ``Item``, made without its
+    ``__init__``) from memstore.langgraph records, decoding the JSON with
+    ``loads``, so every Item gets a value of its own."""
+
+    def __init__(self, loads: Callable[[bytes], Any], item_type: type[_T]) -> None: ...
+    def item(self, record: bytes, key: str, namespace: tuple[str, ...]) -> _T:
+        """The Item a record holds, with ``key`` and ``namespace``.
+        ValueError for bytes that are not a record."""
+
 _Item_co = TypeVar("_Item_co", covariant=True)
 
 class StoreIterator(Generator[_Item_co, None, None]):  # noqa: UP043

@@ -3082,6 +3082,102 @@ cdef class AsyncStoreIterator:
         self.next_item.items._finish()
 
 
+# --------------------------------------------------------------------------
+# memstore.langgraph's records.
+#
+# memstore.langgraph keeps each item as one bytes record: a header (created_at
+# as a UTC datetime's 10-byte pickled state; then, if byte 10 is not "{", a
+# flags byte: 1 = updated_at follows as another state, 2 = a ttl double
+# follows) and the value's JSON (see "Values" in langgraph.py).  Turning a
+# record into an Item is the whole of a get's own work; done here it is one
+# call instead of a slice, a decode call, a datetime call, an object.__new__
+# and five attribute writes from Python: measured 1.35 -> 1.10 µs per get
+# (best of 200 samples, 10^5 items).
+# It touches no tree and holds no store reference: the record is the
+# caller's (kept alive by the argument), the Item is new.
+
+from cpython.datetime cimport datetime_new, import_datetime
+import_datetime()
+from datetime import timezone as _timezone
+
+cdef object _UTC = _timezone.utc
+
+cdef extern from "Python.h":
+    # Returns a new reference, which Cython then owns.
+    ctypedef object (*_allocfunc "allocfunc")(PyTypeObject *t, Py_ssize_t n)
+    ctypedef struct _AllocSlot "PyTypeObject":
+        _allocfunc tp_alloc
+
+cdef enum:
+    _STATE = 10         # a datetime's pickled state
+    _JSON_START = 0x7B  # "{": no flags byte
+    _HAS_UPDATED = 1
+    _HAS_TTL = 2
+    _TTL_SIZE = 8
+
+
+cdef inline object _state_datetime(const unsigned char *s):
+    """The UTC datetime of a pickled state (what ``datetime(state, UTC)``
+    builds), from its fields: no bytes object, no argument parsing.  The
+    high bit of the month byte is ``fold``."""
+    return datetime_new((s[0] << 8) | s[1], s[2] & 0x7F, s[3], s[4], s[5], s[6],
+                        (s[7] << 16) | (s[8] << 8) | s[9], _UTC, s[2] >> 7)
+
+
+cdef class _RecordReader:
+    """Builds ``item_type`` objects (LangGraph's ``Item``, made without its
+    ``__init__``) from memstore.langgraph records, decoding the JSON with
+    ``loads``, so every Item gets a value of its own."""
+
+    cdef object loads
+    cdef object item_type
+
+    def __init__(self, loads, item_type):
+        if not callable(loads):
+            raise TypeError(f"loads must be callable, not {_type_name(loads)}")
+        # Made as object.__new__ makes them (the type's tp_alloc), so
+        # without the type's __init__, which would re-check what is known
+        # here: a plain class whose instances are objects with slots.
+        if not isinstance(item_type, type) or item_type.__new__ is not object.__new__:
+            raise TypeError(f"item_type must be a class using object.__new__, not {item_type!r}")
+        self.loads = loads
+        self.item_type = item_type
+
+    def item(self, bytes record not None, key, namespace):
+        """The Item a record holds, with ``key`` and ``namespace``.
+        ValueError for bytes that are not a record."""
+        cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(<PyObject *>record)
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(<PyObject *>record)
+        cdef Py_ssize_t start = _STATE
+        cdef unsigned char flags
+        if size <= _STATE:
+            raise ValueError("not a memstore.langgraph record: too short")
+        flags = p[_STATE]
+        created = _state_datetime(p)
+        # One datetime for both when they are equal (an item never
+        # overwritten): datetimes are immutable, so sharing one is invisible.
+        updated = created
+        if flags != _JSON_START:
+            start += 1
+            if flags & _HAS_UPDATED:
+                if size < start + _STATE:
+                    raise ValueError("not a memstore.langgraph record: header cut short")
+                updated = _state_datetime(p + start)
+                start += _STATE
+            if flags & _HAS_TTL:
+                start += _TTL_SIZE
+            if size <= start:
+                raise ValueError("not a memstore.langgraph record: header cut short")
+        value = self.loads(PyBytes_FromStringAndSize(<const char *>p + start, size - start))
+        item = (<_AllocSlot *>self.item_type).tp_alloc(<PyTypeObject *>self.item_type, 0)
+        item.value = value
+        item.key = key
+        item.namespace = namespace
+        item.created_at = created
+        item.updated_at = updated
+        return item
+
+
 include "_persist.pxi"
 
 

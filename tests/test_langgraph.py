@@ -453,6 +453,79 @@ def test_every_header_layout_reads_back_in_get_search_and_filters(make_store, tt
     assert type(once) is Item and type(store.search(("a",))[0]) is SearchItem
 
 
+def test_the_record_reader_rebuilds_every_header_field_exactly():
+    # get() builds its Item in C (memstore._core._RecordReader) from the
+    # record's fields; each must come back as Python's own datetime(state,
+    # UTC) and _header() read it, for any date, the fold bit included.
+    from memstore._core import _RecordReader
+    from memstore.langgraph import _header, _loads, _record
+
+    read = _RecordReader(_loads, Item).item
+    utc = timezone.utc
+    moments = [
+        datetime(1, 1, 1, tzinfo=utc),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+        datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=utc),
+        datetime(2026, 10, 25, 1, 30, 0, 654321, fold=1, tzinfo=utc),
+    ]
+    # (pickle protocol 4 keeps fold, in the month byte's high bit)
+    states = [m.__reduce_ex__(4)[1][0] for m in moments]
+    assert states[3][2] & 0x80
+    for created in states:
+        for updated in states:
+            for ttl in (0.0, 2.5):
+                raw = _record(created, updated, ttl, b'{"v":[1,2]}')
+                item = read(raw, "k", ("a", "b"))
+                assert type(item) is Item
+                assert (item.key, item.namespace, item.value) == (
+                    "k",
+                    ("a", "b"),
+                    {"v": [1, 2]},
+                )
+                want = (datetime(created, utc), datetime(updated, utc))
+                assert (item.created_at, item.updated_at) == want
+                assert (item.created_at.fold, item.updated_at.fold) == tuple(
+                    w.fold for w in want
+                )
+                assert _header(raw)[:3] == (created, updated, ttl)
+                # Each read decodes afresh: no two Items share a value.
+                assert read(raw, "k", ("a", "b")).value is not item.value
+
+
+_STATE = datetime(2026, 1, 2, tzinfo=timezone.utc).__reduce__()[1][0]
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        (b"", "not a memstore.langgraph record"),
+        (_STATE, "not a memstore.langgraph record"),  # no JSON
+        (_STATE + b"\x01", "not a memstore.langgraph record"),  # no updated_at
+        (_STATE + b"\x01" + _STATE, "not a memstore.langgraph record"),  # no JSON
+        (_STATE + b"\x02" + bytes(7), "not a memstore.langgraph record"),  # short ttl
+        (b"\xff" * 10 + b"{}", "out of range"),  # no datetime's state
+    ],
+)
+def test_the_record_reader_refuses_what_is_not_a_record(record, message):
+    from memstore._core import _RecordReader
+    from memstore.langgraph import _loads
+
+    with pytest.raises(ValueError, match=message):
+        _RecordReader(_loads, Item).item(record, "k", ("a",))
+
+
+def test_the_record_reader_checks_its_arguments():
+    from memstore._core import _RecordReader
+    from memstore.langgraph import _loads
+
+    with pytest.raises(TypeError, match="loads must be callable"):
+        _RecordReader(None, Item)
+    with pytest.raises(TypeError, match="item_type must be a class"):
+        _RecordReader(_loads, dict)  # dict.__new__ is not object.__new__
+    with pytest.raises(TypeError):
+        _RecordReader(_loads, Item).item("not bytes", "k", ("a",))
+
+
 # -------------------------------------------------------- list_namespaces
 
 
