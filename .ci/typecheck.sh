@@ -15,19 +15,15 @@
 # Settings: tests/typing/mypy.ini and tests/typing/pyrightconfig.json.
 #
 # Needs memstore installed with its test extra (pip install -e '.[test]':
-# the checkers read the types of langchain-core, redis and pytest) and:
-REQUIREMENTS=(
-    "mypy==2.4.1"
-    "basedpyright==1.40.2"  # bundles pyright 1.1.414
-    "typing_extensions>=4.6"
-)
-# (exact checker versions: a new release may change a verdict; bump them
-# together with any fix it asks for).  Installed here when missing.
+# the checkers read the types of langchain-core, redis and pytest) and the
+# checkers of .ci/typecheck-requirements.txt (exact versions), installed
+# here when missing.
 #
 # Usage: .ci/typecheck.sh   (PYTHON=/path/to/python to choose the interpreter)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
+mapfile -t REQUIREMENTS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' .ci/typecheck-requirements.txt)
 
 if ! "$PYTHON" - "${REQUIREMENTS[@]}" <<'EOF'
 import re
