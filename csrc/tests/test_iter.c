@@ -944,6 +944,63 @@ static void test_iter_spare_bound_on_shrink(void)
     FREE_TREE(t, &a);
 }
 
+/* ---- directory-style listings: one tree and one table of answers for the
+ * two ways of making them (rx_iter_skip_prefix, rx_iter_set_delimiter) ---- */
+
+static const char *const dir_keys[] = {"docs/a.md",      "docs/img",     "docs/img/1.png",
+                                       "docs/img/2.png", "docs/img/x/3", "docs/z",
+                                       "readme",         "\xff\xff",     "\xff\xff\x01"};
+
+static rx_tree *new_dir_tree(t_alloc *a)
+{
+    rx_tree *t = t_new_tree(a);
+    size_t i;
+    void *old;
+    for (i = 0; i < sizeof dir_keys / sizeof *dir_keys; i++)
+        CHECK_EQ(rx_insert(t, (const unsigned char *)dir_keys[i], strlen(dir_keys[i]), V(i + 1),
+                           &old),
+                 1);
+    return t;
+}
+
+/* Listings of dir_keys with a one-byte delimiter, both ways of making them
+ * must give: in both directions, with and without a prefix, a group that is
+ * also a key, and groups of 0xff bytes (no successor string exists). */
+static const struct dir_case {
+    const char *prefix;
+    int backward;
+    const char *delimiter;
+    const char *want; /* the entries joined by '|' */
+} dir_cases[] = {
+    {"", 0, "/", "docs/|readme|\xff\xff|\xff\xff\x01"},
+    {"", 1, "/", "\xff\xff\x01|\xff\xff|readme|docs/"},
+    {"docs/", 0, "/", "docs/a.md|docs/img|docs/img/|docs/z"},
+    {"docs/", 1, "/", "docs/z|docs/img/|docs/img|docs/a.md"},
+    {"docs/img/", 0, "/", "docs/img/1.png|docs/img/2.png|docs/img/x/"},
+    {"docs/img/", 1, "/", "docs/img/x/|docs/img/2.png|docs/img/1.png"},
+    {"docs/img", 0, "/", "docs/img|docs/img/"},
+    /* the group "\xff" has no successor string: forward, nothing follows */
+    {"", 0, "\xff",
+     "docs/a.md|docs/img|docs/img/1.png|docs/img/2.png|docs/img/x/3|docs/z|readme|\xff"},
+    {"", 1, "\xff",
+     "\xff|readme|docs/z|docs/img/x/3|docs/img/2.png|docs/img/1.png|docs/img|docs/a.md"},
+    {"", 0, "m", "docs/a.m|docs/im|docs/z|readm|\xff\xff|\xff\xff\x01"},
+};
+
+/* Appends '|' (unless out is empty) and n bytes of key to out[*used...],
+ * NUL-terminated; 0 when that would not fit in cap. */
+static int append_entry(char *out, size_t *used, size_t cap, const unsigned char *key, size_t n)
+{
+    if (*used + n + 2 > cap)
+        return 0;
+    if (*used)
+        out[(*used)++] = '|';
+    memcpy(out + *used, key, n);
+    *used += n;
+    out[*used] = '\0';
+    return 1;
+}
+
 /* A directory-style listing of the keys with prefix p: a key whose rest
  * after p holds the byte d is rolled up into its group (p + rest up to and
  * including d), listed once; the group is left with rx_iter_skip_prefix.
@@ -961,13 +1018,8 @@ static void list_grouped(rx_tree *t, const char *p, int backward, unsigned char 
     while ((rc = rx_iter_next(&it)) == 1) {
         const unsigned char *cut = memchr(it.key + pn, d, it.key_len - pn);
         size_t n = cut ? (size_t)(cut - it.key) + 1 : it.key_len;
-        if (used + n + 2 > cap)
+        if (!append_entry(out, &used, cap, it.key, n))
             break;
-        if (used)
-            out[used++] = '|';
-        memcpy(out + used, it.key, n);
-        used += n;
-        out[used] = '\0';
         if (cut)
             CHECK_EQ(rx_iter_skip_prefix(&it, it.key, n), RX_OK);
     }
@@ -982,38 +1034,21 @@ static void list_grouped(rx_tree *t, const char *p, int backward, unsigned char 
         CHECK_KEY("grouped listing", got_, strlen(got_), (want), strlen(want)); \
     } while (0)
 
-/* rx_iter_skip_prefix: directory-style listings in both directions, with
- * and without a prefix, a group that is also a key, groups of 0xff bytes
- * (no successor string exists), groups outside the prefix's range, skips
- * before a seek and before a step, and changes to the tree between the
- * skip and the next step. */
+/* rx_iter_skip_prefix: the listings of dir_cases, groups outside the
+ * prefix's range, skips before a seek and before a step, and changes to the
+ * tree between the skip and the next step. */
 static void test_iter_skip_prefix_cases(void)
 {
-    static const char *const keys[] = {"docs/a.md",    "docs/img",    "docs/img/1.png",
-                                       "docs/img/2.png", "docs/img/x/3", "docs/z",
-                                       "readme",       "\xff\xff",    "\xff\xff\x01"};
     t_alloc a;
-    rx_tree *t = t_new_tree(&a);
+    rx_tree *t = new_dir_tree(&a);
     rx_iter it;
     size_t i;
     unsigned long attempts;
     void *old;
-    for (i = 0; i < sizeof keys / sizeof *keys; i++)
-        CHECK_EQ(rx_insert(t, (const unsigned char *)keys[i], strlen(keys[i]), V(i + 1), &old), 1);
-
-    CHECK_GROUPED(t, "", 0, '/', "docs/|readme|\xff\xff|\xff\xff\x01");
-    CHECK_GROUPED(t, "", 1, '/', "\xff\xff\x01|\xff\xff|readme|docs/");
-    CHECK_GROUPED(t, "docs/", 0, '/', "docs/a.md|docs/img|docs/img/|docs/z");
-    CHECK_GROUPED(t, "docs/", 1, '/', "docs/z|docs/img/|docs/img|docs/a.md");
-    CHECK_GROUPED(t, "docs/img/", 0, '/', "docs/img/1.png|docs/img/2.png|docs/img/x/");
-    CHECK_GROUPED(t, "docs/img/", 1, '/', "docs/img/x/|docs/img/2.png|docs/img/1.png");
-    CHECK_GROUPED(t, "docs/img", 0, '/', "docs/img|docs/img/");
-    /* the group "\xff" has no successor string: forward, nothing follows */
-    CHECK_GROUPED(t, "", 0, 0xff, "docs/a.md|docs/img|docs/img/1.png|docs/img/2.png|"
-                                  "docs/img/x/3|docs/z|readme|\xff");
-    CHECK_GROUPED(t, "", 1, 0xff, "\xff|readme|docs/z|docs/img/x/3|docs/img/2.png|"
-                                  "docs/img/1.png|docs/img|docs/a.md");
-    CHECK_GROUPED(t, "", 0, 'm', "docs/a.m|docs/im|docs/z|readm|\xff\xff|\xff\xff\x01");
+    for (i = 0; i < sizeof dir_cases / sizeof *dir_cases; i++) {
+        const struct dir_case *c = &dir_cases[i];
+        CHECK_GROUPED(t, c->prefix, c->backward, (unsigned char)c->delimiter[0], c->want);
+    }
 
     /* before any seek: nothing to skip, still positioned nowhere */
     rx_iter_init(&it, t);
@@ -1713,15 +1748,10 @@ static void list_delimited(rx_tree *t, const char *p, int backward, const char *
     CHECK_EQ(rx_iter_set_delimiter(&it, (const unsigned char *)d, strlen(d), pn), RX_OK);
     CHECK_EQ(rx_iter_seek(&it, backward ? RX_SEEK_LAST : RX_SEEK_FIRST, NULL, 0), RX_OK);
     while ((rc = rx_iter_next(&it)) == 1 || rc == RX_GROUP) {
-        if (used + it.key_len + 2 > cap)
-            break;
         if (rc == RX_GROUP)
             CHECK_PTR(it.value, NULL);
-        if (used)
-            out[used++] = '|';
-        memcpy(out + used, it.key, it.key_len);
-        used += it.key_len;
-        out[used] = '\0';
+        if (!append_entry(out, &used, cap, it.key, it.key_len))
+            break;
     }
     CHECK_EQ(rc, 0);
     rx_iter_release(&it);
@@ -1734,35 +1764,21 @@ static void list_delimited(rx_tree *t, const char *p, int backward, const char *
         CHECK_KEY("delimited listing", got_, strlen(got_), (want), strlen(want));   \
     } while (0)
 
-/* The delimiter step on the cases of iter_skip_prefix_cases (the same
- * answers), a delimiter of two bytes whose occurrence straddles a branch
- * byte, one inside the prefix (not looked at), and removing it. */
+/* The delimiter step on dir_cases (the answers of rx_iter_skip_prefix), a
+ * delimiter of two bytes whose occurrence straddles a branch byte, one
+ * inside the prefix (not looked at), and removing it. */
 static void test_iter_delimiter_cases(void)
 {
-    static const char *const keys[] = {"docs/a.md",    "docs/img",    "docs/img/1.png",
-                                       "docs/img/2.png", "docs/img/x/3", "docs/z",
-                                       "readme",       "\xff\xff",    "\xff\xff\x01"};
     t_alloc a;
-    rx_tree *t = t_new_tree(&a);
+    rx_tree *t = new_dir_tree(&a);
     rx_iter it;
     size_t i;
     int rc;
     void *old;
-    for (i = 0; i < sizeof keys / sizeof *keys; i++)
-        CHECK_EQ(rx_insert(t, (const unsigned char *)keys[i], strlen(keys[i]), V(i + 1), &old), 1);
-
-    CHECK_DELIMITED(t, "", 0, "/", "docs/|readme|\xff\xff|\xff\xff\x01");
-    CHECK_DELIMITED(t, "", 1, "/", "\xff\xff\x01|\xff\xff|readme|docs/");
-    CHECK_DELIMITED(t, "docs/", 0, "/", "docs/a.md|docs/img|docs/img/|docs/z");
-    CHECK_DELIMITED(t, "docs/", 1, "/", "docs/z|docs/img/|docs/img|docs/a.md");
-    CHECK_DELIMITED(t, "docs/img/", 0, "/", "docs/img/1.png|docs/img/2.png|docs/img/x/");
-    CHECK_DELIMITED(t, "docs/img/", 1, "/", "docs/img/x/|docs/img/2.png|docs/img/1.png");
-    CHECK_DELIMITED(t, "docs/img", 0, "/", "docs/img|docs/img/");
-    CHECK_DELIMITED(t, "", 0, "\xff", "docs/a.md|docs/img|docs/img/1.png|docs/img/2.png|"
-                                      "docs/img/x/3|docs/z|readme|\xff");
-    CHECK_DELIMITED(t, "", 1, "\xff", "\xff|readme|docs/z|docs/img/x/3|docs/img/2.png|"
-                                      "docs/img/1.png|docs/img|docs/a.md");
-    CHECK_DELIMITED(t, "", 0, "m", "docs/a.m|docs/im|docs/z|readm|\xff\xff|\xff\xff\x01");
+    for (i = 0; i < sizeof dir_cases / sizeof *dir_cases; i++) {
+        const struct dir_case *c = &dir_cases[i];
+        CHECK_DELIMITED(t, c->prefix, c->backward, c->delimiter, c->want);
+    }
     /* two bytes: "g/" ends at the branch byte after "docs/img" */
     CHECK_DELIMITED(t, "", 0, "g/", "docs/a.md|docs/img|docs/img/|docs/z|readme|\xff\xff|"
                                     "\xff\xff\x01");
