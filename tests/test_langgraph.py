@@ -741,10 +741,23 @@ def test_bad_index_configs_and_embedders_change_nothing(make_store):
 # ------------------------------------------------------------- packaging
 
 
-def test_memstore_never_imports_langgraph_and_the_module_names_the_extra():
+def run_probe(probe: str) -> str:
+    """What a fresh interpreter running ``probe`` prints (it must succeed):
+    what it imports cannot leak into, or from, this process."""
     import subprocess
     import sys
 
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return run.stdout
+
+
+def test_memstore_never_imports_langgraph_and_the_module_names_the_extra():
     probe = """
 import sys
 
@@ -761,22 +774,12 @@ try:
 except ImportError as exc:
     print(exc)
 """
-    run = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert "pip install 'memstore-trie[langgraph]'" in run.stdout
+    assert "pip install 'memstore-trie[langgraph]'" in run_probe(probe)
 
 
 def test_without_msgspec_values_decode_with_orjson_alike():
     # msgspec is optional (the extra installs it): without it, orjson
     # decodes, and every read path gives the same answers.
-    import subprocess
-    import sys
-
     probe = """
 import sys
 sys.modules["msgspec"] = None  # import msgspec now raises ImportError
@@ -792,14 +795,7 @@ assert [i.value for i in store.search(("a",))] == [value, {"v": 1}]
 assert [i.key for i in store.search(("a",), filter={"v": 1})] == ["k2"]
 print("ok")
 """
-    run = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert run.stdout.strip() == "ok"
+    assert run_probe(probe).strip() == "ok"
 
 
 def test_values_read_back_as_orjson_wrote_them(store):
