@@ -8,6 +8,13 @@ short windows, every case in turn within each round.
 2. Range listing of 100 keys (start/stop) against a prefix listing of the
    ~100-key prefix, each as SortedDict.irange's time / memstore's (target:
    the range's ratio >= the prefix's), on compare.py's chat keys at 10^5.
+   Then where the range's gap comes from, each ratio again SortedDict's
+   time / memstore's over the same keys: a prefix listing of a session
+   holding exactly as many keys as the range (the count: memstore's time
+   grows with every key, SortedDict's is mostly fixed), the same session
+   listed as a range [session, its successor) (the range machinery:
+   bounds, end checks, the count for list()), and the range row itself (a
+   seek into the middle of one session and the step into the next).
 
     python benchmarks/listing_ratios.py                  # this checkout
     python benchmarks/listing_ratios.py --also /tmp/base  # and another build,
@@ -18,6 +25,7 @@ short windows, every case in turn within each round.
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import json
 import os
@@ -67,16 +75,25 @@ def worker(path):
     i = len(keys) // 3
     lo, hi = keys[i], keys[i + C.RANGE_KEYS]
     assert list(h.yield_keys(start=lo, stop=hi)) == keys[i : i + C.RANGE_KEYS]
+    # a session of exactly RANGE_KEYS keys, the first in key order
+    sizes = collections.Counter(k.rsplit(":", 1)[0] + ":" for k in keys)
+    s = min(q for q, m in sizes.items() if m == C.RANGE_KEYS)
+    shi = W.prefix_upper(s)
+    assert list(h.yield_keys(start=s, stop=shi)) == list(h.yield_keys(prefix=s))
     listing = {
         "ms_prefix": lambda: list(h.yield_keys(prefix=p)),
         "sd_prefix": lambda: list(sd.irange(p, phi, inclusive=(True, False))),
         "ms_range": lambda: list(h.yield_keys(start=lo, stop=hi)),
         "sd_range": lambda: list(sd.irange(lo, hi, inclusive=(True, False))),
+        "ms_session": lambda: list(h.yield_keys(prefix=s)),
+        "ms_session_range": lambda: list(h.yield_keys(start=s, stop=shi)),
+        "sd_session": lambda: list(sd.irange(s, shi, inclusive=(True, False))),
     }
     t = best_of(delim, 40, 1000)
     t.update(best_of(listing, 60, 200))
     import memstore
 
+    t["range_keys"] = C.RANGE_KEYS
     t["build"] = os.path.dirname(os.path.dirname(memstore.__file__))
     print(json.dumps(t))
 
@@ -109,6 +126,13 @@ def main():
                 f"memstore: range {t['sd_range'] / t['ms_range']:.2f}x, prefix "
                 f"{t['sd_prefix'] / t['ms_prefix']:.2f}x "
                 f"({t['ms_range']:.0f} vs {t['ms_prefix']:.0f} ns)",
+                flush=True,
+            )
+            print(
+                f"      the range's gap: prefix of the ~100 {t['sd_prefix'] / t['ms_prefix']:.2f}x "
+                f"-> prefix of a {t['range_keys']}-key session {t['sd_session'] / t['ms_session']:.2f}x "
+                f"-> that session as a range {t['sd_session'] / t['ms_session_range']:.2f}x "
+                f"-> the range row {t['sd_range'] / t['ms_range']:.2f}x",
                 flush=True,
             )
 
