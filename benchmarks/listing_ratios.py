@@ -10,11 +10,11 @@ short windows, every case in turn within each round.
    the range's ratio >= the prefix's), on compare.py's chat keys at 10^5.
    Then where the range's gap comes from, each ratio again SortedDict's
    time / memstore's over the same keys: a prefix listing of a session
-   holding exactly as many keys as the range (the count: memstore's time
-   grows with every key, SortedDict's is mostly fixed), the same session
-   listed as a range [session, its successor) (the range machinery:
-   bounds, end checks, the count for list()), and the range row itself (a
-   seek into the middle of one session and the step into the next).
+   holding exactly as many keys as the range (does the number of keys
+   matter?), the same session listed as a range [session, its successor)
+   (the range machinery: bounds, end checks, the count for list()), and
+   the range row itself (a seek into the middle of one session and the
+   step into the next).
 
     python benchmarks/listing_ratios.py                  # this checkout
     python benchmarks/listing_ratios.py --also /tmp/base  # and another build,
