@@ -53,39 +53,28 @@ def pytest_pycollect_makemodule(module_path, parent):
     return None
 
 
-settings.register_profile(
-    "default",
-    max_examples=150,
-    stateful_step_count=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "ci",
-    # 300 runs of 100 steps: four times the default's steps, in about 40 s
-    # (600 took 84 s of a CI run that must stay well under 15 minutes)
-    max_examples=300,
-    stateful_step_count=100,
-    deadline=5000,  # ms per example: a hang or a pathological slowdown fails
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "long",
-    max_examples=5000,
-    stateful_step_count=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    # .ci/asan_python.sh: every example is several times slower under the
-    # sanitizers, which look for memory errors rather than rare inputs (the
-    # default and ci profiles run the same properties with more examples)
-    "asan",
-    max_examples=50,
-    stateful_step_count=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+def _profile(name, examples, steps, deadline=None):
+    """A Hypothesis profile; every one lets slow examples through (the
+    engine's inputs are large by design), and only ``ci`` has a deadline."""
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=deadline,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+_profile("default", 150, 50)
+# 300 runs of 100 steps: four times the default's steps, in about 40 s (600
+# took 84 s of a CI run that must stay well under 15 minutes); the deadline
+# (ms per example) fails a hang or a pathological slowdown.
+_profile("ci", 300, 100, deadline=5000)
+_profile("long", 5000, 200)
+# .ci/asan_python.sh: every example is several times slower under the
+# sanitizers, which look for memory errors rather than rare inputs (the
+# default and ci profiles run the same properties with more examples).
+_profile("asan", 50, 50)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
